@@ -1,0 +1,80 @@
+"""A callback that shows the denoising progress in pictures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from aezoo.callbacks.plotting import plt
+from aezoo.files import write_with
+
+
+class ReconstructionPlot(keras.callbacks.Callback):
+    """Every ``every`` epochs, save a picture of the same test images: noisy / denoised / clean.
+
+    The images are fixed at construction (pass the first test images, with their fixed noise),
+    so the pictures of successive epochs can be flipped through like a film of the training.
+
+    Args:
+        noisy: float ``[n, 28, 28, 1]`` inputs, at most a dozen or so.
+        clean: their clean targets, same shape.
+        directory: where ``epoch_NNN.png`` files go (NNN counts from 1).
+        every: plot every this many epochs (the last epoch is always plotted).
+        title: text above the grid, e.g. the model's name.
+    """
+
+    def __init__(self, noisy: np.ndarray, clean: np.ndarray, directory: str | os.PathLike[str],
+                 every: int = 1, title: str = "") -> None:
+        super().__init__()
+        if noisy.shape != clean.shape or noisy.ndim != 4 or len(noisy) == 0:
+            raise ValueError(f"noisy and clean must be equal, non-empty [n, 28, 28, 1] arrays; got {noisy.shape} and {clean.shape}")
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.noisy = noisy
+        self.clean = clean
+        self.directory = Path(directory)
+        self.every = every
+        self.title = title
+        self.written: list[Path] = []
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self.written = []
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        logs = logs or {}
+        last = epoch + 1 == self.params.get("epochs")
+        if (epoch + 1) % self.every and not last:
+            return
+        # A direct eager call: predict() would trace a new graph for this odd-sized batch.
+        denoised = self.model(self.noisy, training=False)
+        path = self.directory / f"epoch_{epoch + 1:03d}.png"
+        caption = f"epoch {epoch + 1}"
+        if "val_psnr" in logs:
+            caption += f"  -  test PSNR {float(logs['val_psnr']):.2f} dB"
+        figure = draw_rows([self.noisy, np.asarray(denoised), self.clean], ["noisy", "denoised", "clean"],
+                           f"{self.title}  {caption}".strip())
+        write_with(path, lambda tmp: figure.savefig(tmp, dpi=80, bbox_inches="tight"))
+        plt.close(figure)
+        self.written.append(path)
+
+
+def draw_rows(rows: list[np.ndarray], labels: list[str], title: str = "") -> Any:
+    """A grid with one row per image batch (``[n, 28, 28, 1]``), each labelled on the left."""
+    n = len(rows[0])
+    figure, axes = plt.subplots(len(rows), n, figsize=(n * 0.9, len(rows) * 1.0), squeeze=False)
+    for r, (images, label) in enumerate(zip(rows, labels)):
+        for c in range(n):
+            axis = axes[r][c]
+            axis.imshow(images[c, ..., 0], cmap="gray", vmin=0.0, vmax=1.0)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            if c == 0:
+                axis.set_ylabel(label, rotation=0, ha="right", va="center")
+    if title:
+        figure.suptitle(title)
+    return figure

@@ -1,0 +1,71 @@
+"""Command-line entry points. Each module here has ``add_arguments(parser)`` and ``run(args) -> int``.
+
+:func:`main` turns :class:`~aezoo.errors.UsageError` into one line on stderr and exit status 2;
+any other exception is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from typing import Sequence
+
+from aezoo.errors import UsageError
+
+# subcommand -> (module, one-line help). Modules are imported only when their command runs.
+COMMANDS = {
+    "train": ("aezoo.commands.train", "train the autoencoder and/or the VAE on noisy digits"),
+}
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) buries the useful output.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def build_parser(command: str, prog: str | None = None) -> argparse.ArgumentParser:
+    module = importlib.import_module(COMMANDS[command][0])
+    parser = argparse.ArgumentParser(prog=prog, description=module.__doc__,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    module.add_arguments(parser)
+    return parser
+
+
+def run_command(command: str, argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Parse ``argv`` for ``command`` and run it; returns the exit status."""
+    _quiet_tensorflow()
+    parser = build_parser(command, prog)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # "Assets written to ..." is noise
+    module = importlib.import_module(COMMANDS[command][0])
+    try:
+        return int(module.run(args) or 0)
+    except UsageError as error:
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted; re-run the same command to resume", file=sys.stderr)
+        return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m aezoo COMMAND ...``"""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    usage = "usage: python -m aezoo {" + ",".join(COMMANDS) + "} [options]\n\n" + "\n".join(
+        f"  {name:10} {text}" for name, (_, text) in COMMANDS.items())
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage)
+        return 0 if argv else 2
+    if argv[0] not in COMMANDS:
+        print(f"aezoo: error: unknown command {argv[0]!r}\n{usage}", file=sys.stderr)
+        return 2
+    return run_command(argv[0], argv[1:], prog=f"python -m aezoo {argv[0]}")
+
+
+def entry_point(command: str) -> None:
+    """For console scripts and the root scripts: ``sys.exit`` with the command's status."""
+    sys.exit(run_command(command))
