@@ -18,6 +18,10 @@ from aezoo.errors import UsageError
 # subcommand -> (module, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
     "train": ("aezoo.commands.train", "train the autoencoder and/or the VAE on noisy digits"),
+    "analyze": ("aezoo.commands.analyze", "latent-space analysis and HTML report of a run folder"),
+    "tune": ("aezoo.commands.tune", "keras-tuner search over embedding size, depth and filters"),
+    "denoise": ("aezoo.commands.denoise", "denoise image files or arrays with a trained model"),
+    "encode": ("aezoo.commands.encode", "write the embeddings of images with a trained model"),
 }
 
 
@@ -69,3 +73,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 def entry_point(command: str) -> None:
     """For console scripts and the root scripts: ``sys.exit`` with the command's status."""
     sys.exit(run_command(command))
+
+
+def main_entry() -> None:
+    """Console script ``aezoo``."""
+    sys.exit(main())
+
+
+def train_entry() -> None:
+    """Console script ``aezoo-train``."""
+    entry_point("train")

@@ -34,10 +34,10 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     ae, vae = model_defaults("ae"), model_defaults("vae")
     group = parser.add_argument_group("model (defaults are the model classes' own)")
-    group.add_argument("--embedding-dim", type=int, help=f"size of the bottleneck (default {ae['embedding_dim']})")
-    group.add_argument("--depth", type=int, help=f"convolutions per resolution level (default {ae['depth']})")
-    group.add_argument("--filters", type=int, help=f"filters of the first level, doubled at the second (default {ae['filters']})")
-    group.add_argument("--beta", type=float, help=f"VAE: weight of the KL term (default {vae['beta']})")
+    group.add_argument("--embedding-dim", type=int, default=ae["embedding_dim"], help="size of the bottleneck")
+    group.add_argument("--depth", type=int, default=ae["depth"], help="convolutions per resolution level")
+    group.add_argument("--filters", type=int, default=ae["filters"], help="filters of the first level, doubled at the second")
+    group.add_argument("--beta", type=float, default=vae["beta"], help="VAE: weight of the KL term")
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +52,7 @@ def noise_strength(args: argparse.Namespace) -> float:
 
 
 def hyperparameters(args: argparse.Namespace) -> dict[str, object]:
-    """The model flags the user set (None means: keep the model's default)."""
+    """The model flags; their defaults are read from the model constructors."""
     names = ("embedding_dim", "depth", "filters", "beta")
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
