@@ -81,3 +81,8 @@ def test_dataset(images: np.ndarray, noise: Noise, batch_size: int = 128, seed: 
 def _check_batch_size(batch_size: int) -> None:
     if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
+# "test" here means the test split; tell pytest these are not tests when a test module imports them.
+test_pairs.__test__ = False  # type: ignore[attr-defined]
+test_dataset.__test__ = False  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""aezoo tests; shared fixtures live in conftest.py."""

@@ -1,0 +1,173 @@
+"""The data pipeline: shapes, ranges, fresh vs fixed noise, labels kept out, loaders and their errors."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from aezoo.datasets import (
+    GaussianNoise, MaskingNoise, SaltAndPepperNoise, load_dataset, load_folder, make_noise, normalize,
+    test_dataset, test_pairs, training_dataset,
+)
+from aezoo.datasets.idx import read_idx, write_idx
+from aezoo.errors import UsageError
+
+
+def first_batch(dataset: tf.data.Dataset) -> tuple[np.ndarray, np.ndarray]:
+    noisy, clean = next(iter(dataset))
+    return noisy.numpy(), clean.numpy()
+
+
+def test_embedded_split_is_fixed_stratified_real_mnist(embedded):
+    assert embedded.train_images.shape == (4000, 28, 28) and embedded.test_images.shape == (1000, 28, 28)
+    assert embedded.train_images.dtype == np.uint8
+    assert np.bincount(embedded.test_labels).tolist() == [100] * 10
+    assert np.bincount(embedded.train_labels).tolist() == [400] * 10
+    # MNIST digits are bright strokes on black: the border is dark, the centre has ink.
+    assert embedded.train_images[:, 0, :].mean() < 1 and embedded.train_images[:, 10:18, 10:18].mean() > 50
+    assert np.array_equal(load_dataset("embedded").test_labels, embedded.test_labels)
+
+
+def test_training_pairs_have_the_right_shape_range_and_targets(tiny_splits):
+    noisy, clean = first_batch(training_dataset(tiny_splits.train_images, GaussianNoise(0.5), 32, seed=1))
+    assert noisy.shape == clean.shape == (32, 28, 28, 1)
+    assert noisy.dtype == clean.dtype == np.float32
+    assert noisy.min() >= 0.0 and noisy.max() <= 1.0 and clean.min() >= 0.0 and clean.max() <= 1.0
+    # The target is a clean training image, the input is visibly different from it.
+    flat_train = normalize(tiny_splits.train_images).reshape(len(tiny_splits.train_images), -1)
+    assert (np.abs(flat_train - clean[0].reshape(1, -1)).max(axis=1) < 1e-6).any()
+    assert np.abs(noisy - clean).mean() > 0.1
+
+
+def test_the_pipeline_carries_images_only(tiny_splits):
+    spec = training_dataset(tiny_splits.train_images, GaussianNoise(0.5), 8).element_spec
+    assert [s.shape.as_list() for s in spec] == [[None, 28, 28, 1], [None, 28, 28, 1]]
+    assert all(s.dtype == tf.float32 for s in spec)
+
+
+def test_training_noise_is_fresh_each_epoch_but_reproducible(tiny_splits):
+    dataset = training_dataset(tiny_splits.train_images, GaussianNoise(0.5), 256, seed=3, shuffle=False)
+    epoch1, clean1 = first_batch(dataset)
+    epoch2, clean2 = first_batch(dataset)
+    np.testing.assert_array_equal(clean1, clean2)
+    assert np.abs(epoch1 - epoch2).mean() > 0.1
+    again, _ = first_batch(training_dataset(tiny_splits.train_images, GaussianNoise(0.5), 256, seed=3, shuffle=False))
+    np.testing.assert_array_equal(epoch1, again)
+
+
+def test_training_order_is_reshuffled_each_epoch(tiny_splits):
+    dataset = training_dataset(tiny_splits.train_images, GaussianNoise(0.0), 256, seed=0)
+    _, first = first_batch(dataset)
+    _, second = first_batch(dataset)
+    assert not np.array_equal(first, second)
+    np.testing.assert_allclose(np.sort(first.ravel()), np.sort(second.ravel()))
+
+
+def test_test_noise_is_fixed_by_the_seed_and_independent_of_batch_size(tiny_splits):
+    noisy_a, clean = test_pairs(tiny_splits.test_images, GaussianNoise(0.5), seed=0)
+    noisy_b, _ = test_pairs(tiny_splits.test_images, GaussianNoise(0.5), seed=0)
+    np.testing.assert_array_equal(noisy_a, noisy_b)
+    batched = np.concatenate([n.numpy() for n, _ in test_dataset(tiny_splits.test_images, GaussianNoise(0.5), 10)])
+    np.testing.assert_array_equal(batched, noisy_a)
+    twice = [np.concatenate([n.numpy() for n, _ in test_dataset(tiny_splits.test_images, GaussianNoise(0.5), 10)])
+             for _ in range(2)]
+    np.testing.assert_array_equal(*twice)
+    other_seed, _ = test_pairs(tiny_splits.test_images, GaussianNoise(0.5), seed=1)
+    assert np.abs(other_seed - noisy_a).mean() > 0.1
+    assert clean.shape == (64, 28, 28, 1)
+
+
+@pytest.mark.parametrize("noise, expected_changed", [
+    (SaltAndPepperNoise(0.2), 0.2), (MaskingNoise(0.3), 0.3),
+])
+def test_impulse_noises_corrupt_the_requested_fraction(noise, expected_changed):
+    images = tf.fill([64, 28, 28, 1], 0.5)
+    noisy = noise(images, tf.constant([1, 2], tf.int64)).numpy()
+    assert abs((noisy != 0.5).mean() - expected_changed) < 0.02
+    assert set(np.unique(noisy)) <= {0.0, 0.5, 1.0}
+
+
+def test_gaussian_noise_has_the_requested_std():
+    images = tf.fill([64, 28, 28, 1], 0.5)
+    noisy = GaussianNoise(0.1)(images, tf.constant([1, 2], tf.int64)).numpy()
+    assert abs(noisy.std() - 0.1) < 0.005
+
+
+@pytest.mark.parametrize("kind, strength, message", [
+    ("gaussian", -0.1, "std must be a finite number >= 0"),
+    ("salt_pepper", 1.5, r"fraction in \[0, 1\]"),
+    ("mask", -0.2, r"fraction in \[0, 1\]"),
+    ("speckle", None, "unknown noise 'speckle'"),
+])
+def test_bad_noise_arguments_raise_clear_errors(kind, strength, message):
+    with pytest.raises(ValueError, match=message):
+        make_noise(kind, strength)
+
+
+def test_bad_batch_size_is_rejected(tiny_splits):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
+        training_dataset(tiny_splits.train_images, GaussianNoise(), 0)
+
+
+def test_idx_folder_round_trip_plain_and_gzip(tmp_path, tiny_splits):
+    for name, array in [("train-images-idx3-ubyte.gz", tiny_splits.train_images),
+                        ("train-labels-idx1-ubyte", tiny_splits.train_labels.astype(np.uint8)),
+                        ("t10k-images-idx3-ubyte", tiny_splits.test_images),
+                        ("t10k-labels-idx1-ubyte.gz", tiny_splits.test_labels.astype(np.uint8))]:
+        write_idx(tmp_path / name, array)
+    loaded = load_dataset("auto", data_dir=tmp_path)
+    np.testing.assert_array_equal(loaded.train_images, tiny_splits.train_images)
+    np.testing.assert_array_equal(loaded.test_labels, tiny_splits.test_labels)
+
+
+def test_npz_folder(tmp_path, tiny_splits):
+    np.savez(tmp_path / "mnist.npz", x_train=tiny_splits.train_images, y_train=tiny_splits.train_labels,
+             x_test=tiny_splits.test_images, y_test=tiny_splits.test_labels)
+    assert load_folder(tmp_path).train_images.shape == (256, 28, 28)
+
+
+def test_corrupt_and_missing_data_give_usage_errors(tmp_path, tiny_splits):
+    with pytest.raises(UsageError, match="holds no MNIST data"):
+        load_dataset("auto", data_dir=tmp_path)
+    with pytest.raises(UsageError, match="is not a folder"):
+        load_dataset("auto", data_dir=tmp_path / "nowhere")
+    truncated = tmp_path / "train-images-idx3-ubyte"
+    write_idx(truncated, tiny_splits.train_images)
+    truncated.write_bytes(truncated.read_bytes()[:-100])
+    with pytest.raises(UsageError, match="truncated or corrupt"):
+        read_idx(truncated)
+    not_idx = tmp_path / "t10k-images-idx3-ubyte.gz"
+    not_idx.write_bytes(gzip.compress(b"hello world"))
+    with pytest.raises(UsageError, match="is not an IDX file"):
+        read_idx(not_idx)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "mnist.npz").write_bytes(b"not a zip file")
+    with pytest.raises(UsageError, match="cannot read"):
+        load_folder(tmp_path / "bad")
+
+
+def test_unknown_dataset_is_a_usage_error():
+    with pytest.raises(UsageError, match="unknown dataset 'cifar'; choose one of auto, mnist"):
+        load_dataset("cifar")
+
+
+def test_auto_falls_back_to_the_embedded_set_offline(monkeypatch, tmp_path, caplog):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr("aezoo.datasets.sources._can_reach", lambda host, timeout, port=443: False)
+    with caplog.at_level("WARNING", logger="aezoo"):
+        splits = load_dataset("auto")
+    assert splits.name == "embedded"
+    assert "using the embedded set" in caplog.text
+    with pytest.raises(UsageError, match="cannot be reached"):
+        load_dataset("mnist")
+
+
+def test_auto_uses_a_cached_full_mnist(monkeypatch, tmp_path, tiny_splits):
+    (tmp_path / "datasets").mkdir()
+    np.savez(tmp_path / "datasets" / "mnist.npz", x_train=tiny_splits.train_images, y_train=tiny_splits.train_labels,
+             x_test=tiny_splits.test_images, y_test=tiny_splits.test_labels)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    assert load_dataset("auto").name == "mnist"
