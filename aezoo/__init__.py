@@ -5,3 +5,17 @@ from aezoo.errors import UsageError
 __version__ = "0.1.0"
 
 __all__ = ["UsageError", "__version__"]
+
+
+def load(path, model_kind=None, batch_size=1024):  # type: ignore[no-untyped-def]
+    """Load a trained model for inference: ``aezoo.load("runs/x").denoise(images)``.
+
+    Lazy on purpose: ``import aezoo`` stays cheap (no TensorFlow) until a model is loaded.
+    See :func:`aezoo.inference.load` for the arguments.
+    """
+    from aezoo.inference import load as _load
+
+    return _load(path, model_kind=model_kind, batch_size=batch_size)
+
+
+__all__.append("load")
