@@ -42,7 +42,10 @@ def run_command(command: str, argv: Sequence[str] | None = None, prog: str | Non
     """Parse ``argv`` for ``command`` and run it; returns the exit status."""
     _quiet_tensorflow()
     parser = build_parser(command, prog)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help (0) or a bad flag (2, message already printed)
+        return int(exit.code or 0)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # "Assets written to ..." is noise
     module = importlib.import_module(COMMANDS[command][0])
@@ -83,3 +86,18 @@ def main_entry() -> None:
 def train_entry() -> None:
     """Console script ``aezoo-train``."""
     entry_point("train")
+
+
+def analyze_entry() -> None:
+    """Console script ``aezoo-analyze``."""
+    entry_point("analyze")
+
+
+def denoise_entry() -> None:
+    """Console script ``aezoo-denoise``."""
+    entry_point("denoise")
+
+
+def encode_entry() -> None:
+    """Console script ``aezoo-encode``."""
+    entry_point("encode")

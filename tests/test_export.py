@@ -1,0 +1,56 @@
+"""SavedModels load and serve in plain TensorFlow, without aezoo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from aezoo.datasets import GaussianNoise, test_pairs
+
+LOAD_WITHOUT_AEZOO = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    path, images_file = sys.argv[1], sys.argv[2]
+    sm = tf.saved_model.load(path)
+    x = np.load(images_file)
+    out = {
+        "signatures": sorted(sm.signatures),
+        "serving_default": sm.signatures["serving_default"](images=tf.constant(x))["output_0"].numpy().tolist(),
+        "encode": sm.signatures["encode"](images=tf.constant(x))["output_0"].numpy().tolist(),
+    }
+    z = tf.constant(np.asarray(out["encode"], dtype="float32"))
+    out["decode"] = sm.signatures["decode"](embeddings=z)["output_0"].numpy().tolist()
+    out["aezoo_imported"] = any(name.startswith("aezoo") for name in sys.modules)
+    print(json.dumps(out))
+""")
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_saved_model_signatures_work_in_a_process_without_aezoo(kind, tiny_run, tiny_splits, tmp_path):
+    import keras
+
+    import aezoo.models  # noqa: F401  (registers the classes for load_model below)
+
+    noisy, _ = test_pairs(tiny_splits.test_images[:5], GaussianNoise(0.5))
+    np.save(tmp_path / "x.npy", noisy)
+    script = tmp_path / "serve.py"
+    script.write_text(LOAD_WITHOUT_AEZOO)
+    # Run from tmp_path so the repository (and so aezoo) is not importable by accident.
+    done = subprocess.run([sys.executable, str(script), str(tiny_run / kind / "saved_model"), str(tmp_path / "x.npy")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    served = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not served["aezoo_imported"]
+    assert served["signatures"] == ["decode", "denoise", "encode", "serving_default"]
+
+    model = keras.saving.load_model(tiny_run / kind / "model.keras")
+    np.testing.assert_allclose(served["serving_default"], model.denoise(noisy).numpy(), atol=1e-5)
+    np.testing.assert_allclose(served["encode"], model.encode(noisy).numpy(), atol=1e-5)
+    np.testing.assert_allclose(served["decode"], model.decode(model.encode(noisy)).numpy(), atol=1e-5)

@@ -1,0 +1,155 @@
+"""Training runs end to end: artifacts, metrics, resume, and clear errors for bad flags."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from aezoo.commands import main
+from aezoo.config import TrainConfig
+from aezoo.errors import UsageError
+from aezoo.training import INCOMPLETE_MARKER, train
+from tests.conftest import TINY_HYPERPARAMETERS
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_FILES = ["model.keras", "saved_model/saved_model.pb", "metrics.json", "history.csv", "loss_curves.png",
+               "reconstructions/epoch_001.png", "reconstructions/epoch_002.png", "checkpoints/best.keras"]
+
+
+def test_a_run_writes_every_artifact(tiny_run):
+    assert (tiny_run / "config.json").exists() and (tiny_run / "summary.json").exists()
+    assert not (tiny_run / INCOMPLETE_MARKER).exists()
+    for kind in ("ae", "vae"):
+        for name in MODEL_FILES:
+            assert (tiny_run / kind / name).exists(), f"{kind}/{name} missing"
+        assert not (tiny_run / kind / "backup").exists()
+
+
+def test_metrics_record_scores_data_and_speed(tiny_run):
+    ae = json.loads((tiny_run / "ae" / "metrics.json").read_text())
+    vae = json.loads((tiny_run / "vae" / "metrics.json").read_text())
+    for metrics in (ae, vae):
+        assert metrics["dataset"] == "embedded" and metrics["noise"] == {"kind": "gaussian", "strength": 0.5}
+        assert metrics["seed"] == 0 and metrics["parameters"] > 0 and metrics["images_per_second"] > 0
+        assert 0 < metrics["test"]["mse"] < 0.25 and 5 < metrics["test"]["psnr"] < 40
+        assert -1 <= metrics["test"]["ssim"] <= 1
+        assert metrics["config"]["embedding_dim"] == TINY_HYPERPARAMETERS["embedding_dim"]
+    assert {"reconstruction_loss", "kl"} <= set(vae["test"])
+    history = (tiny_run / "ae" / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,") and len(history) == 3
+
+
+def test_summary_compares_models_with_baselines(tiny_run):
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    assert list(summary["test"]) == ["noisy input", "median 3x3", "ae", "vae"]
+    assert summary["test"]["median 3x3"]["psnr"] > summary["test"]["noisy input"]["psnr"]
+
+
+def test_the_saved_model_is_the_trained_model(tiny_run, tiny_splits):
+    import aezoo.models  # noqa: F401
+
+    model = keras.saving.load_model(tiny_run / "ae" / "model.keras")
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    from aezoo.datasets import GaussianNoise, test_pairs
+    from aezoo.metrics import image_quality
+
+    noisy, clean = test_pairs(tiny_splits.test_images, GaussianNoise(0.5), seed=0)
+    assert image_quality(clean, model.denoise(noisy).numpy())["psnr"] == pytest.approx(summary["test"]["ae"]["psnr"], abs=1e-3)
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, tiny_splits, tiny_run):
+    # Simulate a run killed after the AE finished and during the VAE: resuming must keep the AE
+    # as it is and train only the VAE.
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir)
+    shutil.rmtree(run_dir / "vae")
+    (run_dir / "summary.json").unlink()
+    (run_dir / INCOMPLETE_MARKER).write_text("interrupted")
+    ae_model_time = (run_dir / "ae" / "model.keras").stat().st_mtime_ns
+    config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
+    train(config, output=run_dir, verbose=0, splits=tiny_splits)
+    assert (run_dir / "ae" / "model.keras").stat().st_mtime_ns == ae_model_time
+    assert (run_dir / "vae" / "model.keras").exists() and (run_dir / "summary.json").exists()
+    assert not (run_dir / INCOMPLETE_MARKER).exists()
+
+
+def test_default_output_resumes_the_unfinished_run_with_the_same_settings(tmp_path, tiny_splits):
+    config = TrainConfig(models=("ae",), epochs=1, batch_size=64, hyperparameters=dict(TINY_HYPERPARAMETERS))
+    first = train(config, runs_root=tmp_path, verbose=0, splits=tiny_splits).run_dir
+    (first / INCOMPLETE_MARKER).write_text("interrupted")
+    assert train(config, runs_root=tmp_path, verbose=0, splits=tiny_splits).run_dir == first
+    # Finished now: the next identical command starts a new run.
+    assert train(config, runs_root=tmp_path, verbose=0, splits=tiny_splits).run_dir != first
+
+
+def test_a_finished_or_foreign_output_folder_is_refused(tmp_path, tiny_run, tiny_splits):
+    config = TrainConfig.from_json(json.loads((tiny_run / "config.json").read_text()))
+    with pytest.raises(UsageError, match="already holds a finished run"):
+        train(config, output=tiny_run, splits=tiny_splits)
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UsageError, match="non-empty folder that is not an aezoo run"):
+        train(config, output=tmp_path, splits=tiny_splits)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--model", "gan"], "argument --model: invalid choice: 'gan'"),
+    (["--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
+    (["--epochs", "0"], "epochs must be a positive integer, got 0"),
+    (["--batch-size", "-4"], "batch size must be a positive integer, got -4"),
+    (["--noise-std", "-0.5"], "Gaussian noise std must be a finite number >= 0, got -0.5"),
+    (["--noise", "salt_pepper", "--noise-amount", "1.5"], "salt-and-pepper amount must be a fraction in [0, 1], got 1.5"),
+    (["--learning-rate", "0"], "learning rate must be a number in (0, 1), got 0.0"),
+    (["--embedding-dim", "0"], "ae: embedding_dim must be a positive integer, got 0"),
+    (["--beta", "-1"], "vae: beta must be a finite number >= 0, got -1.0"),
+    (["--data-dir", "/nonexistent/mnist"], "--data-dir /nonexistent/mnist is not a folder"),
+])
+def test_bad_flags_give_one_line_and_status_2_and_write_nothing(flags, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status = main(["train", "--output", str(tmp_path / "run"), *flags])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "run").exists() and not (tmp_path / "runs").exists()
+
+
+def test_corrupt_data_files_are_reported_before_anything_is_written(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (data / name).write_bytes(b"\x00\x00\x08\x03garbage")
+    status = main(["train", "--data-dir", str(data), "--output", str(tmp_path / "run")])
+    assert status == 2
+    assert "train-images-idx3-ubyte has a truncated IDX header" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_train_py_end_to_end_in_a_subprocess(tmp_path):
+    """The real entry point, as a user runs it, on the embedded data with a tiny architecture."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "train.py"), "--epochs", "1", "--filters", "4", "--embedding-dim", "4",
+         "--batch-size", "256", "--output", str(tmp_path / "run"), "--no-analysis"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "median 3x3" in done.stdout and "vae" in done.stdout
+    for kind in ("ae", "vae"):
+        assert (tmp_path / "run" / kind / "saved_model" / "saved_model.pb").exists()
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["dataset"] == "embedded"
+
+
+def test_a_usage_error_in_a_subprocess_is_one_line_without_traceback(tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "train.py"), "--epochs", "-1"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if "train.py: error:" in line]
+    assert lines == ["train.py: error: epochs must be a positive integer, got -1"]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "runs").exists()
