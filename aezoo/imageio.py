@@ -60,6 +60,10 @@ class ImageFile:
         """The MNIST-style digit, float32 ``[28,28]`` in [0, 1]."""
         return load_image(self.path, invert)
 
+    def chunks(self, invert: bool | None = None, batch_size: int = 1) -> Iterator[np.ndarray]:
+        """One chunk ``[1,28,28]`` (the same interface as :meth:`ArrayFile.chunks`)."""
+        yield self.read(invert)[None]
+
 
 @dataclasses.dataclass
 class ArrayFile:
@@ -76,6 +80,11 @@ class ArrayFile:
     def count(self) -> int:
         return 1 if len(self.shape) == 2 else self.shape[0]
 
+    def chunks(self, invert: bool | None = None, batch_size: int = 1024) -> Iterator[np.ndarray]:
+        """Like :meth:`batches`; ``invert=True`` inverts (arrays are never inverted automatically)."""
+        for chunk in self.batches(batch_size):
+            yield 1.0 - chunk if invert else chunk
+
     def batches(self, batch_size: int) -> Iterator[np.ndarray]:
         """float32 ``[b,28,28]`` batches in [0, 1]; a NaN, inf or out-of-range value raises UsageError."""
         for start in range(0, self.count, batch_size):
@@ -87,15 +96,17 @@ class ArrayFile:
 Source = ImageFile | ArrayFile
 
 
-def collect_inputs(paths: Sequence[str | os.PathLike[str]]) -> tuple[list[Source], list[UsageError]]:
+def collect_inputs(paths: Sequence[str | os.PathLike[str]],
+                   reserved: Iterable[str] = ()) -> tuple[list[Source], list[UsageError]]:
     """Expand files and folders into sources; problems are returned, one per bad path, not raised.
 
     Output names mirror the inputs: ``x.png`` -> ``x``, ``folder/sub/x.png`` -> ``folder/sub/x``.
-    Two inputs that would get the same name are told apart with a ``-2``, ``-3``... suffix.
+    Two inputs that would get the same name are told apart with a ``-2``, ``-3``... suffix, and
+    so is one named like a ``reserved`` output (e.g. the contact sheet).
     """
     sources: list[Source] = []
     problems: list[UsageError] = []
-    used: set[str] = set()
+    used: set[str] = set(reserved)
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
@@ -255,32 +266,12 @@ def normalize_pixels(raw: np.ndarray, where: str, offset: int | None = 0) -> np.
         raise UsageError(f"{where}: contains {value}{at}; pixel values must be finite numbers in [0, 1]")
     low, high = float(pixels.min()), float(pixels.max())
     if low < -RANGE_TOLERANCE or high > 1 + RANGE_TOLERANCE:
-        hint = " (divide 0-255 pixels by 255, or store them as uint8)" if high > 1.5 else ""
-        raise UsageError(f"{where}: float pixel values span [{low:g}, {high:g}]; they must be in [0, 1]{hint}")
+        outside = (pixels < -RANGE_TOLERANCE) | (pixels > 1 + RANGE_TOLERANCE)
+        at = "" if offset is None else f" (first in image {offset + int(np.argwhere(outside)[0][0])})"
+        hint = "; divide 0-255 pixels by 255, or store them as uint8" if high > 1.5 else ""
+        raise UsageError(f"{where}: float pixel values span [{low:g}, {high:g}]{at}; "
+                         f"they must be in [0, 1]{hint}")
     return np.clip(pixels, 0.0, 1.0)
-
-
-def iter_items(sources: Iterable[Source], invert: bool | None, batch_size: int,
-               on_error: Callable[[UsageError], None]) -> Iterator[tuple[Source, int, np.ndarray]]:
-    """``(source, first_index, float32 [b,28,28])`` chunks of every source, bad ones reported and skipped.
-
-    Image files come one at a time (``b == 1``); arrays in chunks of ``batch_size``. An array
-    file whose chunk ``k`` is bad has already yielded chunks ``0..k-1``: the caller must discard
-    what it wrote for that file (see :class:`~aezoo.imageio.npy_writer`).
-    """
-    for source in sources:
-        try:
-            if isinstance(source, ImageFile):
-                yield source, 0, source.read(invert)[None]
-            else:
-                start = 0
-                for chunk in source.batches(batch_size):
-                    if invert:
-                        chunk = 1.0 - chunk
-                    yield source, start, chunk
-                    start += len(chunk)
-        except UsageError as problem:
-            on_error(problem)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,6 +453,6 @@ class ContactSheet:
 
 __all__ = [
     "ArrayFile", "ContactSheet", "ImageFile", "Source", "check_array", "collect_inputs", "fit_digit",
-    "iter_items", "load_image", "looks_dark_on_light", "mnist_style", "normalize_pixels", "npy_writer",
+    "load_image", "looks_dark_on_light", "mnist_style", "normalize_pixels", "npy_writer",
     "save_png", "sniff", "to_gray",
 ]
