@@ -1,0 +1,239 @@
+"""The denoise and encode commands, in-process through aezoo.commands.main and as real subprocesses."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+import aezoo.commands
+from aezoo.commands import main
+from aezoo.datasets.idx import write_idx
+
+ROOT = Path(__file__).resolve().parents[1]
+# TensorFlow's C++ start-up lines ("I0000 ...", "WARNING: All log messages before absl...") go to
+# stderr whatever TF_CPP_MIN_LOG_LEVEL says; they are not aezoo's to count.
+TF_LOG_LINE = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl|To enable the following instructions)")
+
+
+def digit_png(path: Path, size: tuple[int, int] = (40, 60), dark_on_light: bool = True) -> Path:
+    ink, paper = (0, 255) if dark_on_light else (255, 0)
+    image = Image.new("L", size, paper)
+    w, h = size
+    ImageDraw.Draw(image).ellipse((w // 4, h // 6, 3 * w // 4, 5 * h // 6), outline=ink, width=max(2, w // 10))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> Path:
+    """A folder with two good images (one in a subfolder) and a .npy of 3 digits."""
+    folder = tmp_path / "in"
+    digit_png(folder / "digits" / "zero.png")
+    digit_png(folder / "digits" / "more" / "o.jpg", size=(100, 80), dark_on_light=False)
+    np.save(folder / "three.npy", np.random.default_rng(0).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8))
+    return folder
+
+
+def stderr_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip() and not TF_LOG_LINE.match(line)]
+
+
+def test_denoise_images_and_arrays(tiny_run: Path, inputs: Path, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    status = main(["denoise", str(tiny_run), str(inputs / "digits"), str(inputs / "three.npy"), "--output", str(out)])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert "Using the ae model (saved_model:" in captured.out
+    assert stderr_lines(captured.err) == []
+    for png in ("digits/zero.png", "digits/more/o.png"):
+        with Image.open(out / png) as image:
+            assert image.mode == "L" and image.size == (28, 28)
+    denoised = np.load(out / "three.npy")
+    assert denoised.shape == (3, 28, 28, 1) and denoised.dtype == np.float32
+    assert 0.0 <= denoised.min() and denoised.max() <= 1.0
+    with Image.open(out / "contact_sheet.png") as sheet:
+        assert sheet.size[0] > 5 * 2 * 56  # five side-by-side pairs in one row
+
+
+def test_array_output_matches_the_python_api(tiny_run: Path, tmp_path: Path) -> None:
+    import aezoo
+
+    images = np.random.default_rng(1).random((7, 28, 28), dtype=np.float32)
+    np.save(tmp_path / "x.npy", images)
+    assert main(["denoise", str(tiny_run), str(tmp_path / "x.npy"), "-o", str(tmp_path / "out"),
+                 "--batch-size", "3", "--sheet-size", "0"]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "x.npy"), aezoo.load(tiny_run).denoise(images), atol=1e-5)
+    assert not (tmp_path / "out" / "contact_sheet.png").exists()
+
+
+def test_single_28x28_array_and_idx(tiny_run: Path, tmp_path: Path) -> None:
+    np.save(tmp_path / "one.npy", np.zeros((28, 28), np.uint8))
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((12, 28, 28), np.uint8))
+    out = tmp_path / "out"
+    assert main(["denoise", str(tiny_run), str(tmp_path / "one.npy"), str(tmp_path / "t10k-images-idx3-ubyte"),
+                 "-o", str(out)]) == 0
+    assert np.load(out / "one.npy").shape == (28, 28)
+    assert sorted(p.name for p in (out / "t10k-images-idx3").iterdir())[:2] == ["00.png", "01.png"]
+    assert len(list((out / "t10k-images-idx3").iterdir())) == 12
+
+
+def test_add_noise_is_reproducible_and_shown(tiny_run: Path, inputs: Path, tmp_path: Path) -> None:
+    runs = []
+    for name in ("a", "b"):
+        assert main(["denoise", str(tiny_run), str(inputs / "three.npy"), "-o", str(tmp_path / name),
+                     "--add-noise", "salt_pepper", "--noise-strength", "0.3", "--seed", "5"]) == 0
+        runs.append(np.load(tmp_path / name / "three.npy"))
+    np.testing.assert_array_equal(*runs)
+    with Image.open(tmp_path / "a" / "contact_sheet.png") as sheet:
+        assert sheet.size[0] > 3 * 3 * 56  # three triples: input, noisy, denoised
+    assert main(["denoise", str(tiny_run), str(inputs), "-o", str(tmp_path / "c"), "--noise-strength", "0.3"]) == 2
+    assert main(["denoise", str(tiny_run), str(inputs), "-o", str(tmp_path / "c"), "--add-noise", "mask",
+                 "--noise-strength", "2"]) == 2
+
+
+def test_model_kind_and_keras_file(tiny_run: Path, inputs: Path, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["denoise", str(tiny_run), str(inputs / "three.npy"), "-o", str(tmp_path / "v"),
+                 "--model-kind", "vae"]) == 0
+    assert "Using the vae model" in capsys.readouterr().out
+    assert main(["denoise", str(tiny_run / "vae" / "model.keras"), str(inputs / "three.npy"),
+                 "-o", str(tmp_path / "k")]) == 0
+    assert "Using the vae model (keras:" in capsys.readouterr().out
+
+
+def test_bad_inputs_are_skipped_with_one_line_each(tiny_run: Path, inputs: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    np.save(bad / "nan.npy", np.array([np.zeros((28, 28)), np.full((28, 28), np.nan)], np.float32))
+    np.save(bad / "shape.npy", np.zeros((4, 27, 27), np.float32))
+    np.save(bad / "dtype.npy", np.zeros((4, 28, 28), np.int16))
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "out"
+    status = main(["denoise", str(tiny_run), str(inputs), str(bad / "corrupt.png"), str(bad / "nan.npy"),
+                   str(bad / "shape.npy"), str(bad / "dtype.npy"), str(tmp_path / "empty"), "-o", str(out)])
+    captured = capsys.readouterr()
+    assert status == 2
+    lines = stderr_lines(captured.err)
+    assert len(lines) == 5, lines
+    for name, problem in [("corrupt.png", "cannot read image"), ("nan.npy", "contains nan in image 1"),
+                          ("shape.npy", "shape [4, 27, 27] is not accepted"), ("dtype.npy", "dtype int16"),
+                          ("empty", "folder holds no PNG")]:
+        assert sum(name in line and problem in line and "warning" in line for line in lines) == 1, (name, lines)
+    # The good inputs were still written; the bad array left no partial output.
+    assert (out / "in" / "digits" / "zero.png").exists() and (out / "in" / "three.npy").exists()
+    assert not (out / "nan.npy").exists()
+    assert "5 input(s) skipped" in captured.out
+
+
+def test_strict_writes_nothing(tiny_run: Path, inputs: Path, tmp_path: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
+    np.save(tmp_path / "nan.npy", np.full((2, 28, 28), np.inf, np.float32))
+    out = tmp_path / "out"
+    assert main(["denoise", str(tiny_run), str(inputs), str(tmp_path / "nan.npy"), "-o", str(out), "--strict"]) == 2
+    lines = stderr_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "nan.npy: contains inf in image 0" in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name, message", [
+    ("missing", "missing: no such model file or folder"),
+    ("junk.keras", "junk.keras: not a readable .keras file"),
+    ("other.keras", "other.keras: holds a model of class 'keras.Sequential', not one of aezoo's"),
+])
+def test_bad_model_is_one_line(inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                               name: str, message: str) -> None:
+    import keras
+
+    (tmp_path / "junk.keras").write_bytes(b"junk")
+    keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()]).save(tmp_path / "other.keras")
+    model = tmp_path / name
+    assert main(["denoise", str(model), str(inputs), "-o", str(tmp_path / "out")]) == 2
+    lines = stderr_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and message in lines[0] and lines[0].startswith("python -m aezoo denoise: error:")
+
+
+def test_result_may_not_overwrite_an_input(tiny_run: Path, tmp_path: Path) -> None:
+    digit_png(tmp_path / "x.png")
+    before = (tmp_path / "x.png").read_bytes()
+    assert main(["denoise", str(tiny_run), str(tmp_path / "x.png"), "-o", str(tmp_path)]) == 2
+    assert (tmp_path / "x.png").read_bytes() == before
+
+
+def test_encode(tiny_run: Path, inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    out = tmp_path / "emb" / "z.npy"
+    status = main(["encode", str(tiny_run), str(inputs), str(tmp_path / "bad.png"), "-o", str(out),
+                   "--model-kind", "vae"])
+    captured = capsys.readouterr()
+    assert status == 2 and len(stderr_lines(captured.err)) == 1 and "bad.png" in captured.err
+    embeddings = np.load(out)
+    assert embeddings.shape == (5, 4) and embeddings.dtype == np.float32
+    rows = (tmp_path / "emb" / "z.rows.txt").read_text().splitlines()
+    assert len(rows) == 5 and rows[0].endswith("more/o.jpg") and rows[1].endswith("zero.png") and rows[-1].endswith("three.npy:2")
+
+    import aezoo
+
+    vae = aezoo.load(tiny_run, model_kind="vae")
+    np.testing.assert_allclose(embeddings[2:], vae.encode(np.load(inputs / "three.npy")), atol=1e-5)
+    assert main(["encode", str(tiny_run), str(inputs), "-o", str(tmp_path / "z.csv")]) == 2
+
+
+def test_noise_choices_match_the_datasets_module() -> None:
+    from aezoo.commands.denoise import NOISE_KINDS
+    from aezoo.datasets.noise import NOISE_KINDS as DATASET_NOISE_KINDS
+
+    assert NOISE_KINDS == DATASET_NOISE_KINDS
+
+
+def test_console_scripts_are_declared() -> None:
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    scripts = config["options.entry_points"]["console_scripts"]
+    for name, function in [("aezoo-denoise", "denoise_entry"), ("aezoo-encode", "encode_entry")]:
+        assert f"{name} = aezoo.commands:{function}" in scripts
+        assert callable(getattr(aezoo.commands, function))
+
+
+# --- real processes ----------------------------------------------------------------------------
+
+
+def run_aezoo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "aezoo", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=300)
+
+
+def test_subprocess_bad_model_is_exactly_one_stderr_line(tmp_path: Path) -> None:
+    """Checked before TensorFlow is imported, so stderr holds nothing but aezoo's line."""
+    digit_png(tmp_path / "x.png")
+    (tmp_path / "not_a_model").mkdir()
+    result = run_aezoo("denoise", "not_a_model", "x.png", "--output", "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "python -m aezoo denoise: error: not_a_model: not a model; expected a run folder (with ae/ or vae/), "
+        "a model folder, a saved_model/ folder or a .keras file"
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_subprocess_bad_image_is_skipped_and_the_good_one_written(tiny_run: Path, tmp_path: Path) -> None:
+    digit_png(tmp_path / "good.png")
+    (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
+    result = run_aezoo("denoise", str(tiny_run), "good.png", "bad.jpg", "--output", "out", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = stderr_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert re.fullmatch(r"python -m aezoo denoise: warning: bad\.jpg: cannot read image \(.+\) \(skipped\)", lines[0])
+    assert (tmp_path / "out" / "good.png").exists() and (tmp_path / "out" / "contact_sheet.png").exists()

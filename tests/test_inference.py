@@ -1,0 +1,213 @@
+"""aezoo.load(): finding the model, SavedModel vs .keras, batching, bad arrays and bad model files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import aezoo
+from aezoo.errors import UsageError
+from aezoo.inference import TrainedModel, add_noise, locate_model
+
+
+@pytest.fixture(scope="module")
+def ae(tiny_run: Path) -> TrainedModel:
+    return aezoo.load(tiny_run)
+
+
+@pytest.fixture(scope="module")
+def digits(embedded) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """10 real test digits, uint8 [10,28,28]."""
+    return np.array(embedded.test_images[:10], dtype=np.uint8)
+
+
+def test_import_aezoo_is_cheap() -> None:
+    code = "import sys, aezoo; assert callable(aezoo.load); print('tensorflow' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+# --- finding the model -------------------------------------------------------------------------
+
+
+def test_locate_model_forms(tiny_run: Path) -> None:
+    assert locate_model(tiny_run) == locate_model(tiny_run / "ae")
+    run = locate_model(tiny_run)
+    assert (run.path, run.format, run.kind) == (tiny_run / "ae" / "saved_model", "saved_model", "ae")
+    assert locate_model(tiny_run, "vae").path == tiny_run / "vae" / "saved_model"
+    assert locate_model(tiny_run / "vae" / "saved_model").kind == "vae"
+    keras_file = locate_model(tiny_run / "ae" / "model.keras")
+    assert (keras_file.format, keras_file.kind) == ("keras", None)  # known once loaded
+
+
+def test_run_folder_defaults_to_the_model_it_has(tiny_run: Path, tmp_path: Path) -> None:
+    shutil.copytree(tiny_run / "vae" / "saved_model", tmp_path / "run" / "vae" / "saved_model")
+    assert locate_model(tmp_path / "run").kind == "vae"
+    with pytest.raises(UsageError, match=r"run: run folder has no ae model \(it has: vae\)"):
+        locate_model(tmp_path / "run", "ae")
+
+
+def test_model_folder_without_saved_model_uses_model_keras(tiny_run: Path, tmp_path: Path) -> None:
+    shutil.copy(tiny_run / "ae" / "model.keras", tmp_path / "model.keras")
+    location = locate_model(tmp_path)
+    assert (location.path, location.format) == (tmp_path / "model.keras", "keras")
+
+
+@pytest.mark.parametrize("name, message", [
+    ("missing", r"missing: no such model file or folder"),
+    ("notes.txt", r"notes\.txt: not a model; expected a run folder"),
+    ("folder", r"folder: not a model; expected a run folder"),
+])
+def test_not_a_model(tmp_path: Path, name: str, message: str) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(UsageError, match=message):
+        aezoo.load(tmp_path / name)
+
+
+def test_model_kind_conflict(tiny_run: Path) -> None:
+    with pytest.raises(UsageError, match=r"is a vae model, not ae"):
+        locate_model(tiny_run / "vae", "ae")
+
+
+# --- using it ----------------------------------------------------------------------------------
+
+
+def test_denoise_encode_decode_shapes(ae: TrainedModel, digits: np.ndarray) -> None:
+    assert ae.kind == "ae" and ae.embedding_dim == 4
+    denoised = ae.denoise(digits)
+    assert denoised.shape == (10, 28, 28) and denoised.dtype == np.float32
+    assert 0.0 <= denoised.min() and denoised.max() <= 1.0
+    assert ae.denoise(digits[..., None]).shape == (10, 28, 28, 1)
+    assert ae.denoise(digits[0]).shape == (28, 28)
+    embeddings = ae.encode(digits)
+    assert embeddings.shape == (10, 4) and ae.encode(digits[0]).shape == (4,)
+    assert ae.decode(embeddings).shape == (10, 28, 28) and ae.decode(embeddings[0]).shape == (28, 28)
+
+
+def test_uint8_and_float_inputs_agree(ae: TrainedModel, digits: np.ndarray) -> None:
+    np.testing.assert_allclose(ae.denoise(digits), ae.denoise(digits / 255.0), atol=1e-5)
+
+
+def test_results_do_not_depend_on_the_batch_size(ae: TrainedModel, digits: np.ndarray) -> None:
+    np.testing.assert_allclose(ae.denoise(digits, batch_size=3), ae.denoise(digits), atol=1e-5)
+    np.testing.assert_allclose(ae.encode(digits, batch_size=4), ae.encode(digits), atol=1e-5)
+
+
+def test_memory_is_bounded_by_the_batch_size(tiny_run: Path, digits: np.ndarray) -> None:
+    model = aezoo.load(tiny_run, batch_size=4)
+    seen: list[int] = []
+    denoise = model._functions["denoise"]
+    model._functions["denoise"] = lambda batch: (seen.append(len(batch)), denoise(batch))[1]
+    model.denoise(digits)
+    assert seen == [4, 4, 2]
+
+
+def test_streaming_generator_is_lazy(ae: TrainedModel, digits: np.ndarray) -> None:
+    pulled: list[int] = []
+
+    def batches():  # type: ignore[no-untyped-def]
+        for start in range(0, 10, 4):
+            pulled.append(start)
+            yield digits[start:start + 4]
+
+    stream = ae.denoise_batches(batches())
+    first = next(stream)
+    assert pulled == [0] and first.shape == (4, 28, 28)
+    np.testing.assert_allclose(np.concatenate([first, *stream]), ae.denoise(digits), atol=1e-5)
+    assert np.concatenate(list(ae.encode_batches([digits[:5], digits[5:]]))).shape == (10, 4)
+
+
+def test_saved_model_and_keras_file_agree(tiny_run: Path, digits: np.ndarray) -> None:
+    for kind in ("ae", "vae"):
+        saved = aezoo.load(tiny_run / kind / "saved_model")
+        keras_model = aezoo.load(tiny_run / kind / "model.keras")
+        assert keras_model.kind == kind and keras_model.location.format == "keras"
+        np.testing.assert_allclose(saved.denoise(digits), keras_model.denoise(digits), atol=1e-5)
+        np.testing.assert_allclose(saved.encode(digits), keras_model.encode(digits), atol=1e-5)
+
+
+def test_vae_encode_is_the_deterministic_posterior_mean(tiny_run: Path, digits: np.ndarray) -> None:
+    from aezoo.models import VariationalAutoencoder
+
+    vae = aezoo.load(tiny_run, model_kind="vae")
+    np.testing.assert_array_equal(vae.encode(digits), vae.encode(digits))
+    model = keras.saving.load_model(tiny_run / "vae" / "model.keras", compile=False)
+    assert isinstance(model, VariationalAutoencoder)
+    np.testing.assert_allclose(vae.encode(digits), np.asarray(model.encode(digits[..., None] / 255.0)), atol=1e-5)
+
+
+@pytest.mark.parametrize("images, message", [
+    (np.zeros((2, 32, 32)), r"images: shape \[2, 32, 32\] is not accepted"),
+    (np.zeros((2, 28, 28), np.int32), r"images: dtype int32 is not accepted"),
+    (np.full((2, 28, 28), np.nan), r"images: contains nan in image 0"),
+    (np.full((2, 28, 28), 3.0), r"images: float pixel values span \[3, 3\]"),
+])
+def test_bad_arrays(ae: TrainedModel, images: np.ndarray, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        ae.denoise(images)
+
+
+def test_bad_embeddings(ae: TrainedModel) -> None:
+    with pytest.raises(UsageError, match=r"embeddings: shape \[3, 5\] is not accepted; this model decodes \[N,4\]"):
+        ae.decode(np.zeros((3, 5)))
+    with pytest.raises(UsageError, match=r"embeddings: row 1 holds NaN"):
+        ae.decode(np.array([[0, 0, 0, 0], [0, np.inf, 0, 0]], np.float32))
+
+
+def test_bad_batch_size(tiny_run: Path) -> None:
+    with pytest.raises(UsageError, match="batch size must be a positive integer, got 0"):
+        aezoo.load(tiny_run, batch_size=0)
+
+
+def test_add_noise_is_deterministic(digits: np.ndarray) -> None:
+    clean = digits / np.float32(255)
+    first = add_noise(clean, "gaussian", 0.5, seed=1)
+    np.testing.assert_array_equal(first, add_noise(clean, "gaussian", 0.5, seed=1))
+    assert not np.array_equal(first, add_noise(clean, "gaussian", 0.5, seed=1, index=1))
+    with pytest.raises(UsageError, match="unknown noise"):
+        add_noise(clean, "speckle")
+
+
+# --- bad model files ---------------------------------------------------------------------------
+
+
+def test_keras_file_of_an_unknown_class_is_not_loaded(tmp_path: Path) -> None:
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Lambda(lambda x: x * 2)])
+    model.save(tmp_path / "other.keras")
+    with pytest.raises(UsageError, match=r"other\.keras: holds a model of class 'keras\.Sequential', not one of "
+                                         r"aezoo's \(aezoo>ConvAutoencoder, aezoo>VariationalAutoencoder\)"):
+        aezoo.load(tmp_path / "other.keras")
+
+
+def test_keras_files_load_in_safe_mode(tiny_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict] = []
+    real = keras.saving.load_model
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(keras.saving, "load_model", spy)
+    aezoo.load(tiny_run / "ae" / "model.keras")
+    assert calls and all(call.get("safe_mode") is True for call in calls)
+
+
+@pytest.mark.parametrize("content", [b"garbage", b""])
+def test_corrupt_keras_file(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "broken.keras").write_bytes(content)
+    with pytest.raises(UsageError, match=r"broken\.keras: not a readable \.keras file"):
+        aezoo.load(tmp_path / "broken.keras")
+
+
+def test_corrupt_saved_model(tiny_run: Path, tmp_path: Path) -> None:
+    shutil.copytree(tiny_run / "ae" / "saved_model", tmp_path / "saved_model")
+    (tmp_path / "saved_model" / "saved_model.pb").write_bytes(b"not a protobuf")
+    with pytest.raises(UsageError, match=r"saved_model: cannot load the SavedModel"):
+        aezoo.load(tmp_path / "saved_model")
