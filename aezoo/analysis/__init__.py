@@ -1,0 +1,239 @@
+"""Latent-space analysis of a run folder: t-SNE maps, interpolations, latent metrics, HTML report.
+
+The brief's section 4 asks: embed the first 1000 test images, map the embeddings to 2-D with
+t-SNE coloured by class, interpolate between embeddings and decode, then do the same for the VAE
+and compare. :func:`analyze_run` does that for every trained model of a run folder and writes::
+
+    RUN/
+      report.html                 one self-contained page comparing everything (open offline)
+      <model>/analysis/
+        tsne.png                  t-SNE map of the embeddings, coloured by class
+        interpolation.png         decoded strips between pairs of test digits
+        latent_metrics.json       k-NN accuracy (+ pixel and PCA baselines), silhouette,
+                                  trustworthiness, interpolation smoothness, VAE: KL per dimension
+        prior_samples.png         VAE: digits decoded from z ~ N(0, I)
+        kl_per_dimension.png      VAE: which latent dimensions are in use
+        latent_grid.png           VAE with a 2-D latent space: decoded grid over the prior
+
+It reads only the run folder (saved models, config, summary) and the dataset, so it can be
+re-run at any time: ``python -m aezoo analyze RUN``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import keras
+import numpy as np
+
+from aezoo import files
+from aezoo.analysis import interpolation, latent_metrics
+from aezoo.analysis.embeddings import (
+    FIRST_TEST_IMAGES, AnalysisData, check_run_dir, embed, load_analysis_data, load_model, run_config, trained_models,
+)
+from aezoo.analysis.plotting import image_grid, plt, save_figure
+from aezoo.analysis.report import write_report
+from aezoo.analysis.tsne import DEFAULT_PERPLEXITY, plot_tsne, tsne_map
+from aezoo.datasets import ImageSplits
+
+logger = logging.getLogger("aezoo")
+
+Progress = Callable[[str], None]
+PRIOR_SAMPLES = 64
+LATENT_GRID_SIZE = 15
+
+
+def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int | None = None,
+                splits: ImageSplits | None = None, progress: Progress | None = None) -> Path:
+    """Analyse every trained model of a run folder and write ``RUN/report.html``; return its path.
+
+    Args:
+        run_dir: a folder written by :func:`aezoo.training.train` (finished, or with at least one
+            model saved).
+        images: how many test images to embed, from the start of the test split.
+        seed: seeds t-SNE, the folds, the interpolation pairs and the prior samples; default: the
+            run's own seed. The same seed reproduces every number and picture.
+        splits: data already in memory (tests); default: reload the data the run was trained on.
+        progress: called with one line per step; default: the ``aezoo`` logger.
+
+    Raises:
+        UsageError: ``run_dir`` is not a run folder or holds no trained model.
+    """
+    say = progress or logger.info
+    run_dir = check_run_dir(run_dir)
+    seed = run_config(run_dir).seed if seed is None else seed
+    started = time.perf_counter()
+    data = load_analysis_data(run_dir, images, splits=splits)
+    say(f"Analysis of {run_dir}: the first {len(data)} clean test images of {data.dataset}")
+    baselines: dict[int, dict[str, Any]] = {}  # per embedding size; shared by models of equal size
+    results: dict[str, dict[str, Any]] = {}
+    for kind in trained_models(run_dir):
+        model = load_model(run_dir, kind)
+        if model.embedding_dim not in baselines:
+            say(f"Baselines: k-NN on raw pixels and on a {model.embedding_dim}-D PCA")
+            baselines[model.embedding_dim] = latent_metrics.pixel_baselines(
+                data.clean, data.labels, model.embedding_dim, seed=seed)
+        results[kind] = analyze_model(model, kind, data, run_dir / kind / "analysis", seed=seed,
+                                      baselines=baselines[model.embedding_dim], progress=say)
+    report = write_report(run_dir, results, data)
+    say(f"Report: {report} (whole analysis {time.perf_counter() - started:.1f} s)")
+    return report
+
+
+def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: str | Path, seed: int = 0,
+                  baselines: dict[str, Any] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Analyse one model on ``data``: write its figures and ``latent_metrics.json`` into ``out_dir``.
+
+    Args:
+        model: a trained :class:`~aezoo.models.ConvAutoencoder` or
+            :class:`~aezoo.models.VariationalAutoencoder` (anything with ``encode``, ``decode``
+            and ``embedding_dim``; ``kl_per_dimension`` and ``sample`` make it a VAE here).
+        kind: the model's name in the run (``"ae"``, ``"vae"``), used in titles and file names.
+        data: the test images and labels to analyse.
+        out_dir: the model's ``analysis/`` folder (created).
+        seed: seeds everything random, so a rerun gives the same numbers and pictures.
+        baselines: :func:`latent_metrics.pixel_baselines` for this embedding size (computed if missing).
+        progress: called with one line per step.
+
+    Returns:
+        The content of ``latent_metrics.json``, plus ``"figures"``: figure name -> file path.
+    """
+    say = progress or logger.info
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = kind.upper()
+    is_vae = hasattr(model, "kl_per_dimension") and hasattr(model, "sample")
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+    total_clock = clock
+
+    def lap(stage: str) -> float:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = round(now - clock, 2)
+        clock = now
+        return seconds[stage]
+
+    say(f"{kind}: embedding {len(data)} test images ({model.embedding_dim}-D"
+        f"{', posterior means' if is_vae else ''})")
+    embeddings = embed(model, data.clean)
+    noisy_embeddings = embed(model, data.noisy)
+    lap("embed")
+
+    say(f"{kind}: t-SNE of {len(data)} points...")
+    points = tsne_map(embeddings, seed=seed)
+    say(f"{kind}: t-SNE done in {lap('tsne'):.1f} s")
+
+    say(f"{kind}: latent metrics (5-fold 5-NN, silhouette, trustworthiness)")
+    if baselines is None:
+        baselines = latent_metrics.pixel_baselines(data.clean, data.labels, model.embedding_dim, seed=seed)
+    metrics: dict[str, Any] = {
+        "model": kind, "class": type(model).__name__, "embedding_dim": int(model.embedding_dim),
+        "dataset": data.dataset, "images": len(data),
+        "images_used": f"the first {len(data)} clean test images (embeddings of the noiseless digits)",
+        "seed": seed, "knn": {"neighbours": latent_metrics.KNN_NEIGHBOURS, "folds": latent_metrics.KNN_FOLDS},
+        "tsne": {"perplexity": min(DEFAULT_PERPLEXITY, (len(data) - 1) / 3.0), "init": "pca"},
+    }
+    metrics |= latent_metrics.embedding_metrics(embeddings, data.labels, points, seed=seed)
+    metrics["knn_accuracy_noisy_input"] = latent_metrics.knn_accuracy(noisy_embeddings, data.labels, seed=seed)
+    metrics |= baselines
+    if is_vae:
+        kl = np.concatenate([np.asarray(model.kl_per_dimension(data.clean[i:i + 250]))
+                             for i in range(0, len(data), 250)])
+        metrics["latent_usage"] = latent_metrics.kl_usage(kl, embeddings)
+    lap("metrics")
+
+    say(f"{kind}: interpolations ({interpolation.MEASURED_PAIRS} pairs measured, "
+        f"{interpolation.SHOWN_PAIRS} drawn)")
+    pairs = interpolation.choose_pairs(data.labels, interpolation.MEASURED_PAIRS, seed=seed)
+    strips = interpolation.interpolation_strips(model, embeddings, pairs)
+    real_ends = (data.clean[[a for a, _ in pairs]], data.clean[[b for _, b in pairs]])
+    metrics["interpolation"] = interpolation.smoothness(strips, ends=real_ends)
+    lap("interpolation")
+
+    figures: dict[str, Path] = {}
+    knn = metrics["knn_accuracy"]["accuracy"]
+    figure = plot_tsne(points, data.labels, data.class_names,
+                       f"{name}: t-SNE of the {model.embedding_dim}-D embeddings of {len(data)} test digits",
+                       f"5-NN accuracy {knn:.1%} · silhouette {metrics['silhouette_embedding']:.2f} · "
+                       f"trustworthiness {metrics['tsne_trustworthiness']:.2f}")
+    figures["tsne"] = _save(figure, out_dir / "tsne.png")
+    shown = interpolation.SHOWN_PAIRS
+    figure = interpolation.plot_interpolations(
+        data.clean, data.labels, pairs[:shown], strips[:shown], data.class_names,
+        f"{name}: linear interpolation between embeddings (mean step {metrics['interpolation']['mean_step']:.3f}, "
+        f"jump ratio {metrics['interpolation']['jump_ratio']:.2f})")
+    figures["interpolation"] = _save(figure, out_dir / "interpolation.png")
+    if is_vae:
+        figures |= _vae_figures(model, metrics["latent_usage"], out_dir, seed, name)
+    lap("figures")
+    seconds["total"] = round(time.perf_counter() - total_clock, 2)
+    metrics["seconds"] = seconds
+    metrics["interpolation_pairs_shown"] = [list(pair) for pair in pairs[:shown]]
+    files.write_json(out_dir / "latent_metrics.json", metrics)
+    say(f"{kind}: 5-NN accuracy {knn:.1%} (pixels {metrics['knn_accuracy_pixels']['accuracy']:.1%}, "
+        f"PCA {metrics['knn_accuracy_pca']['accuracy']:.1%}), analysis took {seconds['total']:.1f} s")
+    return metrics | {"figures": figures}
+
+
+def _save(figure: Any, path: Path) -> Path:
+    save_figure(figure, path)
+    return path
+
+
+def _vae_figures(model: keras.Model, usage: dict[str, Any], out_dir: Path, seed: int, name: str) -> dict[str, Path]:
+    """The VAE's generative side: prior samples, KL per dimension and (2-D only) the latent grid."""
+    figures: dict[str, Path] = {}
+    samples = np.asarray(model.sample(PRIOR_SAMPLES, seed=seed))
+    figures["prior_samples"] = _save(
+        image_grid(samples, columns=8, title=f"{name}: {PRIOR_SAMPLES} digits decoded from z ~ N(0, I)"),
+        out_dir / "prior_samples.png")
+
+    kl = np.asarray(usage["kl_per_dimension"])
+    figure, axis = plt.subplots(figsize=(max(4.0, 0.45 * len(kl) + 1.5), 3.2))
+    active = kl > usage["active_threshold_nats"]
+    axis.bar(np.arange(len(kl)), kl, color=np.where(active, "tab:blue", "tab:gray"))
+    axis.axhline(usage["active_threshold_nats"], color="tab:red", linestyle="--", linewidth=1,
+                 label=f"active threshold {usage['active_threshold_nats']} nats")
+    axis.set_xticks(np.arange(len(kl)))
+    axis.set_xlabel("latent dimension")
+    axis.set_ylabel("mean KL (nats)")
+    axis.set_title(f"{name}: KL per latent dimension, {usage['active_units']} of {len(kl)} active")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figures["kl_per_dimension"] = _save(figure, out_dir / "kl_per_dimension.png")
+
+    if model.embedding_dim == 2:
+        figures["latent_grid"] = _save(_latent_grid(model, name), out_dir / "latent_grid.png")
+    return figures
+
+
+def _latent_grid(model: keras.Model, name: str, size: int = LATENT_GRID_SIZE) -> Any:
+    """Decode a ``size x size`` grid of 2-D codes spaced by equal prior probability.
+
+    The grid points are quantiles of N(0, 1) (5 % to 95 %) rather than evenly spaced values, so
+    each cell covers the same prior mass: the picture shows the part of latent space that
+    sampling actually visits.
+    """
+    from scipy.stats import norm
+
+    values = norm.ppf(np.linspace(0.05, 0.95, size))
+    z1, z2 = np.meshgrid(values, values[::-1])  # z2 grows upwards, as on a plot
+    codes = np.stack([z1.ravel(), z2.ravel()], axis=1).astype(np.float32)
+    images = np.asarray(model.decode(codes))[..., 0]
+    mosaic = images.reshape(size, size, 28, 28).transpose(0, 2, 1, 3).reshape(size * 28, size * 28)
+    figure, axis = plt.subplots(figsize=(7, 7))
+    axis.imshow(mosaic, cmap="gray", vmin=0, vmax=1, extent=(0, size, 0, size))
+    ticks = np.arange(size) + 0.5
+    axis.set_xticks(ticks[::2], [f"{v:.1f}" for v in values[::2]])
+    axis.set_yticks(ticks[::2], [f"{v:.1f}" for v in values[::2]])
+    axis.set_xlabel("z1")
+    axis.set_ylabel("z2")
+    axis.set_title(f"{name}: decoded 2-D latent grid (prior quantiles 5 %–95 %)")
+    return figure
+
+
+__all__ = ["AnalysisData", "analyze_model", "analyze_run", "load_analysis_data"]

@@ -1,0 +1,60 @@
+"""Matplotlib set-up for the analysis: a file-only backend, one colour per class, atomic saving.
+
+Every figure of every model uses the same class colours (``tab10``: ten colours that stay apart
+for most kinds of colour blindness), so "the green cluster" means the same digit in the AE's
+t-SNE map and in the VAE's.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # draw to files: analysis runs after training, often without a screen
+
+import matplotlib.pyplot as plt  # noqa: E402  (must follow the backend choice)
+import numpy as np  # noqa: E402
+
+from aezoo.files import write_with  # noqa: E402
+
+FIGURE_DPI = 100
+
+
+def class_colour(label: int) -> Any:
+    """The colour of class ``label`` in every analysis figure (``tab10``, cycling past 10)."""
+    return plt.get_cmap("tab10")(int(label) % 10)
+
+
+def save_figure(figure: Any, path: str | os.PathLike[str], dpi: int = FIGURE_DPI) -> None:
+    """Write ``figure`` to ``path`` atomically (a reader never sees half a PNG) and free its memory."""
+    try:
+        write_with(path, lambda tmp: figure.savefig(tmp, dpi=dpi, bbox_inches="tight"))
+    finally:
+        plt.close(figure)
+
+
+def image_grid(images: np.ndarray, columns: int, title: str = "", cell_inches: float = 0.7,
+               row_labels: Sequence[str] | None = None) -> Any:
+    """A borderless grid of ``[n, 28, 28, 1]`` images in [0, 1], ``columns`` per row, as a figure."""
+    images = np.asarray(images)
+    rows = int(np.ceil(len(images) / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(columns * cell_inches, rows * cell_inches + 0.4),
+                                squeeze=False)
+    for index, axis in enumerate(axes.flat):
+        axis.set_xticks([])
+        axis.set_yticks([])
+        if index < len(images):
+            axis.imshow(images[index, ..., 0], cmap="gray", vmin=0.0, vmax=1.0)
+        else:
+            axis.set_visible(False)
+    if row_labels is not None:
+        for row, label in enumerate(row_labels):
+            axes[row][0].set_ylabel(label, rotation=0, ha="right", va="center")
+    if title:
+        figure.suptitle(title)
+    return figure
+
+
+__all__ = ["FIGURE_DPI", "class_colour", "image_grid", "plt", "save_figure"]
