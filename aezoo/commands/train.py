@@ -84,5 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args).validate()
     result = train(config, output=args.output)
+    if not args.no_analysis:
+        from aezoo.analysis import analyze_run
+
+        analyze_run(result.run_dir)
     print(f"\nRun folder: {result.run_dir}")
     return 0

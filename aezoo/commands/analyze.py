@@ -1,0 +1,37 @@
+"""Analyse the latent spaces of a trained run and write its HTML report.
+
+For every trained model in RUN_DIR: a t-SNE map of the embeddings of the first test images
+coloured by class, interpolations between test digits, latent metrics (k-NN accuracy against
+pixel and PCA baselines, silhouette, trustworthiness, interpolation smoothness, VAE active
+units) in RUN_DIR/<model>/analysis/, then RUN_DIR/report.html comparing the models.
+Uses the saved models only: nothing is trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from aezoo.errors import UsageError
+
+DEFAULT_IMAGES = 1000  # the brief's "first 1000 images of the test set"; mirrors analysis.FIRST_TEST_IMAGES
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by train, e.g. runs/20260101-120000")
+    parser.add_argument("--images", type=int, default=DEFAULT_IMAGES,
+                        help="embed this many images from the start of the test split")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of t-SNE, folds, pairs and samples (default: the run's seed)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.images < 10:
+        raise UsageError(f"--images must be at least 10, got {args.images}")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
+    # Imported here: TensorFlow loads only once the flags are known to parse.
+    from aezoo.analysis import analyze_run
+
+    report = analyze_run(args.run_dir, images=args.images, seed=args.seed)
+    print(f"\nReport: {report}")
+    return 0
