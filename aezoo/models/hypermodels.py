@@ -1,0 +1,140 @@
+"""keras-tuner search spaces for aezoo's models: one :class:`keras_tuner.HyperModel` per model kind.
+
+A HyperModel is a *family* of models: ``build(hp)`` asks the ``HyperParameters`` object ``hp``
+for each architectural choice (``hp.Choice("depth", ...)``) and builds one member. The tuner's
+oracle decides which values ``hp`` hands out; asked outside a search, ``hp`` returns each
+hyperparameter's *default*, and here the defaults are the model constructors' own (read with
+:func:`aezoo.config.model_defaults`, never repeated), so ``build(HyperParameters())`` is exactly
+the untuned model that ``train.py`` trains.
+
+The search space (per kind)::
+
+    embedding_dim   2 4 8 16 32 64 (+ the default, 10)   ordered choice: neighbours are similar
+    depth           1 .. 3                                convolutions per resolution level
+    filters         8 16 32 64                            first level's filters
+    learning_rate   1e-4 .. 1e-2, log scale               Adam's step (TrainConfig's default)
+    beta            0.25 .. 4, log scale (VAE only)       weight of the KL term
+
+To narrow it, declare hyperparameters *before* the search and pass them to the tuner
+(``hyperparameters=hp``): keras-tuner keeps the first declaration of a name, so
+``hp.Fixed("filters", 8)`` or ``hp.Choice("embedding_dim", [2, 4])`` overrides the space above.
+
+This is the only module of :mod:`aezoo.models` that imports keras_tuner; the models themselves
+do not depend on it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import keras_tuner as kt
+
+from aezoo.config import TrainConfig, model_defaults
+from aezoo.models import MODEL_CLASSES
+
+# Candidate values; each kind's constructor default is added to its choice list, so the default
+# model is always a member of the space (keras-tuner requires a choice's default among its values).
+EMBEDDING_DIMS = (2, 4, 8, 16, 32, 64)
+DEPTH_RANGE = (1, 3)
+FILTER_CHOICES = (8, 16, 32, 64)
+LEARNING_RATE_RANGE = (1e-4, 1e-2)
+BETA_RANGE = (0.25, 4.0)
+
+# Validation metrics worth optimising, and which way is better. The names are the trackers of
+# the models' ``test_step`` (``metric_names``) with Keras' ``val_`` prefix; the VAE's KL alone is
+# left out on purpose: minimising it rewards a model that ignores its input.
+OBJECTIVE_DIRECTIONS = {"psnr": "max", "loss": "min", "mse": "min", "reconstruction_loss": "min"}
+DEFAULT_OBJECTIVE = "val_psnr"
+
+
+def objectives(kind: str) -> dict[str, kt.Objective]:
+    """The objectives a search over ``kind`` may use, by name (``val_psnr``, ``val_loss``, ...)."""
+    return {f"val_{name}": kt.Objective(f"val_{name}", OBJECTIVE_DIRECTIONS[name])
+            for name in MODEL_CLASSES[kind].metric_names if name in OBJECTIVE_DIRECTIONS}
+
+
+def _with_default(values: tuple[int, ...], default: int) -> list[int]:
+    return sorted({*values, default})
+
+
+class AutoencoderHyperModel(kt.HyperModel):
+    """The search space of one aezoo model kind (``"ae"`` or ``"vae"``).
+
+    Args:
+        kind: the model kind, a key of :data:`aezoo.models.MODEL_CLASSES`.
+        seed: seeds the weight initialisation (as ``train.py`` does), so that two trials with the
+            same hyperparameters start from the same weights and differ only by what was tuned.
+        """
+
+    def __init__(self, kind: str, seed: int = 0, **kwargs: Any) -> None:
+        if kind not in MODEL_CLASSES:
+            raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(MODEL_CLASSES)}")
+        super().__init__(name=kwargs.pop("name", f"{kind}_hypermodel"), **kwargs)
+        self.kind = kind
+        self.seed = seed
+
+    def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
+        """Declare the whole search space in ``hp`` (keras-tuner calls this before the search)."""
+        self.model_hyperparameters(hp)
+        self.learning_rate(hp)
+
+    def search_space(self) -> kt.HyperParameters:
+        """A fresh ``HyperParameters`` holding the declared space; its ``values`` are the defaults."""
+        hp = kt.HyperParameters()
+        self.declare_hyperparameters(hp)
+        return hp
+
+    def model_hyperparameters(self, hp: kt.HyperParameters) -> dict[str, Any]:
+        """Declare (or look up) the architectural hyperparameters: constructor arguments by name."""
+        defaults = model_defaults(self.kind)
+        values = {
+            "embedding_dim": hp.Choice("embedding_dim", _with_default(EMBEDDING_DIMS, defaults["embedding_dim"]),
+                                       ordered=True, default=defaults["embedding_dim"]),
+            "depth": hp.Int("depth", *DEPTH_RANGE, default=defaults["depth"]),
+            "filters": hp.Choice("filters", _with_default(FILTER_CHOICES, defaults["filters"]),
+                                 ordered=True, default=defaults["filters"]),
+        }
+        if "beta" in defaults:
+            values["beta"] = hp.Float("beta", *BETA_RANGE, sampling="log", default=defaults["beta"])
+        return values
+
+    def learning_rate(self, hp: kt.HyperParameters) -> float:
+        # Not a constructor argument: its default is the training default, TrainConfig's.
+        return hp.Float("learning_rate", *LEARNING_RATE_RANGE, sampling="log", default=TrainConfig.learning_rate)
+
+    def train_config(self, hp: kt.HyperParameters, **settings: Any) -> TrainConfig:
+        """The ``TrainConfig`` that trains this member of the family with ``train.py``'s code.
+
+        ``settings`` are the non-searched fields (data, noise, epochs, batch size). Used to build
+        every trial's model and to retrain the best one, so both come from the same constructor call.
+        """
+        return TrainConfig(models=(self.kind,), seed=self.seed, learning_rate=self.learning_rate(hp),
+                           hyperparameters=self.model_hyperparameters(hp), **settings)
+
+    def build(self, hp: kt.HyperParameters) -> keras.Model:
+        """One compiled, built model; with default ``hp`` values the same as ``train.py``'s."""
+        config = self.train_config(hp)
+        # As in training: the same seed before every model, so initial weights depend only on the
+        # architecture and not on how many trials ran before in this process.
+        keras.utils.set_random_seed(self.seed)
+        model = config.build_model(self.kind)
+        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+        # Create the weights *and* Adam's moment estimates now: when Hyperband promotes a trial to
+        # a longer round it loads that trial's checkpoint into this model, and an optimizer that
+        # already has its variables gets its state back too (otherwise Keras skips it and the
+        # continued training restarts Adam from zero).
+        model.build()
+        model.optimizer.build(model.trainable_variables)
+        return model
+
+    def fit(self, hp: kt.HyperParameters, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+        """Train ``model`` with ``model.fit``; every argument of ``tuner.search`` passes through.
+
+        The data are expected as :func:`aezoo.datasets.training_dataset` (``(noisy, clean)``
+        batches with fresh noise every epoch) and ``validation_data`` as the fixed noisy test
+        pairs, exactly as in training; the tuner adds ``epochs`` (Hyperband: its rounds' epochs
+        and ``initial_epoch``) and its callbacks.
+        """
+        kwargs.setdefault("shuffle", False)  # the tf.data pipeline shuffles; Keras cannot shuffle it anyway
+        return model.fit(*args, **kwargs)
