@@ -101,3 +101,8 @@ def denoise_entry() -> None:
 def encode_entry() -> None:
     """Console script ``aezoo-encode``."""
     entry_point("encode")
+
+
+def tune_entry() -> None:
+    """Console script ``aezoo-tune``."""
+    entry_point("tune")

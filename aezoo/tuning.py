@@ -1,0 +1,489 @@
+"""Hyperparameter search with keras-tuner, then the best configuration retrained as a normal run.
+
+A tuning folder (default ``tuning/<model>-<tuner>/``)::
+
+    TUNING/
+      search.json        the search settings: re-running the same command resumes this search
+      keras_tuner/       keras-tuner's own state: oracle.json, tunerN.json, trial_NN/ (checkpoints)
+      results.csv        every trial: hyperparameters, epochs, objective, parameters, seconds
+      results.png        the objective against embedding size and depth
+      best.json          the best trial and where its retrained run folder is
+      best/              a normal run folder (see :mod:`aezoo.training`) of the best configuration
+
+How a search works: the tuner's *oracle* proposes hyperparameter values (a *trial*), the
+:class:`~aezoo.models.hypermodels.AutoencoderHyperModel` builds that model, trains it on the usual
+tf.data pipeline and scores it on the fixed noisy test pairs; the oracle records the score and
+proposes the next trial. Random search samples blindly; Bayesian optimisation fits a Gaussian
+process to the scores so far; Hyperband trains many configurations for a few epochs and gives
+the survivors of each round three times more (successive halving), so most of the budget goes
+to promising models.
+
+keras-tuner writes its state after every trial, so an interrupted search reloads it and only
+re-runs the trial that was cut short. Distributed search uses keras-tuner's chief/worker mode:
+with ``KERASTUNER_ORACLE_IP``/``_PORT`` set, the process whose ``KERASTUNER_TUNER_ID`` contains
+"chief" serves the oracle over gRPC and the others (workers) ask it for trials; all share the
+tuning folder. Only the chief (or a lone process) writes the results and retrains the best model.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import keras
+import keras_tuner as kt
+import numpy as np
+import tensorflow as tf
+
+from aezoo import files
+from aezoo.config import TrainConfig
+from aezoo.datasets import ImageSplits, load_dataset, test_pairs, training_dataset
+from aezoo.errors import UsageError
+from aezoo.models import MODEL_CLASSES
+from aezoo.models.hypermodels import DEFAULT_OBJECTIVE, AutoencoderHyperModel, objectives
+
+logger = logging.getLogger("aezoo")
+
+TUNERS = ("random", "bayesian", "hyperband")
+DEFAULT_MAX_TRIALS = 10  # random and Bayesian search; Hyperband's brackets set its own number
+# 9 = 3^2: with Hyperband's factor 3 that is three brackets (1, 3 and 9 epochs), 23 trials and
+# about 75 epochs in all, which fits the ~15 minute budget on 2 CPU cores with the embedded data.
+DEFAULT_EPOCHS = 9
+HYPERBAND_FACTOR = 3
+PROJECT = "keras_tuner"
+SETTINGS_FILE = "search.json"
+BEST_RUN = "best"
+# keras-tuner's Hyperband bookkeeping, stored among each trial's hyperparameter values.
+_HYPERBAND_EPOCHS, _HYPERBAND_PARENT = "tuner/epochs", "tuner/trial_id"
+
+
+@dataclasses.dataclass
+class SearchSettings:
+    """Everything that decides what a search does (and so what makes two commands the same search)."""
+
+    model: str = "ae"
+    tuner: str = "hyperband"
+    max_trials: int | None = None
+    epochs: int = DEFAULT_EPOCHS
+    objective: str = DEFAULT_OBJECTIVE
+    dataset: str = "embedded"
+    data_dir: str | None = None
+    noise: str = "gaussian"
+    noise_strength: float | None = None
+    batch_size: int = TrainConfig.batch_size
+    seed: int = 0
+    retrain_epochs: int | None = None
+    fixed: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def validate(self) -> "SearchSettings":
+        """Raise :class:`UsageError` naming the first bad value, before anything runs."""
+        if self.model not in MODEL_CLASSES:
+            raise UsageError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_CLASSES)}")
+        if self.tuner not in TUNERS:
+            raise UsageError(f"unknown tuner {self.tuner!r}; choose one of {', '.join(TUNERS)}")
+        available = objectives(self.model)
+        if self.objective not in available:
+            raise UsageError(f"unknown objective {self.objective!r} for {self.model}; "
+                             f"choose one of {', '.join(available)} (validation metrics of its test_step)")
+        for name in ("max_trials", "retrain_epochs"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise UsageError(f"{name.replace('_', ' ')} must be a positive integer, got {value!r}")
+        hypermodel = self.hypermodel()
+        space = hypermodel.search_space().values
+        unknown = sorted(set(self.fixed) - set(space))
+        if unknown:
+            raise UsageError(f"cannot fix unknown hyperparameter(s) {', '.join(unknown)}; "
+                             f"the search space of {self.model} has {', '.join(space)}")
+        # The remaining checks (data, noise, epochs, batch size, the fixed values themselves) are
+        # training's: build the config of the default trial and let TrainConfig judge it.
+        self.train_config(hypermodel, self.hyperparameters()).validate()
+        return self
+
+    def hypermodel(self) -> AutoencoderHyperModel:
+        return AutoencoderHyperModel(self.model, seed=self.seed)
+
+    def hyperparameters(self) -> kt.HyperParameters:
+        """The pre-declared part of the space: ``fixed`` values (keras-tuner keeps the first declaration)."""
+        hp = kt.HyperParameters()
+        for name, value in self.fixed.items():
+            hp.Fixed(name, value)
+        return hp
+
+    def train_config(self, hypermodel: AutoencoderHyperModel, hp: kt.HyperParameters,
+                     epochs: int | None = None) -> TrainConfig:
+        return hypermodel.train_config(hp, dataset=self.dataset, data_dir=self.data_dir, noise=self.noise,
+                                       noise_strength=self.noise_strength, batch_size=self.batch_size,
+                                       epochs=epochs or self.epochs)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class TuneResult:
+    output: Path
+    role: str
+    rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    best: dict[str, Any] | None = None
+
+
+def distributed_role() -> str:
+    """``"standalone"``, or keras-tuner's ``"chief"``/``"worker"`` role from its environment variables."""
+    if not os.environ.get("KERASTUNER_ORACLE_IP"):
+        return "standalone"
+    missing = [name for name in ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID") if not os.environ.get(name)]
+    if missing:
+        raise UsageError(f"KERASTUNER_ORACLE_IP is set but {' and '.join(missing)} is not; distributed search "
+                         "needs all three (the chief's KERASTUNER_TUNER_ID contains 'chief')")
+    return "chief" if "chief" in os.environ["KERASTUNER_TUNER_ID"] else "worker"
+
+
+def default_output(settings: SearchSettings) -> Path:
+    return Path("tuning") / f"{settings.model}-{settings.tuner}"
+
+
+def tune(settings: SearchSettings, output: str | Path | None = None, overwrite: bool = False,
+         splits: ImageSplits | None = None, hyperparameters: kt.HyperParameters | None = None,
+         verbose: str | int = "auto", analyze: bool = True) -> TuneResult:
+    """Run (or resume) a search, then write the results and retrain the best configuration.
+
+    Args:
+        settings: what to search; validated before anything is written.
+        output: the tuning folder; default ``tuning/<model>-<tuner>``.
+        overwrite: delete an earlier search in ``output`` and start over (ignored by workers,
+            which must never delete the chief's state).
+        splits: data already in memory (tests); default: load ``settings.dataset``.
+        hyperparameters: a pre-declared (narrower) search space; ``settings.fixed`` is added to it.
+        verbose: Keras ``fit`` verbosity; ``"auto"``: a progress bar on a terminal, else a line per epoch.
+        analyze: run the latent-space analysis on the retrained best run (when it is installed).
+    """
+    settings.validate()
+    role = distributed_role()
+    output = Path(output) if output is not None else default_output(settings)
+    hp = settings.hyperparameters()
+    if hyperparameters is not None:
+        hp.merge(hyperparameters, overwrite=False)  # a value fixed in settings wins over a narrower range
+    _prepare_output(output, settings, overwrite=overwrite and role != "worker", role=role)
+    splits = splits if splits is not None else load_dataset(settings.dataset, settings.data_dir)
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
+    logger.info("Tuning %s with %s search (%s) in %s; data: %s", settings.model, settings.tuner,
+                role, output, splits.describe())
+
+    hypermodel = settings.hypermodel()
+    config = settings.train_config(hypermodel, hp)
+    noise = config.noise_model()
+    # The data exactly as in aezoo.training.fit_model: fresh noise every epoch for training, the
+    # fixed noisy test pairs for validation, so trial scores and the final run's are comparable.
+    train_ds = training_dataset(splits.train_images, noise, settings.batch_size, seed=settings.seed)
+    noisy_test, clean_test = test_pairs(splits.test_images, noise, settings.seed)
+    val_ds = tf.data.Dataset.from_tensor_slices((noisy_test, clean_test)).batch(settings.batch_size)
+
+    tuner = make_tuner(settings, hypermodel, hp, output)
+    started = time.perf_counter()
+    tuner.search(train_ds, validation_data=val_ds, epochs=settings.epochs, verbose=verbose)
+    logger.info("Search finished in %.0f s (this process)", time.perf_counter() - started)
+    if role == "worker":
+        return TuneResult(output, role)
+
+    rows = trial_rows(tuner.oracle, settings)
+    files.write_text(output / "results.csv", rows_to_csv(rows))
+    print(format_results(rows, settings))
+    plot_results(rows, settings, output / "results.png")
+    best = retrain_best(tuner.oracle, settings, hypermodel, output, splits, verbose, analyze)
+    return TuneResult(output, role, rows, best)
+
+
+def _prepare_output(output: Path, settings: SearchSettings, overwrite: bool, role: str) -> None:
+    """Refuse to mix two searches in one folder; start over only when asked and only in a tuning folder."""
+    wanted = settings.to_json()
+    settings_path = output / SETTINGS_FILE
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"--output {output} exists and is not a folder")
+    existing = _read_json(settings_path)
+    # A worker started before its chief may already have made keras-tuner's project folder.
+    foreign = [p for p in output.iterdir() if p.name != PROJECT] if output.is_dir() else []
+    if existing is None and foreign and role != "worker":
+        raise UsageError(f"--output {output} is a non-empty folder that is not an aezoo tuning folder; "
+                         "choose a new path")
+    if existing is not None and existing != wanted:
+        if overwrite:
+            logger.info("Deleting the earlier search in %s (--overwrite)", output)
+            shutil.rmtree(output)
+        else:
+            changed = ", ".join(f"{key} {existing.get(key)!r} -> {value!r}"
+                                for key, value in wanted.items() if existing.get(key) != value)
+            raise UsageError(f"--output {output} holds a search with other settings ({changed}); repeat its "
+                             "own command to resume it, add --overwrite to start over, or choose a new --output")
+    elif existing is not None and overwrite:
+        logger.info("Deleting the earlier search in %s (--overwrite)", output)
+        shutil.rmtree(output)
+    elif existing is not None:
+        logger.info("Resuming the search in %s", output)
+    if role != "worker":  # workers share the chief's folder and leave its settings alone
+        files.write_json(settings_path, wanted)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class _TrialRecords:
+    """Mixed into each keras-tuner tuner: adds parameters and seconds to every trial's metrics.
+
+    Reporting them as metrics (rather than in side files) sends them through the oracle, so in a
+    distributed search the chief has them too. Each trial's metrics are taken at its best epoch.
+    """
+
+    def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            # Hyperband calls build_from_config on the already-built model before loading the
+            # previous round's weights; the model is complete, so Keras' warning is noise.
+            warnings.filterwarnings("ignore", message=".*cannot be built automatically", category=UserWarning)
+            histories = super().run_trial(trial, *args, **kwargs)
+        seconds = time.perf_counter() - start
+        metrics = best_epoch_metrics(histories, self.oracle.objective)
+        metrics.update(parameters=float(self._parameters), seconds=seconds)
+        logger.info("[%s] trial %s: %s %.4g, %s parameters, %.1f s", self.tuner_id, trial.trial_id,
+                    self.oracle.objective.name, metrics[self.oracle.objective.name],
+                    f"{self._parameters:,}", seconds)
+        return metrics
+
+    def on_epoch_begin(self, trial: Any, model: keras.Model, epoch: int, logs: dict | None = None) -> None:
+        self._parameters = model.count_params()
+
+    def _configure_tensorboard_dir(self, callbacks: list, trial: Any, execution: int = 0) -> None:
+        # Work-around: keras-tuner 1.4 imports the tensorboard package before every trial under
+        # TensorFlow, even without a TensorBoard callback, and TensorFlow 2.21 no longer installs
+        # it; every trial then fails with ModuleNotFoundError. Only go there when it is needed.
+        if any(type(callback).__name__ == "TensorBoard" for callback in callbacks):
+            super()._configure_tensorboard_dir(callbacks, trial, execution)
+
+
+class RandomSearch(_TrialRecords, kt.RandomSearch):
+    pass
+
+
+class BayesianOptimization(_TrialRecords, kt.BayesianOptimization):
+    pass
+
+
+class Hyperband(_TrialRecords, kt.Hyperband):
+    pass
+
+
+def make_tuner(settings: SearchSettings, hypermodel: AutoencoderHyperModel, hp: kt.HyperParameters,
+               output: Path) -> kt.Tuner:
+    """The keras-tuner tuner; reloads its state from ``output`` when a search is already there."""
+    common = dict(hypermodel=hypermodel, objective=objectives(settings.model)[settings.objective],
+                  hyperparameters=hp, seed=settings.seed, directory=str(output), project_name=PROJECT,
+                  overwrite=False)
+    if settings.tuner == "hyperband":
+        tuner = Hyperband(max_epochs=settings.epochs, factor=HYPERBAND_FACTOR, **common)
+        # Hyperband has no max_trials argument, but its oracle honours the attribute every
+        # oracle has: with --max-trials it caps the brackets' trials (a budget, cutting the last bracket).
+        if settings.max_trials is not None and hasattr(tuner.oracle, "max_trials"):
+            tuner.oracle.max_trials = settings.max_trials
+        return tuner
+    cls = RandomSearch if settings.tuner == "random" else BayesianOptimization
+    return cls(max_trials=settings.max_trials or DEFAULT_MAX_TRIALS, **common)
+
+
+def best_epoch_metrics(histories: Any, objective: kt.Objective) -> dict[str, float]:
+    """Every metric at the epoch where the objective was best (averaged over executions)."""
+    histories = histories if isinstance(histories, list) else [histories]
+    rows = []
+    for history in histories:
+        logs = history.history
+        values = np.asarray(logs[objective.name], dtype=float)
+        values = np.where(np.isfinite(values), values, -np.inf if objective.direction == "max" else np.inf)
+        best = int(np.argmax(values) if objective.direction == "max" else np.argmin(values))
+        rows.append({name: float(series[best]) for name, series in logs.items()})
+    return {name: float(np.mean([row[name] for row in rows])) for name in rows[0]}
+
+
+def parse_fixed(model: str, items: list[str]) -> dict[str, Any]:
+    """``["filters=8", "learning_rate=3e-4"]`` -> ``{"filters": 8, "learning_rate": 0.0003}``.
+
+    Each value is converted to the type of that hyperparameter's default (int or float).
+    """
+    defaults = AutoencoderHyperModel(model).search_space().values
+    fixed: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in defaults:
+            raise UsageError(f"--fix {item!r}: expected NAME=VALUE with NAME one of {', '.join(defaults)}")
+        kind = type(defaults[name])
+        try:
+            fixed[name] = kind(text)
+        except ValueError:
+            raise UsageError(f"--fix {item!r}: {name} must be {'an integer' if kind is int else 'a number'}") from None
+    return fixed
+
+
+def searched_names(settings: SearchSettings) -> list[str]:
+    return list(settings.hypermodel().search_space().values)
+
+
+def trial_rows(oracle: kt.Oracle, settings: SearchSettings) -> list[dict[str, Any]]:
+    """One row per trial, best first (failed trials last): hyperparameters, epochs, scores, size, time."""
+    objective = oracle.objective
+    names = searched_names(settings)
+    rows = []
+    for trial in oracle.trials.values():
+        values = trial.hyperparameters.values
+        metrics = trial.metrics
+        score = metrics.get_best_value(objective.name) if metrics.exists(objective.name) else None
+        row: dict[str, Any] = {"trial": trial.trial_id, "status": str(trial.status)}
+        row |= {name: values.get(name) for name in names}
+        row["epochs"] = values.get(_HYPERBAND_EPOCHS, settings.epochs)
+        if settings.tuner == "hyperband":
+            row["continues"] = values.get(_HYPERBAND_PARENT) or ""
+        row[objective.name] = score
+        for name in ("parameters", "seconds"):
+            row[name] = metrics.get_best_value(name) if metrics.exists(name) else None
+        row["parameters"] = int(row["parameters"]) if row["parameters"] is not None else None
+        rows.append(row)
+    sign = -1.0 if objective.direction == "max" else 1.0
+    return sorted(rows, key=lambda r: (r[objective.name] is None or not math.isfinite(r[objective.name]),
+                                       sign * r[objective.name] if r[objective.name] is not None else 0.0,
+                                       r["trial"]))
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    return buffer.getvalue()
+
+
+def format_results(rows: list[dict[str, Any]], settings: SearchSettings) -> str:
+    """The console table, best trial first."""
+    if not rows:
+        return "\nNo trials."
+    columns = list(rows[0])
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.4g}" if abs(value) < 1e-2 or abs(value) >= 1e4 else f"{value:.3f}"
+        return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+    table = [columns] + [[cell(row[c]) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    lines = ["  ".join(text.rjust(width) for text, width in zip(line, widths)) for line in table]
+    completed = sum(row["status"] == "COMPLETED" for row in rows)
+    return (f"\n{settings.tuner} search over {settings.model}: {len(rows)} trials ({completed} completed), "
+            f"objective {settings.objective} ({objectives(settings.model)[settings.objective].direction})\n"
+            + "\n".join(lines))
+
+
+def plot_results(rows: list[dict[str, Any]], settings: SearchSettings, path: Path) -> None:
+    """Left: objective against embedding size, one colour per depth, bigger dots for more epochs.
+    Right: the best objective of each (embedding size, depth) cell."""
+    from aezoo.callbacks.plotting import plt
+
+    name = settings.objective
+    scored = [r for r in rows if r[name] is not None and math.isfinite(r[name])]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    depths = sorted({r["depth"] for r in scored})
+    dims = sorted({r["embedding_dim"] for r in scored})
+    max_epochs = max([r["epochs"] for r in scored], default=1)
+    for i, depth in enumerate(depths):
+        points = [r for r in scored if r["depth"] == depth]
+        left.scatter([r["embedding_dim"] for r in points], [r[name] for r in points], label=f"depth {depth}",
+                     s=[20 + 60 * r["epochs"] / max_epochs for r in points], alpha=0.75, color=f"C{i}")
+    if scored:
+        best = scored[0]
+        left.scatter([best["embedding_dim"]], [best[name]], marker="*", s=250, color="black", label="best", zorder=3)
+        left.set_xscale("log", base=2)
+        left.set_xticks(dims, [str(d) for d in dims])
+        left.legend(fontsize=8)
+    left.set(xlabel="embedding size", ylabel=name, title=f"{settings.model.upper()}: {name} per trial")
+    left.grid(alpha=0.3)
+
+    grid = np.full((len(depths), len(dims)), np.nan)
+    better = max if objectives(settings.model)[name].direction == "max" else min
+    for r in scored:
+        i, j = depths.index(r["depth"]), dims.index(r["embedding_dim"])
+        grid[i, j] = r[name] if np.isnan(grid[i, j]) else better(grid[i, j], r[name])
+    cmap = "viridis" if better is max else "viridis_r"
+    image = right.imshow(grid, cmap=cmap, aspect="auto", origin="lower")
+    right.set_xticks(range(len(dims)), [str(d) for d in dims])
+    right.set_yticks(range(len(depths)), [str(d) for d in depths])
+    for (i, j), value in np.ndenumerate(grid):
+        if not np.isnan(value):
+            right.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8, color="white")
+    right.set(xlabel="embedding size", ylabel="depth", title=f"best {name} per cell")
+    fig.colorbar(image, ax=right)
+    fig.tight_layout()
+    files.write_with(path, fig.savefig)
+    plt.close(fig)
+
+
+def retrain_best(oracle: kt.Oracle, settings: SearchSettings, hypermodel: AutoencoderHyperModel,
+                 output: Path, splits: ImageSplits, verbose: str | int, analyze: bool = True) -> dict[str, Any] | None:
+    """Retrain the best trial's configuration with ``train.py``'s code into ``output/best``."""
+    from aezoo.training import INCOMPLETE_MARKER, train
+
+    # get_best_trials ranks failed trials too (last); only a completed one has a score.
+    best_trials = [t for t in oracle.get_best_trials(1) if t.metrics.exists(settings.objective)]
+    if not best_trials:
+        logger.error("No trial completed (their errors are printed above), so there is nothing to retrain")
+        return None
+    trial = best_trials[0]
+    config = settings.train_config(hypermodel, trial.hyperparameters, epochs=settings.retrain_epochs)
+    run_dir = output / BEST_RUN
+    finished = (run_dir / "summary.json").exists() and not (run_dir / INCOMPLETE_MARKER).exists()
+    if finished and _read_json(run_dir / "config.json") == config.to_json():
+        logger.info("The best configuration was already retrained in %s", run_dir)
+        summary = _read_json(run_dir / "summary.json")
+    else:
+        if finished:  # a finished run of another configuration: the search has moved on since
+            shutil.rmtree(run_dir)
+        logger.info("Retraining the best configuration (trial %s) for %d epochs in %s",
+                    trial.trial_id, config.epochs, run_dir)
+        summary = train(config, output=run_dir, verbose=verbose, splits=splits).summary
+        if analyze:
+            _analyze(run_dir)
+    best = {
+        "trial": trial.trial_id, "objective": settings.objective,
+        "score": float(trial.metrics.get_best_value(settings.objective)),
+        "hyperparameters": {name: trial.hyperparameters.values[name] for name in searched_names(settings)
+                            if name in trial.hyperparameters.values},
+        "run_dir": str(run_dir), "retrained_test": summary["test"].get(settings.model),
+    }
+    files.write_json(output / "best.json", best)
+    print(f"\nBest: trial {best['trial']}, {settings.objective} {best['score']:.4g} with "
+          + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best["hyperparameters"].items())
+          + f"\nRetrained for {config.epochs} epochs in {run_dir}")
+    return best
+
+
+def _analyze(run_dir: Path) -> None:
+    try:
+        from aezoo.analysis import analyze_run
+    except ImportError:  # the analysis package is optional here: the run folder is complete without it
+        logger.info("Latent-space analysis not available; skipped")
+        return
+    analyze_run(run_dir)
