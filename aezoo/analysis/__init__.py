@@ -202,7 +202,7 @@ def _vae_figures(model: keras.Model, usage: dict[str, Any], out_dir: Path, seed:
     axis.set_xlabel("latent dimension")
     axis.set_ylabel("mean KL (nats)")
     axis.set_title(f"{name}: KL per latent dimension, {usage['active_units']} of {len(kl)} active")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     figure.tight_layout()
     figures["kl_per_dimension"] = _save(figure, out_dir / "kl_per_dimension.png")
 

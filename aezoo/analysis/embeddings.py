@@ -118,6 +118,9 @@ def load_analysis_data(run_dir: Path, images: int = FIRST_TEST_IMAGES,
         splits = load_dataset(summary.get("dataset", config.dataset), config.data_dir)
     count = min(images, len(splits.test_images))
     first = splits.test_images[:count]
+    if len(np.unique(splits.test_labels[:count])) < 2:
+        raise UsageError(f"the first {count} test images of {splits.name} are all of one class, so there is no "
+                         "class structure to measure; analyse more images (--images)")
     # The noisy copies use the whole split's noise draw, so image i has the same noise as in training's scores.
     noisy, _ = test_pairs(splits.test_images, config.noise_model(), config.seed)
     return AnalysisData(clean=normalize(first), noisy=noisy[:count], labels=np.asarray(splits.test_labels[:count]),

@@ -46,17 +46,24 @@ def choose_pairs(labels: np.ndarray, count: int, seed: int = 0) -> list[tuple[in
     classes = np.unique(labels)
     repeated = [c for c in classes if np.sum(labels == c) >= 2]
     pairs: list[tuple[int, int]] = []
+    used: set[tuple[int, ...]] = set()  # class combinations already drawn, so the first rows differ
     while len(pairs) < count:
         same = len(pairs) % 2 == 1 and repeated
-        if same:
-            members = np.flatnonzero(labels == rng.choice(repeated))
-            a, b = rng.choice(members, size=2, replace=False)
-        elif len(classes) >= 2:
-            class_a, class_b = rng.choice(classes, size=2, replace=False)
-            a = rng.choice(np.flatnonzero(labels == class_a))
-            b = rng.choice(np.flatnonzero(labels == class_b))
-        else:  # a single class: nothing to contrast
-            a, b = rng.choice(len(labels), size=2, replace=False)
+        for _ in range(20):  # a few redraws to find a new combination; repeats are fine once all are used
+            if same:
+                chosen = (rng.choice(repeated),)
+            elif len(classes) >= 2:
+                chosen = tuple(rng.choice(classes, size=2, replace=False))
+            else:  # a single class: nothing to contrast
+                chosen = (classes[0],)
+            if tuple(sorted(chosen)) not in used:
+                break
+        used.add(tuple(sorted(chosen)))
+        if len(chosen) == 2:
+            a = rng.choice(np.flatnonzero(labels == chosen[0]))
+            b = rng.choice(np.flatnonzero(labels == chosen[1]))
+        else:
+            a, b = rng.choice(np.flatnonzero(labels == chosen[0]), size=2, replace=False)
         pairs.append((int(a), int(b)))
     return pairs
 
