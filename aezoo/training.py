@@ -10,10 +10,10 @@ A run folder is the one hand-over between training, analysis, tuning and inferen
         model.keras        the trained model (Keras format, loads with aezoo installed)
         saved_model/       SavedModel: serving_default/denoise, encode, decode (plain TensorFlow)
         metrics.json       test MSE/PSNR/SSIM (+ VAE terms), data, noise, seed, size, speed
-        history.csv        one row per epoch (Keras CSVLogger)
+        history.csv        one row per epoch
         loss_curves.png    the curves, redrawn every epoch
         reconstructions/   epoch_NNN.png: the same test digits, noisy / denoised / clean
-        checkpoints/       best.keras (lowest test loss so far)
+        checkpoints/       best.keras (lowest test loss so far) and best.keras.json (its epoch, score)
         backup/            BackupAndRestore state while training; deleted when the model is done
 
 Re-running the command of an interrupted run (same flags) finds its folder and resumes it.
@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from aezoo import files
-from aezoo.callbacks import EpochTimer, LossCurves, ReconstructionPlot
+from aezoo.callbacks import BestCheckpoint, EpochTimer, HistoryCSV, LossCurves, ReconstructionPlot
 from aezoo.config import TrainConfig
 from aezoo.datasets import ImageSplits, load_dataset, test_pairs, training_dataset
 from aezoo.errors import UsageError
@@ -126,8 +126,8 @@ def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, model_dir: Pa
         keras.callbacks.BackupAndRestore(str(model_dir / "backup")),
         keras.callbacks.TerminateOnNaN(),
         timer,
-        keras.callbacks.CSVLogger(str(model_dir / "history.csv"), append=True),
-        keras.callbacks.ModelCheckpoint(str(best_path), monitor="val_loss", save_best_only=True),
+        HistoryCSV(model_dir / "history.csv"),
+        BestCheckpoint(best_path, monitor="val_loss"),
         ReconstructionPlot(noisy_test[:PLOTTED_TEST_IMAGES], clean_test[:PLOTTED_TEST_IMAGES],
                            model_dir / "reconstructions", title=kind.upper()),
         LossCurves(model_dir / "loss_curves.png", history_csv=model_dir / "history.csv", title=kind.upper()),
@@ -138,8 +138,9 @@ def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, model_dir: Pa
     logger.info("%s: %s parameters, training %d epochs", kind, f"{model.count_params():,}", config.epochs)
     history = model.fit(train_ds, validation_data=test_ds, epochs=config.epochs, callbacks=callbacks,
                         verbose=verbose, shuffle=False)
-    losses = history.history.get("loss", [])
-    if losses and not math.isfinite(losses[-1]) or _stopped_on_nan(model):
+    # TerminateOnNaN is the only callback here that stops training early.
+    diverged = bool(model.stop_training) or not all(math.isfinite(v) for v in history.history.get("loss", []))
+    if diverged:
         model = _recover_from_nan(kind, best_path, config)
 
     test_scores = model.evaluate(test_ds, verbose=0, return_dict=True)
@@ -152,7 +153,7 @@ def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, model_dir: Pa
         "train_images": len(splits.train_images), "test_images": len(splits.test_images),
         "noise": {"kind": config.noise, "strength": config.noise_strength}, "seed": config.seed,
         "epochs": config.epochs, "batch_size": config.batch_size, "learning_rate": config.learning_rate,
-        "test": test,
+        "test": test, "diverged": diverged,
         "training_seconds": round(timer.total_seconds, 2),
         "images_per_second": round(timer.steady_images_per_second, 1),
     }
@@ -162,10 +163,6 @@ def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, model_dir: Pa
     shutil.rmtree(model_dir / "backup", ignore_errors=True)
     logger.info("%s: test PSNR %.2f dB, SSIM %.3f", kind, test["psnr"], test["ssim"])
     return metrics
-
-
-def _stopped_on_nan(model: keras.Model) -> bool:
-    return bool(model.stop_training)
 
 
 def _recover_from_nan(kind: str, best_path: Path, config: TrainConfig) -> keras.Model:

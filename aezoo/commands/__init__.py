@@ -10,6 +10,7 @@ import argparse
 import importlib
 import logging
 import os
+import signal
 import sys
 from typing import Sequence
 
@@ -48,6 +49,7 @@ def run_command(command: str, argv: Sequence[str] | None = None, prog: str | Non
         return int(exit.code or 0)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # "Assets written to ..." is noise
+    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     module = importlib.import_module(COMMANDS[command][0])
     try:
         return int(module.run(args) or 0)
@@ -57,6 +59,14 @@ def run_command(command: str, argv: Sequence[str] | None = None, prog: str | Non
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; re-run the same command to resume", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    # SIGTERM (kill, a batch scheduler's time limit) ends the command like Ctrl-C: every file
+    # already written is whole (see aezoo.files) and the next identical command resumes.
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,120 @@
+"""Training survives what users do to it: kills, NaNs, reruns; and it reproduces to the last digit."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import aezoo.training
+from aezoo.config import TrainConfig
+from aezoo.training import INCOMPLETE_MARKER, TrainingDiverged, train
+from tests.conftest import TINY_HYPERPARAMETERS
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_FLAGS = ["--model", "ae", "--filters", "4", "--embedding-dim", "4", "--batch-size", "64", "--no-analysis"]
+
+
+def run_train(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(REPO / "train.py"), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_same_seed_same_metrics_to_the_last_digit(tmp_path):
+    """Two separate processes, same command: identical metrics (CPU, op determinism on)."""
+    results = []
+    for attempt in ("a", "b"):
+        done = run_train([*TINY_FLAGS, "--epochs", "2", "--seed", "7", "--output", str(tmp_path / attempt)], tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        results.append(json.loads((tmp_path / attempt / "ae" / "metrics.json").read_text())["test"])
+    assert results[0] == results[1]
+    other = run_train([*TINY_FLAGS, "--epochs", "2", "--seed", "8", "--output", str(tmp_path / "c")], tmp_path)
+    assert json.loads((tmp_path / "c" / "ae" / "metrics.json").read_text())["test"] != results[0], other.stderr[-500:]
+
+
+def epochs_logged(history: Path) -> list[int]:
+    if not history.exists():
+        return []
+    with history.open(newline="") as handle:
+        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_a_killed_run_resumes_from_its_last_epoch(sig, tmp_path):
+    args = [*TINY_FLAGS, "--epochs", "40", "--output", str(tmp_path / "run")]
+    history = tmp_path / "run" / "ae" / "history.csv"
+    process = subprocess.Popen([sys.executable, str(REPO / "train.py"), *args], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(epochs_logged(history)) < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    time.sleep(0.3)  # mid-epoch, most likely
+    process.send_signal(sig)
+    process.wait(timeout=60)
+    done_before = epochs_logged(history)
+    assert 3 <= len(done_before) < 40, "the run should have been killed part way"
+    assert (tmp_path / "run" / INCOMPLETE_MARKER).exists()
+    assert not (tmp_path / "run" / "ae" / "metrics.json").exists()
+
+    resumed = run_train(args, tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming the unfinished run" in resumed.stderr
+    logged = epochs_logged(history)
+    assert logged == list(range(40)), "every epoch exactly once, the first ones from before the kill"
+    import aezoo.models  # noqa: F401
+
+    model = keras.saving.load_model(tmp_path / "run" / "ae" / "model.keras")
+    assert model.denoise(np.zeros((1, 28, 28, 1), "float32")).shape == (1, 28, 28, 1)
+    assert not (tmp_path / "run" / INCOMPLETE_MARKER).exists()
+
+
+def poison_after(epochs: int, steps_per_epoch: int):
+    """Wrap the training pipeline so that targets become NaN after ``epochs`` epochs.
+
+    (NaN *inputs* would not do: ReLU maps NaN to 0 on this backend, so the loss stays finite.)
+    """
+    original = aezoo.training.training_dataset
+
+    def poisoned(*args, **kwargs):
+        steps = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+        def maybe_nan(noisy, clean):
+            step = steps.assign_add(1)
+            bad = step > epochs * steps_per_epoch
+            return noisy, tf.where(bad, tf.fill(tf.shape(clean), np.nan), clean)
+
+        return original(*args, **kwargs).map(maybe_nan)
+
+    return poisoned
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, tiny_splits, monkeypatch, caplog):
+    monkeypatch.setattr(aezoo.training, "training_dataset", poison_after(epochs=2, steps_per_epoch=4))
+    config = TrainConfig(models=("ae",), epochs=6, batch_size=64, hyperparameters=dict(TINY_HYPERPARAMETERS))
+    with caplog.at_level("ERROR", logger="aezoo"):
+        result = train(config, output=tmp_path / "run", verbose=0, splits=tiny_splits)
+    assert "the loss became NaN" in caplog.text
+    metrics = json.loads((result.run_dir / "ae" / "metrics.json").read_text())
+    assert metrics["diverged"] is True
+    assert np.isfinite(metrics["test"]["psnr"]) and metrics["test"]["psnr"] > 5
+    history = epochs_logged(result.run_dir / "ae" / "history.csv")
+    assert len(history) < 6
+
+
+def test_a_nan_in_the_first_epoch_is_a_clear_error(tmp_path, tiny_splits, monkeypatch):
+    monkeypatch.setattr(aezoo.training, "training_dataset", poison_after(epochs=0, steps_per_epoch=4))
+    config = TrainConfig(models=("ae",), epochs=3, batch_size=64, hyperparameters=dict(TINY_HYPERPARAMETERS))
+    with pytest.raises(TrainingDiverged, match="loss became NaN before the first epoch finished; try a lower --learning-rate"):
+        train(config, output=tmp_path / "run", verbose=0, splits=tiny_splits)
+    assert (tmp_path / "run" / INCOMPLETE_MARKER).exists()
+    assert not (tmp_path / "run" / "ae" / "metrics.json").exists()
