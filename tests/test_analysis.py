@@ -256,3 +256,15 @@ def test_analyze_rejects_a_folder_without_models(tmp_path: Path, capsys: pytest.
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1 and str(folder) in error
     assert {"missing": "does not exist", "empty": "not an aezoo run", "config_only": "no trained model"}[setup] in error
+
+
+def test_unfinished_run_reloads_the_dataset_its_models_used(tiny_run: Path, tmp_path: Path) -> None:
+    from aezoo.analysis.embeddings import load_analysis_data
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir)
+    (run_dir / "summary.json").unlink()  # as after an interruption between the two models
+    config = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps(config | {"dataset": "auto"}))  # "auto" must not be re-resolved
+    data = load_analysis_data(run_dir, images=150)  # the embedded test split starts with 100 zeros
+    assert data.dataset == "embedded" and len(data) == 150 and data.clean.shape == (150, 28, 28, 1)

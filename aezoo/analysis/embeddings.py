@@ -113,9 +113,12 @@ def load_analysis_data(run_dir: Path, images: int = FIRST_TEST_IMAGES,
         raise UsageError(f"the number of analysed images must be an integer >= 10, got {images!r}")
     config = run_config(run_dir)
     if splits is None:
-        summary = read_json(run_dir / "summary.json") or {}
-        # The resolved name, not the config's: "auto" may have fallen back to the embedded set.
-        splits = load_dataset(summary.get("dataset", config.dataset), config.data_dir)
+        # The resolved name, not the config's: "auto" may have fallen back to the embedded set. An
+        # unfinished run has no summary yet, but each finished model's metrics.json records it too.
+        recorded = [read_json(run_dir / "summary.json") or {}]
+        recorded += [read_json(run_dir / kind / "metrics.json") or {} for kind in trained_models(run_dir)]
+        name = next((r["dataset"] for r in recorded if r.get("dataset")), config.dataset)
+        splits = load_dataset(name, config.data_dir)
     count = min(images, len(splits.test_images))
     first = splits.test_images[:count]
     if len(np.unique(splits.test_labels[:count])) < 2:

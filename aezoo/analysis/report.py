@@ -160,7 +160,7 @@ def _map_text(results: dict[str, dict[str, Any]]) -> str:
     listed = ", ".join(f"{k.upper()} {v:.3f}" for k, v in trust.items())
     if all(v >= TRUSTWORTHY_MAP for v in trust.values()):
         verdict = (f"all at least {TRUSTWORTHY_MAP}, so the neighbours seen on the maps were neighbours in the "
-                   "embeddings too and the clusters are not an artefact of t-SNE")
+                   "embeddings too: the groups on the maps exist in the latent spaces")
     else:
         low = [k.upper() for k, v in trust.items() if v < TRUSTWORTHY_MAP]
         verdict = (f"below {TRUSTWORTHY_MAP} for {', '.join(low)}, so that map distorts neighbourhoods and should "
@@ -261,8 +261,14 @@ def vae_explanation(results: dict[str, dict[str, Any]], trained: dict[str, dict[
         "log-likelihood of the clean image under the decoder). The KL term is the Kullback-Leibler divergence "
         "of q(z | noisy image) from the prior N(0, I), in closed form; it charges the model for every bit of "
         "information its code carries and pulls all codes towards one shared cloud. With beta = 1 the sum is "
-        "the negative evidence lower bound (ELBO). The plain autoencoder minimises only the mean squared error.",
+        "the negative evidence lower bound (ELBO).",
     ]
+    plain = {"mse": "the mean squared error", "bce": "the per-pixel binary cross-entropy"}
+    for kind in results:
+        loss = (trained.get(kind, {}).get("config") or {}).get("reconstruction_loss")
+        if "latent_usage" not in results[kind] and loss in plain:
+            paragraphs[1] += (f" The plain {kind.upper()} has no KL term: it minimises only {plain[loss]} between "
+                              "its output and the clean image.")
     for kind in results:
         test = trained.get(kind, {}).get("test", {})
         if "latent_usage" in results[kind] and {"reconstruction_loss", "kl", "loss"} <= test.keys():
