@@ -15,6 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # reading the umask means setting it; put it straight back
+
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
@@ -32,6 +35,8 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     )
     os.close(fd)
     tmp = Path(tmp_name)
+    # mkstemp creates the file owner-only (0600); give it the mode an ordinary open() would.
+    os.chmod(tmp, 0o666 & ~_UMASK)
     try:
         yield tmp
         os.replace(tmp, target)
@@ -50,6 +55,7 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp's folder is owner-only
     old = target.with_name(f".{target.name}.old")
     try:
         yield tmp

@@ -171,3 +171,8 @@ def test_auto_uses_a_cached_full_mnist(monkeypatch, tmp_path, tiny_splits):
              x_test=tiny_splits.test_images, y_test=tiny_splits.test_labels)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert load_dataset("auto").name == "mnist"
+
+
+def test_embedded_splits_are_shuffled_so_any_prefix_holds_every_digit(embedded):
+    assert len(np.unique(embedded.test_labels[:100])) == 10
+    assert len(np.unique(embedded.train_labels[:256])) == 10

