@@ -52,6 +52,7 @@ from aezoo.datasets import ImageSplits, load_dataset, test_pairs, training_datas
 from aezoo.errors import UsageError
 from aezoo.models import MODEL_CLASSES
 from aezoo.models.hypermodels import DEFAULT_OBJECTIVE, AutoencoderHyperModel, objectives
+from aezoo.training import INCOMPLETE_MARKER, train
 
 logger = logging.getLogger("aezoo")
 
@@ -444,8 +445,6 @@ def plot_results(rows: list[dict[str, Any]], settings: SearchSettings, path: Pat
 def retrain_best(oracle: kt.Oracle, settings: SearchSettings, hypermodel: AutoencoderHyperModel,
                  output: Path, splits: ImageSplits, verbose: str | int, analyze: bool = True) -> dict[str, Any] | None:
     """Retrain the best trial's configuration with ``train.py``'s code into ``output/best``."""
-    from aezoo.training import INCOMPLETE_MARKER, train
-
     # get_best_trials ranks failed trials too (last); only a completed one has a score.
     best_trials = [t for t in oracle.get_best_trials(1) if t.metrics.exists(settings.objective)]
     if not best_trials:

@@ -22,7 +22,6 @@ from aezoo.errors import UsageError
 from aezoo.models.hypermodels import AutoencoderHyperModel
 from aezoo.training import INCOMPLETE_MARKER
 from aezoo.tuning import PROJECT, SearchSettings, distributed_role, parse_fixed, tune
-from tests.conftest import TINY_HYPERPARAMETERS
 
 REPO = Path(__file__).resolve().parents[1]
 # Tiny architectures, the learning rate still searched: trials differ but each takes a second or two.
