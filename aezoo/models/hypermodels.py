@@ -9,7 +9,7 @@ the untuned model that ``train.py`` trains.
 
 The search space (per kind)::
 
-    embedding_dim   2 4 8 16 32 64 (+ the default, 10)   ordered choice: neighbours are similar
+    embedding_dim   2 4 8 16 32 64 (+ the default)       ordered choice: neighbours are similar
     depth           1 .. 3                                convolutions per resolution level
     filters         8 16 32 64                            first level's filters
     learning_rate   3e-4 .. 3e-3, log scale               Adam's step (TrainConfig's default)
