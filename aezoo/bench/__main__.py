@@ -1,0 +1,137 @@
+"""``python -m aezoo.bench``: run the benchmark, print the tables and write the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from aezoo import files  # noqa: E402
+from aezoo.bench.runner import ALL_KINDS, TEXTBOOK_BATCH_SIZE, BenchSettings, parse_overrides, run_benchmark  # noqa: E402
+from aezoo.errors import UsageError  # noqa: E402
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m aezoo.bench", description=__doc__)
+    parser.add_argument("--models", default=",".join(ALL_KINDS),
+                        help=f"comma-separated, from {', '.join(ALL_KINDS)} (default: all)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs for every model (default: TrainConfig's, what train.py uses)")
+    parser.add_argument("--batch-size", type=int, default=TEXTBOOK_BATCH_SIZE,
+                        help="batch size of the references; aezoo's models use train.py's default")
+    parser.add_argument("--ae-override", default="", metavar="K=V,...",
+                        help="benchmark aezoo's AE with these TrainConfig fields / model arguments / "
+                             "bench options changed, e.g. batch_size=32,batch_norm=true,lr_schedule=cosine")
+    parser.add_argument("--vae-override", default="", metavar="K=V,...", help="the same for the VAE")
+    parser.add_argument("--candidate", action="append", default=[], metavar="LABEL:K=V,...",
+                        help="an extra aezoo model (kind=ae unless kind=vae) trained alongside; repeatable")
+    parser.add_argument("--output", default=None, help="JSON file (default: bench-results/bench-DATE.json)")
+    parser.add_argument("--quick", action="store_true", help="tiny run (1 epoch, a few hundred images): checks, not figures")
+    parser.add_argument("--no-parity", action="store_true", help="skip the same-batch-size throughput comparison")
+    parser.add_argument("--no-serving", action="store_true", help="skip SavedModel export and serving measurements")
+    parser.add_argument("--intra-threads", type=int, default=None, help="TensorFlow intra-op threads (default: all cores)")
+    parser.add_argument("--inter-threads", type=int, default=None, help="TensorFlow inter-op threads")
+    parser.add_argument("--seed", type=int, default=None, help="default: TrainConfig's")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch log lines")
+    return parser.parse_args(argv)
+
+
+def settings_from_args(args: argparse.Namespace) -> BenchSettings:
+    candidates = {}
+    for text in args.candidate:
+        label, sep, rest = text.partition(":")
+        if not sep or not label:
+            raise UsageError(f"--candidate {text!r}: expected LABEL:K=V,...")
+        candidates[label] = parse_overrides(rest)
+    overrides = {kind: parse_overrides(text) for kind, text in (("ae", args.ae_override), ("vae", args.vae_override)) if text}
+    return BenchSettings(models=tuple(m.strip() for m in args.models.split(",") if m.strip()), epochs=args.epochs,
+                         batch_size=args.batch_size, overrides=overrides, candidates=candidates, quick=args.quick,
+                         parity=not args.no_parity, serving=not args.no_serving, intra_threads=args.intra_threads,
+                         inter_threads=args.inter_threads, seed=args.seed)
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_tables(results: dict[str, Any]) -> str:
+    """The console report: results, ratios, per-epoch PSNR, throughput parity and targets."""
+    s, m = results["settings"], results["machine"]
+    lines = [f"\naezoo benchmark {results['date']}  {m['cpus']} CPUs  load {m['load_average_start']} -> "
+             f"{m['load_average_end']}  TF {m['tensorflow']} Keras {m['keras']}",
+             f"data: {s['dataset']}; noise {s['noise']['kind']} {s['noise']['strength']}; seed {s['seed']}", ""]
+    head = (f"{'model':12}{'params':>9}{'batch':>6}{'ep':>4}{'train s':>9}{'img/s':>8}{'PSNR':>7}{'SSIM':>7}"
+            f"{'s->tb':>7}{'srv b1/s':>10}{'srv b1024/s':>12}{'train MB':>9}{'serve MB':>9}")
+    lines += [head, "-" * len(head)]
+    for name, b in results["baselines"].items():
+        lines.append(f"{name:12}{'':9}{'':6}{'':4}{'':9}{'':8}{b['psnr']:>7.2f}{b['ssim']:>7.3f}")
+    for name, r in results["models"].items():
+        srv = r.get("serving", {})
+        lines.append(f"{name:12}{r['parameters']:>9,}{r['batch_size']:>6}{r['epochs']:>4}{r['training_seconds']:>9.1f}"
+                     f"{r['images_per_second']:>8.0f}{r['test']['psnr']:>7.2f}{r['test']['ssim']:>7.3f}"
+                     f"{_fmt(r.get('seconds_to_textbook_psnr'), '.1f'):>7}"
+                     f"{_fmt(srv.get('batch1_images_per_second'), '.0f'):>10}"
+                     f"{_fmt(srv.get('batch1024_images_per_second'), '.0f'):>12}"
+                     f"{r['train_peak_rss_mb']:>9.0f}{_fmt(srv.get('peak_rss_mb'), '.0f'):>9}")
+    lines += ["", "s->tb: training seconds to the textbook AE's final test PSNR (epoch-granular); "
+              "train MB: peak RSS of the shared process in that model's epochs; serve MB: a fresh process serving it", ""]
+    head = (f"{'vs references':12}{'train time':>11}{'img/s':>8}{'to tb PSNR':>11}{'dPSNR tb':>9}{'dPSNR kio':>10}"
+            f"{'srv b1':>8}{'srv b1024':>10}")
+    lines += [head, "-" * len(head)]
+    for name, r in results["ratios"].items():
+        lines.append(f"{name:12}{_fmt(r.get('training_seconds_vs_textbook'), '.2f'):>10}x"
+                     f"{_fmt(r.get('images_per_second_vs_textbook'), '.2f'):>7}x"
+                     f"{_fmt(r.get('seconds_to_textbook_psnr_vs_textbook_training'), '.2f'):>10}x"
+                     f"{_fmt(r.get('psnr_minus_textbook_db'), '+.2f'):>9}{_fmt(r.get('psnr_minus_kerasio_db'), '+.2f'):>10}"
+                     f"{_fmt(r.get('serving_batch1_images_per_second_vs_textbook'), '.2f'):>7}x"
+                     f"{_fmt(r.get('serving_batch1024_images_per_second_vs_textbook'), '.2f'):>9}x")
+    lines += ["", "test PSNR after each epoch (dB) / cumulative training seconds"]
+    for name, r in results["models"].items():
+        log = r["epochs_log"]
+        lines.append(f"{name:12}" + " ".join(f"{e['psnr']:5.2f}" for e in log))
+        lines.append(f"{'':12}" + " ".join(f"{e['cumulative_seconds']:5.1f}" for e in log))
+    if results["parity"]:
+        lines += ["", "same batch size, same layers (aezoo ConvAutoencoder built as the textbook's twin), "
+                  "steady images/s", f"{'batch':>6}{'textbook':>10}{'aezoo':>8}{'ratio':>7}{'pipeline':>10}{'pipe/aezoo':>11}"]
+        for row in results["parity"]:
+            lines.append(f"{row['batch_size']:>6}{row['textbook_images_per_second']:>10.0f}"
+                         f"{row['aezoo_twin_images_per_second']:>8.0f}{row['aezoo_over_textbook']:>6.2f}x"
+                         f"{row['pipeline_images_per_second']:>10.0f}{row['pipeline_over_aezoo_twin']:>10.1f}x")
+    for name, checks in results["targets"].items():
+        lines += ["", f"targets for {name}:"]
+        for check, outcome in checks.items():
+            verdict = {True: "PASS", False: "FAIL", None: "n/a"}[outcome["pass"]]
+            lines.append(f"  {verdict:5}{check:42}{_fmt(outcome['value'], '.3f') if isinstance(outcome['value'], float) else outcome['value']}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("aezoo").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    # TensorFlow's notes (SavedModel assets, a retracing warning that counts every model's
+    # first trace together) would bury the per-epoch lines.
+    import tensorflow as tf
+    tf.get_logger().setLevel(logging.ERROR)
+    try:
+        settings = settings_from_args(args)
+        results = run_benchmark(settings)
+    except UsageError as error:
+        print(f"python -m aezoo.bench: error: {error}", file=sys.stderr)
+        return 2
+    output = Path(args.output or f"bench-results/bench-{datetime.now():%Y%m%d-%H%M%S}.json")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    files.write_json(output, results)
+    print(format_tables(results))
+    print(f"\nJSON: {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,429 @@
+"""Run the benchmark: train the references and aezoo's models in one process and compare them.
+
+All models see the same data (the embedded 4000/1000 MNIST split), the same noise and the same
+test images. They are trained *in turns, one epoch each* (``fit(initial_epoch=e, epochs=e+1)``),
+so a burst of load from another process on a shared machine slows every model alike instead of
+whichever happened to be training; the turn order rotates every epoch for the same reason.
+Serving speed is measured the same way, in rounds over all models, keeping each model's best.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from aezoo.bench import measure
+from aezoo.bench.references import DESCRIPTIONS, REFERENCE_KINDS, build_reference
+from aezoo.config import TrainConfig, model_defaults
+from aezoo.datasets import ImageSplits, load_embedded, test_pairs, training_dataset
+from aezoo.errors import UsageError
+from aezoo.export import export_saved_model
+from aezoo.metrics import baselines
+from aezoo.models import MODEL_CLASSES
+
+logger = logging.getLogger("aezoo.bench")
+
+ALL_KINDS = (*REFERENCE_KINDS, *MODEL_CLASSES)
+TEXTBOOK_BATCH_SIZE = 128  # the batch size of the issue's reference measurements
+TEXTBOOK_LEARNING_RATE = 1e-3  # Adam's default, what the textbook models use
+# Settings of the benchmark itself, accepted in overrides next to TrainConfig fields and model arguments.
+BENCH_OPTIONS = ("jit_compile", "steps_per_execution")
+# Quick mode: enough to exercise every measurement, nothing to read speed from.
+QUICK = dict(train_images=384, test_images=128, epochs=1, serving_calls=(8, 1), rounds=1, parity_epochs=2)
+FULL = dict(serving_calls=(300, 4), rounds=3, parity_epochs=4)
+
+
+@dataclasses.dataclass
+class BenchSettings:
+    """What one benchmark run trains and measures (the command-line flags)."""
+
+    models: tuple[str, ...] = ALL_KINDS
+    epochs: int | None = None  # None: TrainConfig's default, for references and aezoo alike
+    batch_size: int = TEXTBOOK_BATCH_SIZE  # the references'; aezoo's models use TrainConfig's
+    overrides: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # "ae"/"vae" -> settings
+    candidates: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # label -> settings (+ kind)
+    quick: bool = False
+    parity: bool = True
+    serving: bool = True
+    intra_threads: int | None = None
+    inter_threads: int | None = None
+    seed: int | None = None
+
+
+@dataclasses.dataclass
+class Entry:
+    """One model of the benchmark, its training settings and what was measured on it."""
+
+    name: str
+    kind: str
+    config: TrainConfig
+    bench_options: dict[str, Any]
+    overrides: dict[str, Any]
+    model: Any = None
+    dataset: Any = None
+    clock: measure.TrainClock = dataclasses.field(default_factory=measure.TrainClock)
+    quality: Any = None
+
+    @property
+    def is_reference(self) -> bool:
+        return self.kind in REFERENCE_KINDS
+
+
+def parse_overrides(text: str) -> dict[str, Any]:
+    """``"batch_size=32,batch_norm=true,learning_rate=3e-3"`` -> typed dict (int, float, bool, str)."""
+    result: dict[str, Any] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"override {item!r} is not KEY=VALUE")
+        result[key.strip()] = _parse_value(raw.strip())
+    return result
+
+
+def _parse_value(raw: str) -> Any:
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
+    for cast in (int, float):
+        try:
+            return cast(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def aezoo_config(kind: str, overrides: dict[str, Any], epochs: int | None = None,
+                 seed: int | None = None) -> tuple[TrainConfig, dict[str, Any]]:
+    """The ``TrainConfig`` that ``python train.py --model KIND`` would use, plus ``overrides``.
+
+    Everything not overridden is read from ``TrainConfig()`` and the model constructor's
+    defaults, so the benchmark follows the defaults wherever they move. Returns the config and
+    the benchmark-only options (``jit_compile``, ``steps_per_execution``).
+    """
+    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"models", "dataset", "data_dir", "hyperparameters"}
+    arguments = model_defaults(kind)
+    config_values: dict[str, Any] = {}
+    hyperparameters: dict[str, Any] = {}
+    options: dict[str, Any] = {"jit_compile": "auto", "steps_per_execution": 1}
+    for key, value in overrides.items():
+        if key == "kind":
+            continue
+        if key in BENCH_OPTIONS:
+            options[key] = value
+        elif key in fields:
+            config_values[key] = value
+        elif key in arguments:
+            hyperparameters[key] = value
+        else:
+            raise UsageError(f"unknown override {key!r} for {kind}: not a TrainConfig field, a {kind} "
+                             f"argument ({', '.join(arguments)}) or a bench option ({', '.join(BENCH_OPTIONS)})")
+    if epochs is not None and "epochs" not in overrides:
+        config_values["epochs"] = epochs
+    if seed is not None and "seed" not in overrides:
+        config_values["seed"] = seed
+    config = TrainConfig(models=(kind,), dataset="embedded", hyperparameters=hyperparameters, **config_values)
+    config.validate()
+    return config, options
+
+
+def reference_config(batch_size: int, epochs: int | None, seed: int | None) -> TrainConfig:
+    """Data, noise and seed of ``TrainConfig()``, with the textbook's optimiser settings."""
+    default = TrainConfig()
+    return TrainConfig(models=("ae",), dataset="embedded", batch_size=batch_size,
+                       epochs=epochs if epochs is not None else default.epochs,
+                       learning_rate=TEXTBOOK_LEARNING_RATE, lr_schedule="constant",
+                       seed=default.seed if seed is None else seed)
+
+
+def make_entries(settings: BenchSettings) -> list[Entry]:
+    """The models to benchmark, in table order: references first, then aezoo's, then candidates."""
+    entries = []
+    for kind in settings.models:
+        if kind not in ALL_KINDS:
+            raise UsageError(f"unknown model {kind!r}; choose from {', '.join(ALL_KINDS)}")
+        if kind in REFERENCE_KINDS:
+            config = reference_config(settings.batch_size, settings.epochs, settings.seed)
+            entries.append(Entry(kind, kind, config, {"jit_compile": "auto", "steps_per_execution": 1}, {}))
+        else:
+            overrides = settings.overrides.get(kind, {})
+            config, options = aezoo_config(kind, overrides, settings.epochs, settings.seed)
+            entries.append(Entry(kind, kind, config, options, overrides))
+    for label, overrides in settings.candidates.items():
+        kind = overrides.get("kind", "ae")
+        if kind not in MODEL_CLASSES:
+            raise UsageError(f"candidate {label}: kind must be one of {', '.join(MODEL_CLASSES)}")
+        config, options = aezoo_config(kind, overrides, settings.epochs, settings.seed)
+        entries.append(Entry(label, kind, config, options, overrides))
+    if len({e.name for e in entries}) != len(entries):
+        raise UsageError("two models of the benchmark have the same name")
+    return entries
+
+
+def build_entry(entry: Entry, train_images: np.ndarray) -> None:
+    """Build and compile ``entry``'s model and its training dataset, seeded like ``fit_model``."""
+    config = entry.config
+    keras.utils.set_random_seed(config.seed)
+    if entry.is_reference:
+        entry.model = build_reference(entry.kind, config.learning_rate, jit_compile=entry.bench_options["jit_compile"])
+    else:
+        previous_policy = keras.mixed_precision.global_policy()
+        if getattr(config, "mixed_precision", False):
+            # As fit_model does: bfloat16 on CPUs, which have no fast float16 arithmetic.
+            gpu = bool(tf.config.list_logical_devices("GPU"))
+            keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
+        try:
+            entry.model = config.build_model(entry.kind)
+            entry.model.compile(optimizer=config.make_optimizer(config.steps_per_epoch(len(train_images))),
+                                jit_compile=entry.bench_options["jit_compile"],
+                                steps_per_execution=entry.bench_options["steps_per_execution"])
+            entry.model.build()
+        finally:
+            keras.mixed_precision.set_global_policy(previous_policy)
+    entry.dataset = training_dataset(train_images, config.noise_model(), config.batch_size, seed=config.seed)
+
+
+def train_in_turns(entries: list[Entry], noisy_test: np.ndarray, clean_test: np.ndarray) -> None:
+    """Train every entry for its epochs, one epoch per model per round, rotating the order."""
+    rounds = max(e.config.epochs for e in entries)
+    for epoch in range(rounds):
+        turn = entries[epoch % len(entries):] + entries[:epoch % len(entries)]
+        for entry in turn:
+            if epoch >= entry.config.epochs:
+                continue
+            entry.model.fit(entry.dataset, initial_epoch=epoch, epochs=epoch + 1, verbose=0, shuffle=False,
+                            callbacks=[entry.clock, entry.quality])  # clock first: quality is not timed
+            score = entry.quality.scores[-1]
+            logger.info("epoch %2d %-10s %6.2f s  PSNR %6.2f dB  SSIM %.3f", epoch + 1, entry.name,
+                        entry.clock.seconds[-1], score["psnr"], score["ssim"])
+
+
+def export(entry: Entry, folder: Path) -> Path:
+    """The SavedModel each side would ship: ``model.export`` for references, aezoo's exporter otherwise."""
+    path = folder / entry.name
+    if entry.is_reference:
+        entry.model.export(str(path), format="tf_saved_model", verbose=False)
+    else:
+        export_saved_model(entry.model, path)
+    return path
+
+
+def measure_serving(entries: list[Entry], exported: dict[str, Path], images: np.ndarray, calls: tuple[int, int],
+                    rounds: int) -> dict[str, dict[str, float]]:
+    """Best-of-``rounds`` images/s at batch 1 and 1024 through each ``serving_default``, in turns."""
+    functions = {e.name: measure.serving_function(exported[e.name]) for e in entries}
+    best: dict[str, dict[str, float]] = {e.name: {"batch1_images_per_second": 0.0,
+                                                  "batch1024_images_per_second": 0.0} for e in entries}
+    for _ in range(rounds):
+        for entry in entries:
+            fn, name = functions[entry.name]
+            result = best[entry.name]
+            result["batch1_images_per_second"] = max(result["batch1_images_per_second"],
+                                                     measure.serving_images_per_second(fn, name, images, 1, calls[0]))
+            result["batch1024_images_per_second"] = max(result["batch1024_images_per_second"],
+                                                        measure.serving_images_per_second(fn, name, images, 1024, calls[1]))
+    return best
+
+
+def measure_parity(batch_sizes: list[int], splits: ImageSplits, noisy_test: np.ndarray, clean_test: np.ndarray,
+                   epochs: int, seed: int | None) -> list[dict[str, Any]]:
+    """Training images/s of the textbook AE and of aezoo's ``ConvAutoencoder`` built as its twin.
+
+    Same layers, same batch size, same pipeline: the only difference left is Keras' built-in
+    ``fit`` step against aezoo's custom ``train_step`` (and its metrics), which is what "adds no
+    overhead" is about. The pipeline alone is timed at the same batch size.
+    """
+    twin = {"embedding_dim": 10, "depth": 1, "filters": 32, "activation": "relu", "batch_norm": False,
+            "reconstruction_loss": "mse", "learning_rate": TEXTBOOK_LEARNING_RATE, "lr_schedule": "constant"}
+    rows = []
+    for batch_size in batch_sizes:
+        ref = Entry("textbook", "textbook", reference_config(batch_size, epochs, seed), {"jit_compile": "auto"}, {})
+        config, options = aezoo_config("ae", twin | {"batch_size": batch_size}, epochs, seed)
+        ours = Entry("ae-twin", "ae", config, options, twin)
+        for entry in (ref, ours):
+            build_entry(entry, splits.train_images)
+            entry.quality = measure.TestQuality(noisy_test, clean_test)
+        train_in_turns([ref, ours], noisy_test, clean_test)
+        images = len(splits.train_images)
+        pipeline = measure.pipeline_images_per_second(ours.dataset, images)
+        ref_speed = ref.clock.steady_images_per_second(images)
+        our_speed = ours.clock.steady_images_per_second(images)
+        rows.append({"batch_size": batch_size, "epochs": epochs,
+                     "textbook_images_per_second": round(ref_speed, 1),
+                     "aezoo_twin_images_per_second": round(our_speed, 1),
+                     "aezoo_over_textbook": round(our_speed / ref_speed, 3),
+                     "pipeline_images_per_second": round(pipeline, 1),
+                     "pipeline_over_aezoo_twin": round(pipeline / our_speed, 2)})
+    return rows
+
+
+def run_benchmark(settings: BenchSettings) -> dict[str, Any]:
+    """Run the whole benchmark and return its results (the JSON document)."""
+    if settings.intra_threads or settings.inter_threads:
+        # Only possible before TensorFlow runs its first op, hence first thing here.
+        tf.config.threading.set_intra_op_parallelism_threads(settings.intra_threads or 0)
+        tf.config.threading.set_inter_op_parallelism_threads(settings.inter_threads or 0)
+    mode = QUICK if settings.quick else FULL
+    if settings.quick and settings.epochs is None:
+        settings = dataclasses.replace(settings, epochs=QUICK["epochs"])
+    started = time.time()
+    load_start = os.getloadavg()
+
+    splits = load_embedded()
+    if settings.quick:
+        splits = ImageSplits(splits.name, splits.train_images[:QUICK["train_images"]],
+                             splits.train_labels[:QUICK["train_images"]], splits.test_images[:QUICK["test_images"]],
+                             splits.test_labels[:QUICK["test_images"]], splits.class_names, splits.source)
+    entries = make_entries(settings)
+    reference = reference_config(settings.batch_size, settings.epochs, settings.seed)
+    noisy_test, clean_test = test_pairs(splits.test_images, reference.noise_model(), reference.seed)
+    for entry in entries:
+        build_entry(entry, splits.train_images)
+        entry.quality = measure.TestQuality(noisy_test, clean_test)
+        logger.info("%-10s %s parameters, batch %d, %d epochs", entry.name, f"{entry.model.count_params():,}",
+                    entry.config.batch_size, entry.config.epochs)
+
+    train_in_turns(entries, noisy_test, clean_test)
+
+    serving: dict[str, dict[str, float]] = {}
+    if settings.serving:
+        folder = Path(tempfile.mkdtemp(prefix="aezoo-bench-"))
+        try:
+            exported = {e.name: export(e, folder) for e in entries}
+            serving = measure_serving(entries, exported, noisy_test, mode["serving_calls"], mode["rounds"])
+            for entry in entries:
+                serving[entry.name] |= measure.serving_peak_rss(exported[entry.name])
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    images = len(splits.train_images)
+    pipeline = {}
+    for batch_size in sorted({e.config.batch_size for e in entries}):
+        dataset = training_dataset(splits.train_images, reference.noise_model(), batch_size, seed=reference.seed)
+        pipeline[str(batch_size)] = round(measure.pipeline_images_per_second(dataset, images), 1)
+
+    parity = []
+    if settings.parity:
+        sizes = sorted({settings.batch_size} | {e.config.batch_size for e in entries if e.kind == "ae"})
+        parity = measure_parity(sizes, splits, noisy_test, clean_test, mode["parity_epochs"], settings.seed)
+
+    results = {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "machine": machine_info(settings, load_start),
+        "settings": {
+            "dataset": splits.describe(), "train_images": images, "test_images": len(splits.test_images),
+            "noise": {"kind": reference.noise, "strength": reference.noise_strength}, "seed": reference.seed,
+            "reference_batch_size": settings.batch_size, "quick": settings.quick,
+            "wall_seconds": round(time.time() - started, 1),
+        },
+        "baselines": baselines(noisy_test, clean_test),
+        "models": {e.name: entry_result(e, images, serving.get(e.name), pipeline) for e in entries},
+        "pipeline_images_per_second": pipeline,
+        "parity": parity,
+    }
+    results["ratios"] = ratios(results["models"])
+    results["targets"] = targets(results)
+    return results
+
+
+def machine_info(settings: BenchSettings, load_start: tuple[float, float, float]) -> dict[str, Any]:
+    return {
+        "platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(), "load_average_start": [round(x, 2) for x in load_start],
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "tensorflow": tf.__version__, "keras": keras.__version__,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "gpus": len(tf.config.list_physical_devices("GPU")),
+    }
+
+
+def entry_result(entry: Entry, images: int, serving: dict[str, float] | None, pipeline: dict[str, float]) -> dict[str, Any]:
+    config, clock, scores = entry.config, entry.clock, entry.quality.scores
+    result: dict[str, Any] = {
+        "kind": entry.kind,
+        "description": DESCRIPTIONS.get(entry.kind, f"aezoo {type(entry.model).__name__}, train.py defaults"
+                                        + (f" + {entry.overrides}" if entry.overrides else "")),
+        "parameters": int(entry.model.count_params()),
+        "batch_size": config.batch_size, "epochs": config.epochs, "learning_rate": config.learning_rate,
+        "lr_schedule": config.lr_schedule,
+        "model_config": {} if entry.is_reference else {k: entry.model.get_config().get(k) for k in model_defaults(entry.kind)
+                                                        if k in entry.model.get_config()},
+        "bench_options": entry.bench_options, "overrides": entry.overrides,
+        "training_seconds": round(sum(clock.seconds), 2),
+        "first_epoch_seconds": round(clock.seconds[0], 2),
+        "images_per_second": round(clock.steady_images_per_second(images), 1),
+        "pipeline_over_model": round(pipeline[str(config.batch_size)] / clock.steady_images_per_second(images), 2),
+        "train_peak_rss_mb": round(max(clock.peak_rss_mb), 1),
+        "epochs_log": [{"epoch": i + 1, "seconds": round(s, 3), "cumulative_seconds": round(sum(clock.seconds[:i + 1]), 2),
+                        "psnr": round(q["psnr"], 3), "ssim": round(q["ssim"], 4)}
+                       for i, (s, q) in enumerate(zip(clock.seconds, scores))],
+        "test": {k: round(v, 4) for k, v in scores[-1].items()},
+    }
+    if serving is not None:
+        result["serving"] = {k: round(v, 1) for k, v in serving.items()}
+    return result
+
+
+def ratios(models: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every model against the references: times and speeds as ratios, PSNR as dB differences."""
+    textbook, kerasio = models.get("textbook"), models.get("kerasio")
+    out: dict[str, dict[str, Any]] = {}
+    for name, m in models.items():
+        row: dict[str, Any] = {}
+        if textbook:
+            # The per-epoch log on both sides, so the textbook reaches its own final score exactly.
+            target = textbook["epochs_log"][-1]["psnr"]
+            psnrs = [e["psnr"] for e in m["epochs_log"]]
+            reach = measure.seconds_to_reach(psnrs, [e["seconds"] for e in m["epochs_log"]], target)
+            m["seconds_to_textbook_psnr"] = None if reach is None else round(reach, 2)
+            row["training_seconds_vs_textbook"] = round(m["training_seconds"] / textbook["training_seconds"], 3)
+            row["images_per_second_vs_textbook"] = round(m["images_per_second"] / textbook["images_per_second"], 3)
+            row["seconds_to_textbook_psnr_vs_textbook_training"] = (
+                None if reach is None else round(reach / textbook["training_seconds"], 3))
+            row["psnr_minus_textbook_db"] = round(m["test"]["psnr"] - target, 2)
+            if "serving" in m and "serving" in textbook:
+                for key in ("batch1_images_per_second", "batch1024_images_per_second"):
+                    row[f"serving_{key}_vs_textbook"] = round(m["serving"][key] / textbook["serving"][key], 3)
+        if kerasio:
+            row["psnr_minus_kerasio_db"] = round(m["test"]["psnr"] - kerasio["test"]["psnr"], 2)
+            row["training_seconds_vs_kerasio"] = round(m["training_seconds"] / kerasio["training_seconds"], 3)
+        out[name] = row
+    return out
+
+
+def targets(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The issue's targets for every aezoo AE in the run (default and candidates), pass or fail."""
+    models, ratio = results["models"], results["ratios"]
+    if "textbook" not in models:
+        return {}
+    parity = {row["batch_size"]: row for row in results["parity"]}
+    out = {}
+    for name, m in models.items():
+        if m["kind"] != "ae":
+            continue
+        r = ratio[name]
+        twin = parity.get(m["batch_size"])
+        reach = r["seconds_to_textbook_psnr_vs_textbook_training"]
+        out[name] = {
+            "psnr_at_least_17_db": {"value": m["test"]["psnr"], "pass": m["test"]["psnr"] >= 17.0},
+            "training_time_at_most_textbook": {"value": r["training_seconds_vs_textbook"],
+                                               "pass": r["training_seconds_vs_textbook"] <= 1.0},
+            "time_to_textbook_psnr_at_most_0.3x": {"value": reach, "pass": reach is not None and reach <= 0.3},
+            "throughput_at_least_textbook_same_batch": (
+                {"value": twin["aezoo_over_textbook"], "pass": twin["aezoo_over_textbook"] >= 1.0,
+                 "batch_size": twin["batch_size"], "note": "aezoo's AE built as the textbook's twin"}
+                if twin else {"value": None, "pass": None}),
+            "pipeline_at_least_10x_model": {"value": m["pipeline_over_model"], "pass": m["pipeline_over_model"] >= 10},
+        }
+    return out
