@@ -27,7 +27,7 @@ import logging
 import math
 import shutil
 import sys
-import time
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from aezoo import files
 from aezoo.callbacks import BestCheckpoint, EpochTimer, HistoryCSV, LossCurves, ReconstructionPlot
 from aezoo.config import TrainConfig
 from aezoo.datasets import ImageSplits, load_dataset, test_pairs, training_dataset
+from aezoo.distribute import is_chief, make_strategy
 from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
 from aezoo.metrics import baselines, image_quality
@@ -76,9 +77,25 @@ def train(config: TrainConfig, output: str | Path | None = None, runs_root: str 
     Raises:
         UsageError: bad settings or data (nothing is written), or a run that diverged.
     """
+    # The strategy comes first: multi-worker collective ops must be configured before any other
+    # TensorFlow work, and validating the config already builds (unbuilt) models.
+    strategy = make_strategy(config.strategy)
     config.validate()
     splits = splits if splits is not None else load_dataset(config.dataset, config.data_dir)
-    run_dir = _prepare_run_dir(config, output, Path(runs_root))
+    chief = is_chief(strategy)
+    # Every worker of a multi-worker run executes the same steps (they take part in the same
+    # collective ops, saving included); only the chief's files are kept.
+    run_dir = (_prepare_run_dir(config, output, Path(runs_root)) if chief
+               else Path(tempfile.mkdtemp(prefix="aezoo-worker-")))
+    try:
+        return _train_all(config, splits, run_dir, strategy, verbose, chief)
+    finally:
+        if not chief:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _train_all(config: TrainConfig, splits: ImageSplits, run_dir: Path, strategy: tf.distribute.Strategy,
+               verbose: str | int, chief: bool) -> RunResult:
     logger.info("Run folder: %s", run_dir)
     logger.info("Data: %s; noise: %s %s", splits.describe(), config.noise, config.noise_strength)
     if verbose == "auto":
@@ -92,17 +109,19 @@ def train(config: TrainConfig, output: str | Path | None = None, runs_root: str 
         "test": baselines(noisy_test, clean_test), "models": {},
     }
     for kind in config.models:
-        metrics = fit_model(kind, config, splits, run_dir / kind, noisy_test, clean_test, verbose)
+        metrics = fit_model(kind, config, splits, run_dir / kind, noisy_test, clean_test, verbose, strategy)
         summary["test"][kind] = {k: metrics["test"][k] for k in ("mse", "psnr", "ssim")}
         summary["models"][kind] = {k: metrics[k] for k in ("parameters", "training_seconds", "images_per_second")}
     files.write_json(run_dir / "summary.json", summary)
     (run_dir / INCOMPLETE_MARKER).unlink(missing_ok=True)
-    print(format_comparison(summary))
+    if chief:
+        print(format_comparison(summary))
     return RunResult(run_dir, summary)
 
 
 def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, model_dir: Path,
-              noisy_test: np.ndarray, clean_test: np.ndarray, verbose: str | int = 2) -> dict[str, Any]:
+              noisy_test: np.ndarray, clean_test: np.ndarray, verbose: str | int = 2,
+              strategy: tf.distribute.Strategy | None = None) -> dict[str, Any]:
     """Train one model into ``model_dir`` and return its metrics (also written to ``metrics.json``).
 
     A model whose ``metrics.json`` already exists (a resumed run) is not trained again.
@@ -113,12 +132,28 @@ def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, model_dir: Pa
         return json.loads(metrics_path.read_text())
 
     model_dir.mkdir(parents=True, exist_ok=True)
+    strategy = strategy or tf.distribute.get_strategy()
     keras.utils.set_random_seed(config.seed)
-    model = config.build_model(kind)
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
-    model.build()
+    previous_policy = keras.mixed_precision.global_policy()
+    if config.mixed_precision:
+        # float16 on GPUs (tensor cores); bfloat16 on CPUs, which have no fast float16 maths.
+        gpu = bool(tf.config.list_logical_devices("GPU"))
+        keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
+    try:
+        with strategy.scope():  # variables (weights, optimizer state) are created per replica
+            model = config.build_model(kind)
+            model.compile(optimizer=config.make_optimizer(config.steps_per_epoch(len(splits.train_images))))
+            model.build()
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    # The global batch is config.batch_size; a strategy splits each batch across its replicas.
     train_ds = training_dataset(splits.train_images, config.noise_model(), config.batch_size, seed=config.seed)
     test_ds = tf.data.Dataset.from_tensor_slices((noisy_test, clean_test)).batch(config.batch_size)
+    if strategy.num_replicas_in_sync > 1:
+        # Workers each take their share of every epoch's batches (the data is in memory on each).
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+        train_ds, test_ds = train_ds.with_options(options), test_ds.with_options(options)
 
     timer = EpochTimer(images_per_epoch=len(splits.train_images))
     best_path = model_dir / "checkpoints" / "best.keras"
@@ -153,6 +188,8 @@ def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, model_dir: Pa
         "train_images": len(splits.train_images), "test_images": len(splits.test_images),
         "noise": {"kind": config.noise, "strength": config.noise_strength}, "seed": config.seed,
         "epochs": config.epochs, "batch_size": config.batch_size, "learning_rate": config.learning_rate,
+        "lr_schedule": config.lr_schedule, "strategy": type(strategy).__name__,
+        "replicas": strategy.num_replicas_in_sync, "mixed_precision": config.mixed_precision,
         "test": test, "diverged": diverged,
         "training_seconds": round(timer.total_seconds, 2),
         "images_per_second": round(timer.steady_images_per_second, 1),

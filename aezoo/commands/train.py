@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 
-from aezoo.config import MODEL_CHOICES, NOISE_KINDS, TrainConfig, model_defaults
+from aezoo.config import LR_SCHEDULES, MODEL_CHOICES, NOISE_KINDS, TrainConfig, model_defaults
 from aezoo.datasets.noise import DEFAULT_STRENGTH
 from aezoo.datasets.sources import DATASET_NAMES
+from aezoo.distribute import STRATEGIES
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +38,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--embedding-dim", type=int, default=ae["embedding_dim"], help="size of the bottleneck")
     group.add_argument("--depth", type=int, default=ae["depth"], help="convolutions per resolution level")
     group.add_argument("--filters", type=int, default=ae["filters"], help="filters of the first level, doubled at the second")
+    group.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=ae["batch_norm"],
+                       help="batch normalisation after each hidden convolution")
     group.add_argument("--beta", type=float, default=vae["beta"], help="VAE: weight of the KL term")
 
 
@@ -44,7 +47,13 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training")
     group.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="passes over the training images")
     group.add_argument("--batch-size", type=int, default=TrainConfig.batch_size, help="images per step")
-    group.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate, help="Adam's step size")
+    group.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate, help="Adam's (initial) step size")
+    group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule,
+                       help="constant, or cosine decay to zero over the run")
+    group.add_argument("--strategy", choices=STRATEGIES, default=TrainConfig.strategy,
+                       help="tf.distribute strategy: auto picks multi-worker from TF_CONFIG, mirrored with 2+ GPUs")
+    group.add_argument("--mixed-precision", action="store_true",
+                       help="compute in float16 on GPUs (bfloat16 on CPUs), keep weights in float32")
 
 
 def noise_strength(args: argparse.Namespace) -> float:
@@ -53,7 +62,7 @@ def noise_strength(args: argparse.Namespace) -> float:
 
 def hyperparameters(args: argparse.Namespace) -> dict[str, object]:
     """The model flags; their defaults are read from the model constructors."""
-    names = ("embedding_dim", "depth", "filters", "beta")
+    names = ("embedding_dim", "depth", "filters", "batch_norm", "beta")
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 
@@ -74,16 +83,15 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         models=args.model, dataset=args.dataset, data_dir=args.data_dir, noise=args.noise,
         noise_strength=noise_strength(args), epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, seed=args.seed, hyperparameters=hyperparameters(args),
-        tensorboard=args.tensorboard,
+        learning_rate=args.learning_rate, lr_schedule=args.lr_schedule, seed=args.seed, hyperparameters=hyperparameters(args),
+        tensorboard=args.tensorboard, strategy=args.strategy, mixed_precision=args.mixed_precision,
     )
 
 
 def run(args: argparse.Namespace) -> int:
     from aezoo.training import train  # imports TensorFlow: only once the flags are known to parse
 
-    config = config_from_args(args).validate()
-    result = train(config, output=args.output)
+    result = train(config_from_args(args), output=args.output)  # validates before writing anything
     if not args.no_analysis:
         from aezoo.analysis import analyze_run
 

@@ -54,7 +54,8 @@ class ConvAutoencoder(DenoisingAutoencoderBase):
         with tf.GradientTape() as tape:
             denoised = self(noisy, training=True)
             loss = tf.reduce_mean(self.loss_per_image(clean, denoised))
-        self._apply_gradients(tape, loss)
+            scaled_loss = self._loss_for_gradients(loss)
+        self._apply_gradients(tape, scaled_loss)
         self.trackers["loss"].update_state(loss)
         self._update_image_metrics(clean, denoised)
         return self._results()

@@ -81,19 +81,43 @@ class DenoisingAutoencoderBase(keras.Model):
         self.trackers["psnr"].update_state(per_image_psnr(clean, denoised))
 
     def _results(self) -> dict[str, tf.Tensor]:
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        results = {name: tracker.result() for name, tracker in self.trackers.items()}
+        if isinstance(tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras 3 averages step outputs across workers along axis 0 (keras-team/keras#20585),
+            # which a scalar lacks: give each result that axis; the average is a scalar again.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
 
-    def _apply_gradients(self, tape: tf.GradientTape, loss: tf.Tensor) -> None:
-        """Step the optimizer; under ``tf.distribute`` every replica's gradient is summed.
+    def _loss_for_gradients(self, loss: tf.Tensor) -> tf.Tensor:
+        """The loss to differentiate; call it *inside* the ``GradientTape`` so the tape records it.
 
-        Each replica's ``loss`` is a mean over its share of the global batch, so it is divided by
-        the number of replicas before differentiating: the summed gradient is then the gradient of
-        the mean over the global batch, the same as on one device.
+        Under ``tf.distribute`` every replica's gradient is summed. Each replica's ``loss`` is a
+        mean over its share of the global batch, so it is divided by the number of replicas: the
+        summed gradient is then the gradient of the mean over the global batch, as on one device.
+        Under mixed precision the optimizer is a ``LossScaleOptimizer``: multiplying the loss keeps
+        small float16 gradients from underflowing to zero; ``apply_gradients`` divides it out.
         """
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        scaled = loss / replicas if replicas > 1 else loss
-        gradients = tape.gradient(scaled, self.trainable_variables, unconnected_gradients="zero")
+        if replicas > 1:
+            loss = loss / replicas
+        return self.optimizer.scale_loss(loss)
+
+    def _apply_gradients(self, tape: tf.GradientTape, scaled_loss: tf.Tensor) -> None:
+        gradients = tape.gradient(scaled_loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+
+    def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
+        # Work-around for a Keras 3 bug (keras-team/keras#20585): under MultiWorkerMirroredStrategy
+        # fit() first averages one input batch across workers to trace the model symbolically,
+        # and that eager cross-worker reduce fails. aezoo's models are built before fit and
+        # compile no Keras losses or metrics, so the only thing left to build is the optimizer.
+        strategy = self.distribute_strategy
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            with strategy.scope():
+                if not self.optimizer.built:
+                    self.optimizer.build(self.trainable_variables)
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "embedding_dim": self.embedding_dim, "depth": self.depth,

@@ -47,9 +47,11 @@ class Decoder(keras.Model):
                     activation=None if self.batch_norm else self.activation,
                     use_bias=not self.batch_norm, name=f"{'up' if last else 'conv'}{level + 1}_{index + 1}"))
                 if self.batch_norm:
-                    self.conv_layers.append(keras.layers.BatchNormalization(name=f"bn{level + 1}_{index + 1}"))
+                    # synchronized: under a multi-replica strategy, statistics over the global batch.
+                    self.conv_layers.append(keras.layers.BatchNormalization(synchronized=True, name=f"bn{level + 1}_{index + 1}"))
                     self.conv_layers.append(keras.layers.Activation(self.activation, name=f"act{level + 1}_{index + 1}"))
-        self.output_conv = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="image")
+        # float32 even under mixed precision: losses and metrics compare it with float32 targets.
+        self.output_conv = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="image", dtype="float32")
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         shape = tuple(input_shape)

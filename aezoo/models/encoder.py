@@ -44,10 +44,12 @@ class Encoder(keras.Model):
                     activation=None if self.batch_norm else self.activation,
                     use_bias=not self.batch_norm, name=f"conv{level + 1}_{index + 1}"))
                 if self.batch_norm:
-                    self.conv_layers.append(keras.layers.BatchNormalization(name=f"bn{level + 1}_{index + 1}"))
+                    # synchronized: under a multi-replica strategy, statistics over the global batch.
+                    self.conv_layers.append(keras.layers.BatchNormalization(synchronized=True, name=f"bn{level + 1}_{index + 1}"))
                     self.conv_layers.append(keras.layers.Activation(self.activation, name=f"act{level + 1}_{index + 1}"))
         self.flatten = keras.layers.Flatten(name="flatten")
-        self.embedding = keras.layers.Dense(self.embedding_dim, name="embedding")
+        # float32 even under mixed precision: the VAE builds distributions from these numbers.
+        self.embedding = keras.layers.Dense(self.embedding_dim, name="embedding", dtype="float32")
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         shape = tuple(input_shape)

@@ -53,6 +53,7 @@ class GaussianLatent(keras.layers.Layer):
     """
 
     def __init__(self, latent_dim: int, min_scale: float = 1e-4, seed: int | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("dtype", "float32")  # distributions stay in float32 under mixed precision
         super().__init__(**kwargs)
         self.latent_dim = check_positive_int("latent_dim", latent_dim)
         self.min_scale = check_non_negative("min_scale", min_scale)

@@ -94,7 +94,8 @@ class VariationalAutoencoder(DenoisingAutoencoderBase):
         with tf.GradientTape() as tape:
             denoised, reconstruction, kl = self.losses_per_image(clean, noisy, training=True)
             loss = tf.reduce_mean(reconstruction + self.beta * kl)
-        self._apply_gradients(tape, loss)
+            scaled_loss = self._loss_for_gradients(loss)
+        self._apply_gradients(tape, scaled_loss)
         self._update_metrics(clean, denoised, reconstruction, kl)
         return self._results()
 
