@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from aezoo.distribute import make_strategy
@@ -103,3 +104,21 @@ def test_multi_worker_without_tf_config_is_a_usage_error(monkeypatch):
 def test_unknown_strategy_is_a_usage_error():
     with pytest.raises(UsageError, match="unknown strategy 'tpu'"):
         make_strategy("tpu")
+
+
+def test_mixed_precision_trains_and_leaves_the_global_policy_alone(tmp_path, tiny_splits):
+    import keras
+
+    from aezoo.config import TrainConfig
+    from aezoo.training import train
+    from tests.conftest import TINY_HYPERPARAMETERS
+
+    config = TrainConfig(models=("vae",), epochs=1, batch_size=64, mixed_precision=True,
+                         hyperparameters=dict(TINY_HYPERPARAMETERS))
+    run = train(config, output=tmp_path / "run", verbose=0, splits=tiny_splits).run_dir
+    metrics = json.loads((run / "vae" / "metrics.json").read_text())
+    assert metrics["config"]["dtype"]["config"]["name"] == "mixed_bfloat16"  # no GPU here: bfloat16
+    assert 0 < metrics["test"]["mse"] < 0.3
+    assert keras.mixed_precision.global_policy().name == "float32"
+    restored = keras.saving.load_model(run / "vae" / "model.keras")
+    assert restored.decode(np.zeros((1, 4), "float32")).dtype == "float32"
