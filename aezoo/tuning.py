@@ -58,11 +58,13 @@ logger = logging.getLogger("aezoo")
 
 TUNERS = ("random", "bayesian", "hyperband")
 DEFAULT_MAX_TRIALS = 10  # random and Bayesian search; Hyperband's brackets set its own number
-# With Hyperband's factor 3, 12 epochs give three brackets (rungs of 2, 4 and 12 epochs), 34
-# trials and ~136 epochs of training: about 15 minutes on 2 busy CPU cores with the embedded data.
-# Not fewer: the AE sits on an "average digit" plateau (~11.8 dB) for its first ~8 epochs on
-# 4000 images, so a 9-epoch search (measured: 6 min) mostly ranks how soon a model leaves it.
-DEFAULT_EPOCHS = 12
+# 9 = 3^2: with Hyperband's factor 3, three brackets (rungs of 1, 3 and 9 epochs), 23 trials and
+# ~75 epochs of training. Measured: the whole default command (search, retraining, analysis) took
+# 6 min on 2 CPU cores shared with other jobs; 12 epochs (30 trials, ~136 epochs) projected to
+# over 15. Caveat: on 4000 images the AE sits on an "average digit" plateau (~11.8 dB) for its
+# first ~8 epochs, so short searches mostly rank how soon a model leaves it: give --epochs more
+# when there is time.
+DEFAULT_EPOCHS = 9
 HYPERBAND_FACTOR = 3
 PROJECT = "keras_tuner"
 SETTINGS_FILE = "search.json"
