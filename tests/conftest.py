@@ -36,7 +36,7 @@ def tiny_splits(embedded: ImageSplits) -> ImageSplits:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits) -> Path:
-    """A finished run folder with both models trained for 2 epochs on the tiny split.
+    """A finished run folder with both models trained for 2 epochs (16 steps) on the tiny split.
 
     Tests must treat it as read-only (copy it first to change anything).
     """
@@ -44,7 +44,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits)
     from aezoo.training import train
 
     run_dir = tmp_path_factory.mktemp("runs") / "tiny"
-    config = TrainConfig(models=("ae", "vae"), dataset="embedded", epochs=2, batch_size=64,
+    config = TrainConfig(models=("ae", "vae"), dataset="embedded", epochs=2, batch_size=32, learning_rate=3e-3,
                          hyperparameters=dict(TINY_HYPERPARAMETERS))
     train(config, output=run_dir, verbose=0, splits=tiny_splits)
     return run_dir

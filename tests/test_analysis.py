@@ -183,8 +183,8 @@ def test_latent_metrics_are_in_range(analysed_run: Path) -> None:
         assert metrics["images"] == ANALYSED_IMAGES and metrics["embedding_dim"] == 4
         for key in ("knn_accuracy", "knn_accuracy_noisy_input", "knn_accuracy_pixels", "knn_accuracy_pca"):
             assert 0.0 <= metrics[key]["accuracy"] <= 1.0
-        # Even two epochs on 256 digits put same-class images together far more often than chance.
-        assert metrics["knn_accuracy"]["accuracy"] > metrics["chance_accuracy"] + 0.2
+        # Even two short epochs on 256 digits put same-class images together more often than chance.
+        assert metrics["knn_accuracy"]["accuracy"] > metrics["chance_accuracy"] + 0.1
         for key in ("silhouette_embedding", "silhouette_tsne", "silhouette_pixels"):
             assert -1.0 <= metrics[key] <= 1.0
         assert 0.5 <= metrics["tsne_trustworthiness"] <= 1.0
