@@ -37,7 +37,6 @@ import os
 import shutil
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -257,11 +256,7 @@ class _TrialRecords:
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
         start = time.perf_counter()
-        with warnings.catch_warnings():
-            # Hyperband calls build_from_config on the already-built model before loading the
-            # previous round's weights; the model is complete, so Keras' warning is noise.
-            warnings.filterwarnings("ignore", message=".*cannot be built automatically", category=UserWarning)
-            histories = super().run_trial(trial, *args, **kwargs)
+        histories = super().run_trial(trial, *args, **kwargs)
         seconds = time.perf_counter() - start
         metrics = best_epoch_metrics(histories, self.oracle.objective)
         metrics.update(parameters=float(self._parameters), seconds=seconds)
@@ -272,13 +267,6 @@ class _TrialRecords:
 
     def on_epoch_begin(self, trial: Any, model: keras.Model, epoch: int, logs: dict | None = None) -> None:
         self._parameters = model.count_params()
-
-    def _configure_tensorboard_dir(self, callbacks: list, trial: Any, execution: int = 0) -> None:
-        # Work-around: keras-tuner 1.4 imports the tensorboard package before every trial under
-        # TensorFlow, even without a TensorBoard callback, and TensorFlow 2.21 no longer installs
-        # it; every trial then fails with ModuleNotFoundError. Only go there when it is needed.
-        if any(type(callback).__name__ == "TensorBoard" for callback in callbacks):
-            super()._configure_tensorboard_dir(callbacks, trial, execution)
 
 
 class RandomSearch(_TrialRecords, kt.RandomSearch):

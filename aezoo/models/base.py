@@ -56,6 +56,8 @@ class DenoisingAutoencoderBase(keras.Model):
         return self.embedding_dim
 
     def build(self, input_shape: tuple[int | None, ...] = (None, *IMAGE_SHAPE)) -> None:
+        if self.built:  # Keras' build_from_config (e.g. keras-tuner's Hyperband) may call it again
+            return
         self.encoder.build(input_shape)
         self.decoder.build((input_shape[0], self.embedding_dim))
         self.built = True
