@@ -67,7 +67,7 @@ def format_tables(results: dict[str, Any]) -> str:
              f"{m['load_average_end']}  TF {m['tensorflow']} Keras {m['keras']}",
              f"data: {s['dataset']}; noise {s['noise']['kind']} {s['noise']['strength']}; seed {s['seed']}", ""]
     head = (f"{'model':12}{'params':>9}{'batch':>6}{'ep':>4}{'train s':>9}{'img/s':>8}{'PSNR':>7}{'SSIM':>7}"
-            f"{'s->tb':>7}{'srv b1/s':>10}{'srv b1024/s':>12}{'train MB':>9}{'serve MB':>9}")
+            f"{'s->tb':>7}{'srv b1/s':>10}{'srv b1024/s':>12}{'train MB':>9}{'+MB':>6}{'serve MB':>9}{'+MB':>6}")
     lines += [head, "-" * len(head)]
     for name, b in results["baselines"].items():
         lines.append(f"{name:12}{'':9}{'':6}{'':4}{'':9}{'':8}{b['psnr']:>7.2f}{b['ssim']:>7.3f}")
@@ -78,9 +78,10 @@ def format_tables(results: dict[str, Any]) -> str:
                      f"{_fmt(r.get('seconds_to_textbook_psnr'), '.1f'):>7}"
                      f"{_fmt(srv.get('batch1_images_per_second'), '.0f'):>10}"
                      f"{_fmt(srv.get('batch1024_images_per_second'), '.0f'):>12}"
-                     f"{r['train_peak_rss_mb']:>9.0f}{_fmt(srv.get('peak_rss_mb'), '.0f'):>9}")
+                     f"{r['train_peak_rss_mb']:>9.0f}{r['train_first_epoch_rss_growth_mb']:>6.0f}{_fmt(srv.get('peak_rss_mb'), '.0f'):>9}"
+                     f"{_fmt(srv.get('serving_rss_growth_mb'), '.0f'):>6}")
     lines += ["", "s->tb: training seconds to the textbook AE's final test PSNR (epoch-granular); "
-              "train MB: peak RSS of the shared process in that model's epochs; serve MB: a fresh process serving it", ""]
+              "train MB: peak RSS of the shared process in that model's epochs, +MB: its growth in the model's first epoch; serve MB: peak of a fresh process serving it, +MB: its growth over 'import tensorflow'", ""]
     head = (f"{'vs references':12}{'train time':>11}{'img/s':>8}{'to tb PSNR':>11}{'dPSNR tb':>9}{'dPSNR kio':>10}"
             f"{'srv b1':>8}{'srv b1024':>10}")
     lines += [head, "-" * len(head)]

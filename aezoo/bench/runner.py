@@ -365,6 +365,7 @@ def entry_result(entry: Entry, images: int, serving: dict[str, float] | None, pi
         "images_per_second": round(clock.steady_images_per_second(images), 1),
         "pipeline_over_model": round(pipeline[str(config.batch_size)] / clock.steady_images_per_second(images), 2),
         "train_peak_rss_mb": round(max(clock.peak_rss_mb), 1),
+        "train_first_epoch_rss_growth_mb": round(clock.first_epoch_rss_growth_mb, 1),
         "epochs_log": [{"epoch": i + 1, "seconds": round(s, 3), "cumulative_seconds": round(sum(clock.seconds[:i + 1]), 2),
                         "psnr": round(q["psnr"], 3), "ssim": round(q["ssim"], 4)}
                        for i, (s, q) in enumerate(zip(clock.seconds, scores))],
