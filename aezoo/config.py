@@ -39,9 +39,11 @@ class TrainConfig:
     noise: str = "gaussian"
     noise_strength: float | None = None
     epochs: int = 10
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    lr_schedule: str = "constant"
+    # Chosen by the benchmark (bench/README.md): more, smaller steps with a large rate decayed
+    # along a cosine reach 17 dB in 10 epochs on 4000 images, where batch 128 at 1e-3 gets 14 dB.
+    batch_size: int = 48
+    learning_rate: float = 4e-3
+    lr_schedule: str = "cosine"
     seed: int = 0
     hyperparameters: dict[str, Any] = dataclasses.field(default_factory=dict)
     tensorboard: bool = False

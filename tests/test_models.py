@@ -32,7 +32,8 @@ def test_encoder_and_decoder_work_on_their_own():
     assert reconstructed.shape == (3, 28, 28, 1)
     assert reconstructed.min() >= 0 and reconstructed.max() <= 1  # sigmoid output
     # Two stride-2 levels take 28x28 down to 7x7, as the brief asks.
-    assert [layer.strides for layer in encoder.conv_layers] == [(2, 2), (1, 1), (2, 2), (1, 1)]
+    convolutions = [layer for layer in encoder.conv_layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.strides for layer in convolutions] == [(2, 2), (1, 1), (2, 2), (1, 1)]
 
 
 @pytest.mark.parametrize("cls", MODEL_CLASSES)
@@ -68,7 +69,7 @@ def test_metrics_reset_between_evaluations(cls, tiny_splits):
 
 
 def test_the_autoencoder_learns_from_the_clean_target_not_the_input():
-    model = tiny(ConvAutoencoder)
+    model = tiny(ConvAutoencoder, batch_norm=False)  # identical images have no batch variance
     noisy, clean = np.full((4, 28, 28, 1), 0.9, "float32"), np.zeros((4, 28, 28, 1), "float32")
     model.fit(noisy, clean, epochs=40, batch_size=4, verbose=0)
     assert model.denoise(noisy).numpy().mean() < 0.1

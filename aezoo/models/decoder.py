@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 
+from aezoo.models import defaults
 from aezoo.models.validation import check_activation, check_positive_int
 
 
@@ -27,8 +28,8 @@ class Decoder(keras.Model):
         batch_norm: add batch normalisation after each hidden convolution.
     """
 
-    def __init__(self, embedding_dim: int = 10, depth: int = 1, filters: int = 32,
-                 activation: str = "relu", batch_norm: bool = False, **kwargs: Any) -> None:
+    def __init__(self, embedding_dim: int = defaults.EMBEDDING_DIM, depth: int = defaults.DEPTH, filters: int = defaults.FILTERS,
+                 activation: str = defaults.ACTIVATION, batch_norm: bool = defaults.BATCH_NORM, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
         self.depth = check_positive_int("depth", depth)

@@ -7,6 +7,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from aezoo.models import defaults
 from aezoo.models.base import DenoisingAutoencoderBase
 from aezoo.models.latent import GaussianLatent
 from aezoo.models.validation import check_non_negative
@@ -47,8 +48,8 @@ class VariationalAutoencoder(DenoisingAutoencoderBase):
 
     metric_names = ("loss", "reconstruction_loss", "kl", "mse", "psnr")
 
-    def __init__(self, embedding_dim: int = 10, depth: int = 1, filters: int = 32, activation: str = "relu",
-                 batch_norm: bool = False, beta: float = 1.0, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, embedding_dim: int = defaults.EMBEDDING_DIM, depth: int = defaults.DEPTH, filters: int = defaults.FILTERS, activation: str = defaults.ACTIVATION,
+                 batch_norm: bool = defaults.BATCH_NORM, beta: float = 1.0, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
                          batch_norm=batch_norm, **kwargs)
         self.beta = check_non_negative("beta", beta)
