@@ -134,18 +134,8 @@ def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, model_dir: Pa
     model_dir.mkdir(parents=True, exist_ok=True)
     strategy = strategy or tf.distribute.get_strategy()
     keras.utils.set_random_seed(config.seed)
-    previous_policy = keras.mixed_precision.global_policy()
-    if config.mixed_precision:
-        # float16 on GPUs (tensor cores); bfloat16 on CPUs, which have no fast float16 maths.
-        gpu = bool(tf.config.list_logical_devices("GPU"))
-        keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
-    try:
-        with strategy.scope():  # variables (weights, optimizer state) are created per replica
-            model = config.build_model(kind)
-            model.compile(optimizer=config.make_optimizer(config.steps_per_epoch(len(splits.train_images))))
-            model.build()
-    finally:
-        keras.mixed_precision.set_global_policy(previous_policy)
+    with strategy.scope():  # variables (weights, optimizer state) are created per replica
+        model = config.build_compiled_model(kind, len(splits.train_images))
     # The global batch is config.batch_size; a strategy splits each batch across its replicas.
     train_ds = training_dataset(splits.train_images, config.noise_model(), config.batch_size, seed=config.seed)
     test_ds = tf.data.Dataset.from_tensor_slices((noisy_test, clean_test)).batch(config.batch_size)

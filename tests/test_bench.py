@@ -88,7 +88,7 @@ def test_aezoo_models_follow_train_defaults() -> None:
         assert getattr(config, field) == getattr(default, field), field
     assert config.hyperparameters == {} and config.model_arguments("ae") == {}
     assert config.build_model("ae").get_config()["filters"] == model_defaults("ae")["filters"]
-    assert options == {"jit_compile": "auto", "steps_per_execution": 1}
+    assert options == {"jit_compile": "auto"}
 
 
 def test_overrides_are_typed_and_routed() -> None:

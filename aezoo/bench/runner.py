@@ -39,7 +39,7 @@ ALL_KINDS = (*REFERENCE_KINDS, *MODEL_CLASSES)
 TEXTBOOK_BATCH_SIZE = 128  # the batch size of the issue's reference measurements
 TEXTBOOK_LEARNING_RATE = 1e-3  # Adam's default, what the textbook models use
 # Settings of the benchmark itself, accepted in overrides next to TrainConfig fields and model arguments.
-BENCH_OPTIONS = ("jit_compile", "steps_per_execution")
+BENCH_OPTIONS = ("jit_compile",)
 # Quick mode: enough to exercise every measurement, nothing to read speed from.
 QUICK = dict(train_images=384, test_images=128, epochs=1, serving_calls=(8, 1), rounds=1, parity_epochs=2)
 FULL = dict(serving_calls=(300, 4), rounds=3, parity_epochs=4)
@@ -109,13 +109,13 @@ def aezoo_config(kind: str, overrides: dict[str, Any], epochs: int | None = None
 
     Everything not overridden is read from ``TrainConfig()`` and the model constructor's
     defaults, so the benchmark follows the defaults wherever they move. Returns the config and
-    the benchmark-only options (``jit_compile``, ``steps_per_execution``).
+    the benchmark-only options (``jit_compile``).
     """
     fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"models", "dataset", "data_dir", "hyperparameters"}
     arguments = model_defaults(kind)
     config_values: dict[str, Any] = {}
     hyperparameters: dict[str, Any] = {}
-    options: dict[str, Any] = {"jit_compile": "auto", "steps_per_execution": 1}
+    options: dict[str, Any] = {"jit_compile": "auto"}
     for key, value in overrides.items():
         if key == "kind":
             continue
@@ -154,7 +154,7 @@ def make_entries(settings: BenchSettings) -> list[Entry]:
             raise UsageError(f"unknown model {kind!r}; choose from {', '.join(ALL_KINDS)}")
         if kind in REFERENCE_KINDS:
             config = reference_config(settings.batch_size, settings.epochs, settings.seed)
-            entries.append(Entry(kind, kind, config, {"jit_compile": "auto", "steps_per_execution": 1}, {}))
+            entries.append(Entry(kind, kind, config, {"jit_compile": "auto"}, {}))
         else:
             overrides = settings.overrides.get(kind, {})
             config, options = aezoo_config(kind, overrides, settings.epochs, settings.seed)
@@ -177,19 +177,8 @@ def build_entry(entry: Entry, train_images: np.ndarray) -> None:
     if entry.is_reference:
         entry.model = build_reference(entry.kind, config.learning_rate, jit_compile=entry.bench_options["jit_compile"])
     else:
-        previous_policy = keras.mixed_precision.global_policy()
-        if getattr(config, "mixed_precision", False):
-            # As fit_model does: bfloat16 on CPUs, which have no fast float16 arithmetic.
-            gpu = bool(tf.config.list_logical_devices("GPU"))
-            keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
-        try:
-            entry.model = config.build_model(entry.kind)
-            entry.model.compile(optimizer=config.make_optimizer(config.steps_per_epoch(len(train_images))),
-                                jit_compile=entry.bench_options["jit_compile"],
-                                steps_per_execution=entry.bench_options["steps_per_execution"])
-            entry.model.build()
-        finally:
-            keras.mixed_precision.set_global_policy(previous_policy)
+        entry.model = config.build_compiled_model(entry.kind, len(train_images),
+                                                  jit_compile=entry.bench_options["jit_compile"])
     entry.dataset = training_dataset(train_images, config.noise_model(), config.batch_size, seed=config.seed)
 
 

@@ -50,6 +50,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate, help="Adam's (initial) step size")
     group.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule,
                        help="constant, or cosine decay to zero over the run")
+    group.add_argument("--steps-per-execution", type=int, default=TrainConfig.steps_per_execution,
+                       help="training steps per call into the compiled graph (fewer Python round trips)")
     group.add_argument("--strategy", choices=STRATEGIES, default=TrainConfig.strategy,
                        help="tf.distribute strategy: auto picks multi-worker from TF_CONFIG, mirrored with 2+ GPUs")
     group.add_argument("--mixed-precision", action="store_true",
@@ -83,7 +85,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         models=args.model, dataset=args.dataset, data_dir=args.data_dir, noise=args.noise,
         noise_strength=noise_strength(args), epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.learning_rate, lr_schedule=args.lr_schedule, seed=args.seed, hyperparameters=hyperparameters(args),
+        learning_rate=args.learning_rate, lr_schedule=args.lr_schedule,
+        steps_per_execution=args.steps_per_execution, seed=args.seed, hyperparameters=hyperparameters(args),
         tensorboard=args.tensorboard, strategy=args.strategy, mixed_precision=args.mixed_precision,
     )
 

@@ -32,8 +32,16 @@ class ConvAutoencoder(DenoisingAutoencoderBase):
             (per-pixel binary cross-entropy, which treats intensities as probabilities).
     """
 
-    def __init__(self, embedding_dim: int = defaults.EMBEDDING_DIM, depth: int = defaults.DEPTH, filters: int = defaults.FILTERS, activation: str = defaults.ACTIVATION,
-                 batch_norm: bool = defaults.BATCH_NORM, reconstruction_loss: str = "mse", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        embedding_dim: int = defaults.EMBEDDING_DIM,
+        depth: int = defaults.DEPTH,
+        filters: int = defaults.FILTERS,
+        activation: str = defaults.ACTIVATION,
+        batch_norm: bool = defaults.BATCH_NORM,
+        reconstruction_loss: str = "mse",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
                          batch_norm=batch_norm, **kwargs)
         self.reconstruction_loss = check_choice("reconstruction_loss", reconstruction_loss, RECONSTRUCTION_LOSSES)

@@ -8,9 +8,9 @@ import keras
 import tensorflow as tf
 
 from aezoo.models import defaults
+from aezoo.models.architecture import architecture_config, set_architecture
 from aezoo.models.decoder import Decoder
 from aezoo.models.encoder import Encoder
-from aezoo.models.validation import check_activation, check_positive_int
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -40,14 +40,17 @@ class DenoisingAutoencoderBase(keras.Model):
 
     metric_names: tuple[str, ...] = ("loss", "mse", "psnr")
 
-    def __init__(self, embedding_dim: int = defaults.EMBEDDING_DIM, depth: int = defaults.DEPTH, filters: int = defaults.FILTERS,
-                 activation: str = defaults.ACTIVATION, batch_norm: bool = defaults.BATCH_NORM, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        embedding_dim: int = defaults.EMBEDDING_DIM,
+        depth: int = defaults.DEPTH,
+        filters: int = defaults.FILTERS,
+        activation: str = defaults.ACTIVATION,
+        batch_norm: bool = defaults.BATCH_NORM,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
-        self.depth = check_positive_int("depth", depth)
-        self.filters = check_positive_int("filters", filters)
-        self.activation = check_activation(activation)
-        self.batch_norm = bool(batch_norm)
+        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm)
         shared = dict(depth=self.depth, filters=self.filters, activation=self.activation, batch_norm=self.batch_norm)
         self.encoder = Encoder(embedding_dim=self._encoder_outputs(), name="encoder", **shared)
         self.decoder = Decoder(embedding_dim=self.embedding_dim, name="decoder", **shared)
@@ -123,5 +126,4 @@ class DenoisingAutoencoderBase(keras.Model):
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "embedding_dim": self.embedding_dim, "depth": self.depth,
-                "filters": self.filters, "activation": self.activation, "batch_norm": self.batch_norm}
+        return {**super().get_config(), **architecture_config(self)}

@@ -7,7 +7,7 @@ from typing import Any
 import keras
 
 from aezoo.models import defaults
-from aezoo.models.validation import check_activation, check_positive_int
+from aezoo.models.architecture import architecture_config, conv_block, set_architecture
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
@@ -28,29 +28,27 @@ class Decoder(keras.Model):
         batch_norm: add batch normalisation after each hidden convolution.
     """
 
-    def __init__(self, embedding_dim: int = defaults.EMBEDDING_DIM, depth: int = defaults.DEPTH, filters: int = defaults.FILTERS,
-                 activation: str = defaults.ACTIVATION, batch_norm: bool = defaults.BATCH_NORM, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        embedding_dim: int = defaults.EMBEDDING_DIM,
+        depth: int = defaults.DEPTH,
+        filters: int = defaults.FILTERS,
+        activation: str = defaults.ACTIVATION,
+        batch_norm: bool = defaults.BATCH_NORM,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
-        self.depth = check_positive_int("depth", depth)
-        self.filters = check_positive_int("filters", filters)
-        self.activation = check_activation(activation)
-        self.batch_norm = bool(batch_norm)
+        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm)
         self.project = keras.layers.Dense(7 * 7 * self.filters * 2, activation=self.activation, name="project")
         self.reshape = keras.layers.Reshape((7, 7, self.filters * 2), name="reshape")
         self.conv_layers: list[keras.layers.Layer] = []
         for level in (1, 0):  # 7x7 -> 14x14 with 2*filters, then 14x14 -> 28x28 with filters
             for index in range(self.depth):
-                last = index == self.depth - 1
-                layer_type = keras.layers.Conv2DTranspose if last else keras.layers.Conv2D
-                self.conv_layers.append(layer_type(
-                    self.filters * 2 ** level, 3, strides=2 if last else 1, padding="same",
-                    activation=None if self.batch_norm else self.activation,
-                    use_bias=not self.batch_norm, name=f"{'up' if last else 'conv'}{level + 1}_{index + 1}"))
-                if self.batch_norm:
-                    # synchronized: under a multi-replica strategy, statistics over the global batch.
-                    self.conv_layers.append(keras.layers.BatchNormalization(synchronized=True, name=f"bn{level + 1}_{index + 1}"))
-                    self.conv_layers.append(keras.layers.Activation(self.activation, name=f"act{level + 1}_{index + 1}"))
+                upsample = index == self.depth - 1  # the level's last convolution doubles the size
+                self.conv_layers += conv_block(
+                    keras.layers.Conv2DTranspose if upsample else keras.layers.Conv2D, self.filters * 2 ** level,
+                    2 if upsample else 1, self.activation, self.batch_norm,
+                    name=f"{'up' if upsample else 'conv'}{level + 1}_{index + 1}")
         # float32 even under mixed precision: losses and metrics compare it with float32 targets.
         self.output_conv = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="image", dtype="float32")
 
@@ -71,5 +69,4 @@ class Decoder(keras.Model):
         return (input_shape[0], 28, 28, 1)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "embedding_dim": self.embedding_dim, "depth": self.depth,
-                "filters": self.filters, "activation": self.activation, "batch_norm": self.batch_norm}
+        return {**super().get_config(), **architecture_config(self)}

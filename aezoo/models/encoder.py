@@ -7,7 +7,7 @@ from typing import Any
 import keras
 
 from aezoo.models import defaults
-from aezoo.models.validation import check_activation, check_positive_int
+from aezoo.models.architecture import architecture_config, conv_block, set_architecture
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
@@ -28,26 +28,22 @@ class Encoder(keras.Model):
         batch_norm: add batch normalisation after each convolution.
     """
 
-    def __init__(self, embedding_dim: int = defaults.EMBEDDING_DIM, depth: int = defaults.DEPTH, filters: int = defaults.FILTERS,
-                 activation: str = defaults.ACTIVATION, batch_norm: bool = defaults.BATCH_NORM, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        embedding_dim: int = defaults.EMBEDDING_DIM,
+        depth: int = defaults.DEPTH,
+        filters: int = defaults.FILTERS,
+        activation: str = defaults.ACTIVATION,
+        batch_norm: bool = defaults.BATCH_NORM,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
-        self.depth = check_positive_int("depth", depth)
-        self.filters = check_positive_int("filters", filters)
-        self.activation = check_activation(activation)
-        self.batch_norm = bool(batch_norm)
+        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm)
         self.conv_layers: list[keras.layers.Layer] = []
         for level in range(2):
             for index in range(self.depth):
-                strides = 2 if index == 0 else 1
-                self.conv_layers.append(keras.layers.Conv2D(
-                    self.filters * 2 ** level, 3, strides=strides, padding="same",
-                    activation=None if self.batch_norm else self.activation,
-                    use_bias=not self.batch_norm, name=f"conv{level + 1}_{index + 1}"))
-                if self.batch_norm:
-                    # synchronized: under a multi-replica strategy, statistics over the global batch.
-                    self.conv_layers.append(keras.layers.BatchNormalization(synchronized=True, name=f"bn{level + 1}_{index + 1}"))
-                    self.conv_layers.append(keras.layers.Activation(self.activation, name=f"act{level + 1}_{index + 1}"))
+                self.conv_layers += conv_block(keras.layers.Conv2D, self.filters * 2 ** level, 2 if index == 0 else 1,
+                                               self.activation, self.batch_norm, name=f"conv{level + 1}_{index + 1}")
         self.flatten = keras.layers.Flatten(name="flatten")
         # float32 even under mixed precision: the VAE builds distributions from these numbers.
         self.embedding = keras.layers.Dense(self.embedding_dim, name="embedding", dtype="float32")
@@ -69,5 +65,4 @@ class Encoder(keras.Model):
         return (input_shape[0], self.embedding_dim)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "embedding_dim": self.embedding_dim, "depth": self.depth,
-                "filters": self.filters, "activation": self.activation, "batch_norm": self.batch_norm}
+        return {**super().get_config(), **architecture_config(self)}

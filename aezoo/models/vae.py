@@ -48,8 +48,17 @@ class VariationalAutoencoder(DenoisingAutoencoderBase):
 
     metric_names = ("loss", "reconstruction_loss", "kl", "mse", "psnr")
 
-    def __init__(self, embedding_dim: int = defaults.EMBEDDING_DIM, depth: int = defaults.DEPTH, filters: int = defaults.FILTERS, activation: str = defaults.ACTIVATION,
-                 batch_norm: bool = defaults.BATCH_NORM, beta: float = 1.0, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        embedding_dim: int = defaults.EMBEDDING_DIM,
+        depth: int = defaults.DEPTH,
+        filters: int = defaults.FILTERS,
+        activation: str = defaults.ACTIVATION,
+        batch_norm: bool = defaults.BATCH_NORM,
+        beta: float = 1.0,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
                          batch_norm=batch_norm, **kwargs)
         self.beta = check_non_negative("beta", beta)
