@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 from aezoo import files
-from aezoo.callbacks import BestCheckpoint, EpochTimer, HistoryCSV, LossCurves, ReconstructionPlot
+from aezoo.callbacks import BestCheckpoint, EpochTimer, HistoryCSV, LossCurves, ReconstructionPlot, StopOnInterrupt
 from aezoo.config import TrainConfig
 from aezoo.datasets import ImageSplits, load_dataset, test_pairs, training_dataset
 from aezoo.distribute import is_chief, make_strategy
@@ -150,6 +150,7 @@ def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, model_dir: Pa
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.BackupAndRestore(str(model_dir / "backup")),
         keras.callbacks.TerminateOnNaN(),
+        StopOnInterrupt(),
         timer,
         HistoryCSV(model_dir / "history.csv"),
         BestCheckpoint(best_path, monitor="val_loss"),

@@ -118,3 +118,26 @@ def test_a_nan_in_the_first_epoch_is_a_clear_error(tmp_path, tiny_splits, monkey
         train(config, output=tmp_path / "run", verbose=0, splits=tiny_splits)
     assert (tmp_path / "run" / INCOMPLETE_MARKER).exists()
     assert not (tmp_path / "run" / "ae" / "metrics.json").exists()
+
+
+def test_a_requested_interrupt_stops_fit_after_the_step_without_finishing_the_run(tmp_path, tiny_splits, monkeypatch):
+    """SIGTERM's KeyboardInterrupt can be swallowed inside library clean-up; the flag still stops training."""
+    from aezoo import interrupts
+    from aezoo.callbacks import StopOnInterrupt
+
+    steps = []
+
+    class CountSteps(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            steps.append(batch)
+            interrupts.request()
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            model.fit(np.zeros((64, 2)), np.zeros((64, 1)), batch_size=8, epochs=3, verbose=0,
+                      callbacks=[CountSteps(), StopOnInterrupt()])
+    finally:
+        interrupts.clear()
+    assert steps == [0]

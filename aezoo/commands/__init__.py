@@ -14,6 +14,7 @@ import signal
 import sys
 from typing import Sequence
 
+from aezoo import interrupts
 from aezoo.errors import UsageError
 
 # subcommand -> (module, one-line help). Modules are imported only when their command runs.
@@ -49,6 +50,7 @@ def run_command(command: str, argv: Sequence[str] | None = None, prog: str | Non
         return int(exit.code or 0)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # "Assets written to ..." is noise
+    interrupts.clear()
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     module = importlib.import_module(COMMANDS[command][0])
     try:
@@ -65,7 +67,9 @@ def run_command(command: str, argv: Sequence[str] | None = None, prog: str | Non
 
 def _interrupt(signum: int, frame: object) -> None:
     # SIGTERM (kill, a batch scheduler's time limit) ends the command like Ctrl-C: every file
-    # already written is whole (see aezoo.files) and the next identical command resumes.
+    # already written is whole (see aezoo.files) and the next identical command resumes. The
+    # flag makes training raise again after the next step if this exception gets swallowed.
+    interrupts.request()
     raise KeyboardInterrupt
 
 
