@@ -94,8 +94,9 @@ def test_a_tiny_search_writes_results_and_the_best_model(tiny_search: Path) -> N
     assert metrics["config"]["embedding_dim"] == best["hyperparameters"]["embedding_dim"]
     assert metrics["config"]["filters"] == TINY_FIX["filters"]
     assert metrics["learning_rate"] == pytest.approx(best["hyperparameters"]["learning_rate"])
-    # Same seed, data, noise and epochs as the trial: retraining reproduces its score.
-    assert metrics["test"]["psnr"] == pytest.approx(best["score"], abs=0.05)
+    # Same seed, data, noise, epochs and hyperparameters as the trial; only the learning-rate
+    # schedule differs (trials: constant; retraining: train.py's cosine), so the score is close.
+    assert metrics["test"]["psnr"] == pytest.approx(best["score"], abs=0.5)
 
 
 def test_rerunning_a_finished_search_trains_nothing(tiny_search, tiny_splits, tmp_path, monkeypatch) -> None:
