@@ -11,7 +11,7 @@ A tuning folder (default ``tuning/<model>-<tuner>/``)::
       best/              a normal run folder (see :mod:`aezoo.training`) of the best configuration
 
 How a search works: the tuner's *oracle* proposes hyperparameter values (a *trial*), the
-:class:`~aezoo.models.hypermodels.AutoencoderHyperModel` builds that model, trains it on the usual
+:class:`~aezoo.hypermodels.AutoencoderHyperModel` builds that model, trains it on the usual
 tf.data pipeline and scores it on the fixed noisy test pairs; the oracle records the score and
 proposes the next trial. Random search samples blindly; Bayesian optimisation fits a Gaussian
 process to the scores so far; Hyperband trains many configurations for a few epochs and gives
@@ -50,7 +50,7 @@ from aezoo.config import TrainConfig
 from aezoo.datasets import ImageSplits, load_dataset, test_pairs, training_dataset
 from aezoo.errors import UsageError
 from aezoo.models import MODEL_CLASSES
-from aezoo.models.hypermodels import DEFAULT_OBJECTIVE, AutoencoderHyperModel, objectives
+from aezoo.hypermodels import DEFAULT_OBJECTIVE, AutoencoderHyperModel, objectives
 from aezoo.training import INCOMPLETE_MARKER, train
 
 logger = logging.getLogger("aezoo")

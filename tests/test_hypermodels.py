@@ -12,7 +12,7 @@ from aezoo.commands import build_parser
 from aezoo.commands.train import config_from_args
 from aezoo.config import TrainConfig, model_defaults
 from aezoo.datasets import make_noise, test_pairs, training_dataset
-from aezoo.models.hypermodels import AutoencoderHyperModel, objectives
+from aezoo.hypermodels import AutoencoderHyperModel, objectives
 from tests.conftest import TINY_HYPERPARAMETERS
 
 

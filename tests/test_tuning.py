@@ -19,7 +19,7 @@ import pytest
 
 from aezoo.commands import run_command
 from aezoo.errors import UsageError
-from aezoo.models.hypermodels import AutoencoderHyperModel
+from aezoo.hypermodels import AutoencoderHyperModel
 from aezoo.training import INCOMPLETE_MARKER
 from aezoo.tuning import PROJECT, SearchSettings, distributed_role, parse_fixed, tune
 

@@ -14,7 +14,7 @@ import argparse
 from aezoo.commands.train import add_data_arguments, noise_strength
 from aezoo.config import TrainConfig
 from aezoo.models import MODEL_CLASSES
-from aezoo.models.hypermodels import DEFAULT_OBJECTIVE, objectives
+from aezoo.hypermodels import DEFAULT_OBJECTIVE, objectives
 from aezoo.tuning import DEFAULT_EPOCHS, DEFAULT_MAX_TRIALS, TUNERS, SearchSettings, parse_fixed, tune
 
 
