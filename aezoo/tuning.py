@@ -394,7 +394,7 @@ def format_results(rows: list[dict[str, Any]], settings: SearchSettings) -> str:
 def plot_results(rows: list[dict[str, Any]], settings: SearchSettings, path: Path) -> None:
     """Left: objective against embedding size, one colour per depth, bigger dots for more epochs.
     Right: the best objective of each (embedding size, depth) cell."""
-    from aezoo.callbacks.plotting import plt
+    from aezoo.plotting import plt, save_figure
 
     name = settings.objective
     scored = [r for r in rows if r[name] is not None and math.isfinite(r[name])]
@@ -430,8 +430,7 @@ def plot_results(rows: list[dict[str, Any]], settings: SearchSettings, path: Pat
     right.set(xlabel="embedding size", ylabel="depth", title=f"best {name} per cell")
     fig.colorbar(image, ax=right)
     fig.tight_layout()
-    files.write_with(path, fig.savefig)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def retrain_best(oracle: kt.Oracle, settings: SearchSettings, hypermodel: AutoencoderHyperModel,

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "aezoo"
 ALLOWED = {
     "models": {"aezoo.models"},
     "datasets": {"aezoo.datasets", "aezoo.errors"},
-    "callbacks": {"aezoo.callbacks", "aezoo.files", "aezoo.interrupts"},
+    "callbacks": {"aezoo.callbacks", "aezoo.files", "aezoo.interrupts", "aezoo.plotting"},
 }
 FORBIDDEN_EVERYWHERE_BUT_TOP = ("aezoo.commands",)
 

@@ -1,4 +1,4 @@
-"""Matplotlib set-up for the analysis: a file-only backend, one colour per class, atomic saving.
+"""Figures of the analysis: one colour per class, image grids (backend and saving: aezoo.plotting).
 
 Every figure of every model uses the same class colours (``tab10``: ten colours that stay apart
 for most kinds of colour blindness), so "the green cluster" means the same digit in the AE's
@@ -7,32 +7,15 @@ t-SNE map and in the VAE's.
 
 from __future__ import annotations
 
-import os
 from typing import Any, Sequence
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")  # draw to files: analysis runs after training, often without a screen
-
-import matplotlib.pyplot as plt  # noqa: E402  (must follow the backend choice)
-import numpy as np  # noqa: E402
-
-from aezoo.files import write_with  # noqa: E402
-
-FIGURE_DPI = 100
-
+from aezoo.plotting import plt, save_figure
 
 def class_colour(label: int) -> Any:
     """The colour of class ``label`` in every analysis figure (``tab10``, cycling past 10)."""
     return plt.get_cmap("tab10")(int(label) % 10)
-
-
-def save_figure(figure: Any, path: str | os.PathLike[str], dpi: int = FIGURE_DPI) -> None:
-    """Write ``figure`` to ``path`` atomically (a reader never sees half a PNG) and free its memory."""
-    try:
-        write_with(path, lambda tmp: figure.savefig(tmp, dpi=dpi, bbox_inches="tight"))
-    finally:
-        plt.close(figure)
 
 
 def image_grid(images: np.ndarray, columns: int, title: str = "", cell_inches: float = 0.7,
@@ -57,4 +40,4 @@ def image_grid(images: np.ndarray, columns: int, title: str = "", cell_inches: f
     return figure
 
 
-__all__ = ["FIGURE_DPI", "class_colour", "image_grid", "plt", "save_figure"]
+__all__ = ["class_colour", "image_grid", "plt", "save_figure"]

@@ -10,8 +10,7 @@ from typing import Any
 
 import keras
 
-from aezoo.callbacks.plotting import plt
-from aezoo.files import write_with
+from aezoo.plotting import plt, save_figure
 
 
 class LossCurves(keras.callbacks.Callback):
@@ -45,8 +44,7 @@ class LossCurves(keras.callbacks.Callback):
         logs = logs or {}
         self._append(epoch, {k: float(v) for k, v in logs.items() if k != "learning_rate"})
         figure = plot_history(self.epochs, self.history, self.title)
-        write_with(self.path, lambda tmp: figure.savefig(tmp, dpi=90, bbox_inches="tight"))
-        plt.close(figure)
+        save_figure(figure, self.path, dpi=90)
 
     def _append(self, epoch: int, values: dict[str, float]) -> None:
         if epoch in self.epochs:  # a resumed run repeats no epoch, but be safe

@@ -9,8 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from aezoo.callbacks.plotting import plt
-from aezoo.files import write_with
+from aezoo.plotting import plt, save_figure
 
 
 class ReconstructionPlot(keras.callbacks.Callback):
@@ -58,8 +57,7 @@ class ReconstructionPlot(keras.callbacks.Callback):
             caption += f"  -  test PSNR {float(logs['val_psnr']):.2f} dB"
         figure = draw_rows([self.noisy, np.asarray(denoised), self.clean], ["noisy", "denoised", "clean"],
                            f"{self.title}  {caption}".strip())
-        write_with(path, lambda tmp: figure.savefig(tmp, dpi=80, bbox_inches="tight"))
-        plt.close(figure)
+        save_figure(figure, path, dpi=80)
         self.written.append(path)
 
 
