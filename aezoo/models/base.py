@@ -39,6 +39,10 @@ class DenoisingAutoencoderBase(keras.Model):
     """
 
     metric_names: tuple[str, ...] = ("loss", "mse", "psnr")
+    # Capabilities (see aezoo.models.families): code outside models/ asks these, never the name.
+    has_latent_space: bool = True  # encode(images) and decode(embeddings)
+    is_generative: bool = False  # sample(n, seed=...)
+    needs_labels: bool = False  # inputs are (images, labels)
 
     def __init__(
         self,

@@ -47,6 +47,7 @@ class VariationalAutoencoder(DenoisingAutoencoderBase):
     """
 
     metric_names = ("loss", "reconstruction_loss", "kl", "mse", "psnr")
+    is_generative = True
 
     def __init__(
         self,
