@@ -1,17 +1,41 @@
-"""Models: Keras, TensorFlow and TFP only (no data loading, plotting or file I/O)."""
+"""Models: Keras, TensorFlow and TFP only (no data loading, plotting or file I/O).
 
-from aezoo.models.autoencoder import RECONSTRUCTION_LOSSES, ConvAutoencoder
-from aezoo.models.base import DenoisingAutoencoderBase, per_image_mse, per_image_psnr
-from aezoo.models.decoder import Decoder
-from aezoo.models.encoder import Encoder
-from aezoo.models.latent import GaussianLatent
-from aezoo.models.vae import VariationalAutoencoder
-from aezoo.models.families import FAMILIES, GROUPS, Family, build, get_family, parse_model_list
+The names below are imported lazily (PEP 562), so ``aezoo.models.families`` (the list of families,
+used by ``--help``) and ``aezoo.models.defaults`` load without TensorFlow.
+"""
 
-# Family name -> class (kept for older callers; new code uses FAMILIES and the capabilities).
-MODEL_CLASSES = {name: family.model_class for name, family in FAMILIES.items()}
+from __future__ import annotations
 
-__all__ = [
-    "FAMILIES", "GROUPS", "Family", "build", "get_family", "parse_model_list", "MODEL_CLASSES", "RECONSTRUCTION_LOSSES", "ConvAutoencoder", "Decoder", "DenoisingAutoencoderBase",
-    "Encoder", "GaussianLatent", "VariationalAutoencoder", "per_image_mse", "per_image_psnr",
-]
+import importlib
+from typing import Any
+
+# public name -> module that defines it
+_EXPORTS = {
+    "ConvAutoencoder": "aezoo.models.autoencoder",
+    "RECONSTRUCTION_LOSSES": "aezoo.models.autoencoder",
+    "DenoisingAutoencoderBase": "aezoo.models.base",
+    "per_image_mse": "aezoo.models.base",
+    "per_image_psnr": "aezoo.models.base",
+    "Decoder": "aezoo.models.decoder",
+    "Encoder": "aezoo.models.encoder",
+    "GaussianLatent": "aezoo.models.latent",
+    "VariationalAutoencoder": "aezoo.models.vae",
+    "FAMILIES": "aezoo.models.families",
+    "GROUPS": "aezoo.models.families",
+    "Family": "aezoo.models.families",
+    "build": "aezoo.models.families",
+    "get_family": "aezoo.models.families",
+    "parse_model_list": "aezoo.models.families",
+}
+
+__all__ = [*_EXPORTS, "MODEL_CLASSES"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "MODEL_CLASSES":  # family name -> class, for older callers; new code uses FAMILIES
+        from aezoo.models.families import FAMILIES
+
+        return {family.name: family.model_class for family in FAMILIES.values()}
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'aezoo.models' has no attribute {name!r}")

@@ -10,19 +10,18 @@ Everything outside this module asks a model what it *can do*, never what it is *
 These are class attributes of the model classes (see
 :class:`~aezoo.models.base.DenoisingAutoencoderBase`), so a loaded model answers them too.
 Adding a family is one file in ``models/`` and one line in :data:`FAMILIES`.
+
+Importing this module does not import TensorFlow: a family names its class by import path and
+loads it on first use, so ``--help`` can list the families at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 from types import MappingProxyType
 from typing import Any, Mapping
-
-import keras
-
-from aezoo.models.autoencoder import ConvAutoencoder
-from aezoo.models.vae import VariationalAutoencoder
 
 # ``--model`` accepts a family name, a comma list of names, or one of these groups.
 GROUPS = {"both": ("ae", "vae")}  # "all" is every family, added below
@@ -33,9 +32,14 @@ class Family:
     """One entry of the zoo: ``build(**hyperparameters)`` makes a model of it."""
 
     name: str
-    model_class: type[keras.Model]
+    class_path: str  # "module:ClassName", imported on first use
     description: str
     preset: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def model_class(self) -> type:
+        module, _, class_name = self.class_path.partition(":")
+        return getattr(importlib.import_module(module), class_name)
 
     @property
     def has_latent_space(self) -> bool:
@@ -60,7 +64,7 @@ class Family:
                      if p.default is not inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD}
         return arguments | dict(self.preset)
 
-    def build(self, **hyperparameters: Any) -> keras.Model:
+    def build(self, **hyperparameters: Any) -> Any:
         """A new, unbuilt model: the preset, overridden by ``hyperparameters`` this family accepts.
 
         Unknown names are ignored, so one set of flags can serve every family (``--beta`` means
@@ -73,8 +77,9 @@ class Family:
 
 
 FAMILIES: dict[str, Family] = {family.name: family for family in (
-    Family("ae", ConvAutoencoder, "convolutional autoencoder: noisy image -> 10-d code -> clean image"),
-    Family("vae", VariationalAutoencoder,
+    Family("ae", "aezoo.models.autoencoder:ConvAutoencoder",
+           "convolutional autoencoder: noisy image -> 10-d code -> clean image"),
+    Family("vae", "aezoo.models.vae:VariationalAutoencoder",
            "variational autoencoder: a Gaussian code per image, trained on the ELBO (reconstruction + KL)"),
 )}
 GROUPS["all"] = tuple(FAMILIES)
@@ -87,7 +92,7 @@ def get_family(name: str) -> Family:
     return FAMILIES[name]
 
 
-def build(name: str, **hyperparameters: Any) -> keras.Model:
+def build(name: str, **hyperparameters: Any) -> Any:
     """``build("vae", embedding_dim=2)``: a new model of the family ``name`` (see :meth:`Family.build`)."""
     return get_family(name).build(**hyperparameters)
 
