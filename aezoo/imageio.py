@@ -2,7 +2,7 @@
 
 Accepted inputs, each read lazily so any number of them streams in bounded memory:
 
-* PNG/JPEG files (any size, colour or grayscale). Images that are not 28x28 are made into
+* PNG/JPEG files (colour or grayscale, up to :data:`MAX_PIXELS`). Images that are not 28x28 are made into
   MNIST-style digits: grayscale, inverted when the ink is darker than the paper, the digit's
   bounding box scaled to fit 20x20 keeping its aspect ratio, then placed in a 28x28 field so its
   centre of mass is at the centre (:func:`mnist_style`).
@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -41,6 +42,11 @@ BLANK_LEVEL = 0.05
 # Pixels brighter than this fraction of the peak ink define the digit's bounding box; fainter ones
 # are paper texture or scanner noise and must not make the box (and so the digit) bigger.
 INK_THRESHOLD = 0.2
+# The largest image (width x height) read: a digit needs far fewer pixels than this, and decoding
+# one this size already takes about 16 MB as 8-bit grey and four times that as float32 while it
+# is framed. Bigger images are refused from their header, before any pixel is decoded, because a
+# small compressed file can declare a huge canvas (12000x12000 fits in 200 KB of PNG).
+MAX_PIXELS = 4096 * 4096
 
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "image", b"\xff\xd8\xff": "image", b"\x93NUMPY": "npy"}
 
@@ -67,14 +73,15 @@ class ImageFile:
 
 @dataclasses.dataclass
 class ArrayFile:
-    """One ``.npy`` or IDX file of ``count`` images, validated on opening, read batch by batch."""
+    """One ``.npy`` or IDX file of ``count`` images, its header checked on opening, read batch by batch."""
 
     path: Path
     name: str
     kind: str  # "npy" or "idx"
     shape: tuple[int, ...]  # as stored: the output array keeps this shape
     dtype: np.dtype
-    _reader: Callable[[int, int], np.ndarray] = dataclasses.field(repr=False)
+    # blocks(batch_size): the raw stored values, up to batch_size images at a time, in order
+    _blocks: Callable[[int], Iterator[np.ndarray]] = dataclasses.field(repr=False)
 
     @property
     def count(self) -> int:
@@ -87,10 +94,19 @@ class ArrayFile:
 
     def batches(self, batch_size: int) -> Iterator[np.ndarray]:
         """float32 ``[b,28,28]`` batches in [0, 1]; a NaN, inf or out-of-range value raises UsageError."""
-        for start in range(0, self.count, batch_size):
-            stop = min(start + batch_size, self.count)
-            raw = self._reader(start, stop).reshape(stop - start, SIZE, SIZE)
-            yield normalize_pixels(raw, f"{self.path}", offset=start if len(self.shape) > 2 else None)
+        start = 0
+        for raw in self._blocks(batch_size):
+            chunk = raw.reshape(-1, SIZE, SIZE)
+            yield normalize_pixels(chunk, f"{self.path}", offset=start if len(self.shape) > 2 else None)
+            start += len(chunk)
+
+    def validate(self, batch_size: int = 1024) -> None:
+        """Read the whole file once and raise UsageError at its first bad value, writing nothing.
+
+        Run before any result of this file is written, so a file that is skipped leaves no output.
+        """
+        for _ in self.batches(batch_size):
+            pass
 
 
 Source = ImageFile | ArrayFile
@@ -98,32 +114,38 @@ Source = ImageFile | ArrayFile
 
 def collect_inputs(paths: Sequence[str | os.PathLike[str]],
                    reserved: Iterable[str] = ()) -> tuple[list[Source], list[UsageError]]:
-    """Expand files and folders into sources; problems are returned, one per bad path, not raised.
+    """Expand files and folders into sources; problems are returned in input order, not raised.
 
-    Output names mirror the inputs: ``x.png`` -> ``x``, ``folder/sub/x.png`` -> ``folder/sub/x``.
-    Two inputs that would get the same name are told apart with a ``-2``, ``-3``... suffix, and
-    so is one named like a ``reserved`` output (e.g. the contact sheet).
+    Output names mirror the inputs: ``x.png`` -> ``x``, ``folder/sub/x.png`` -> ``folder/sub/x``
+    (see :func:`assign_names` for how two inputs that would share an output are told apart).
+    Every file is sniffed first and named once all are known, so the names do not depend on
+    which input came first more than they must.
     """
-    sources: list[Source] = []
-    problems: list[UsageError] = []
-    used: set[str] = set(reserved)
+    found: list[tuple[Path, str, str]] = []  # (file, wanted name, kind)
+    problems: list[tuple[int, UsageError]] = []  # (position among the found files, problem)
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and _looks_supported(p)
+            files = sorted(p for p in path.rglob("*") if p.is_file() and _looks_supported(p)
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
-            if not found:
-                problems.append(UsageError(f"{path}: folder holds no PNG, JPEG, .npy or IDX files"))
-            for file in found:
+            if not files:
+                problems.append((len(found), UsageError(f"{path}: folder holds no PNG, JPEG, .npy or IDX files")))
+            for file in files:
                 stem = (Path(path.resolve().name or "input") / file.relative_to(path)).with_suffix("")
-                _add_source(file, stem.as_posix(), sources, problems, used)
+                _sniff_into(file, stem.as_posix(), found, problems)
         elif path.is_file():
-            _add_source(path, path.with_suffix("").name, sources, problems, used)
-        elif path.exists():
-            problems.append(UsageError(f"{path}: not a regular file or folder"))
+            _sniff_into(path, path.with_suffix("").name, found, problems)
         else:
-            problems.append(UsageError(f"{path}: no such file or folder"))
-    return sources, problems
+            problem = "not a regular file or folder" if path.exists() else "no such file or folder"
+            problems.append((len(found), UsageError(f"{path}: {problem}")))
+    names = assign_names([(name, kind == "idx") for _, name, kind in found], reserved)
+    sources: list[Source] = []
+    for position, ((file, _, kind), name) in enumerate(zip(found, names)):
+        try:
+            sources.append(ImageFile(file, name) if kind == "image" else open_array(file, name, kind))
+        except UsageError as problem:
+            problems.append((position, problem))
+    return sources, [problem for _, problem in sorted(problems, key=lambda item: item[0])]
 
 
 def _looks_supported(path: Path) -> bool:
@@ -131,24 +153,53 @@ def _looks_supported(path: Path) -> bool:
     return name.endswith(IMAGE_SUFFIXES + (".npy",)) or "idx" in name
 
 
-def _unique(name: str, used: set[str]) -> str:
-    candidate, k = name, 2
-    while candidate in used:
-        candidate, k = f"{name}-{k}", k + 1
-    used.add(candidate)
-    return candidate
-
-
-def _add_source(path: Path, name: str, sources: list[Source], problems: list[UsageError], used: set[str]) -> None:
+def _sniff_into(path: Path, name: str, found: list[tuple[Path, str, str]],
+                problems: list[tuple[int, UsageError]]) -> None:
     try:
         kind = sniff(path)
-        if kind == "image":
-            sources.append(ImageFile(path, _unique(name, used)))
-        else:
-            # IDX names often end in ".gz"; drop what is left of the suffixes too ("x-idx3-ubyte.gz").
-            sources.append(open_array(path, _unique(name.removesuffix("-ubyte") if kind == "idx" else name, used), kind))
     except UsageError as problem:
-        problems.append(problem)
+        problems.append((len(found), problem))
+        return
+    # IDX names often end in ".gz"; drop what is left of the suffixes too ("x-idx3-ubyte.gz").
+    found.append((path, name.removesuffix("-ubyte") if kind == "idx" else name, kind))
+
+
+def _parents(name: str) -> list[str]:
+    parts = name.split("/")
+    return ["/".join(parts[:k]) for k in range(1, len(parts))]
+
+
+def assign_names(wanted: Sequence[tuple[str, bool]], reserved: Iterable[str] = ()) -> list[str]:
+    """Unique output names for ``(name, is_folder)`` pairs, in the same order.
+
+    A file output (``name.png``, ``name.npy``) owns its name; a folder output (an IDX file's
+    ``name/0.png``...) owns its name and everything below it. Two outputs collide when they own
+    the same name or one would land inside the other's folder; the later one, and any one named
+    like a ``reserved`` output (e.g. the contact sheet), gets a ``-2``, ``-3``... suffix. Files
+    are named first and folders after them, deepest first, so renaming a folder never moves a
+    file and a renamed name never collides again.
+    """
+    names: list[str | None] = [None] * len(wanted)
+    taken: set[str] = set(reserved)
+    for i, (name, is_folder) in enumerate(wanted):
+        if not is_folder:
+            names[i] = _first_free(name, lambda c: c in taken)
+            taken.add(names[i])
+    below = {parent for name in taken for parent in _parents(name)}  # folders that hold a file output
+    folders = sorted((i for i, (_, is_folder) in enumerate(wanted) if is_folder),
+                     key=lambda i: -wanted[i][0].count("/"))
+    for i in folders:
+        names[i] = _first_free(wanted[i][0], lambda c: c in taken or c in below)
+        taken.add(names[i])
+        below.update(_parents(names[i]))
+    return [name for name in names if name is not None]
+
+
+def _first_free(name: str, used: Callable[[str], bool]) -> str:
+    candidate, k = name, 2
+    while used(candidate):
+        candidate, k = f"{name}-{k}", k + 1
+    return candidate
 
 
 def sniff(path: Path) -> str:
@@ -172,17 +223,32 @@ def sniff(path: Path) -> str:
 
 
 def open_array(path: Path, name: str, kind: str) -> ArrayFile:
-    """Check an array file's header (shape, dtype, size) without reading its data."""
+    """Check an array file's header (shape, dtype, size against the file) without reading its data."""
     if kind == "idx":
-        from aezoo.datasets.idx import read_idx
+        return _open_idx(path, name)
+    shape, dtype, read = _npy_reader(path)
+    rows = shape[0] if len(shape) > 2 else 1
 
-        array = read_idx(path)
-        if array.ndim == 1:
-            raise UsageError(f"{path}: is an IDX label file (shape [{array.shape[0]}]), not images")
-        _check_array(path, array.shape, array.dtype)
-        return ArrayFile(path, name, kind, array.shape, array.dtype, lambda a, b: array[a:b])
-    shape, dtype, reader = _npy_reader(path)
-    return ArrayFile(path, name, kind, shape, dtype, reader)
+    def blocks(batch_size: int) -> Iterator[np.ndarray]:
+        for start in range(0, rows, batch_size):
+            yield read(start, min(start + batch_size, rows))
+
+    return ArrayFile(path, name, kind, shape, dtype, blocks)
+
+
+def _open_idx(path: Path, name: str) -> ArrayFile:
+    from aezoo.datasets.idx import iter_idx_rows, read_idx_header
+
+    header = read_idx_header(path)
+    if len(header.shape) == 1:
+        raise UsageError(f"{path}: is an IDX label file (shape [{header.shape[0]}]), not images")
+    _check_array(path, header.shape, header.dtype)
+    single = len(header.shape) == 2  # one [28,28] image: its first axis is rows of pixels
+
+    def blocks(batch_size: int) -> Iterator[np.ndarray]:
+        return iter_idx_rows(header, SIZE if single else batch_size)
+
+    return ArrayFile(path, name, "idx", header.shape, header.dtype.newbyteorder("="), blocks)
 
 
 def _npy_reader(path: Path) -> tuple[tuple[int, ...], np.dtype, Callable[[int, int], np.ndarray]]:
@@ -215,8 +281,8 @@ def _npy_reader(path: Path) -> tuple[tuple[int, ...], np.dtype, Callable[[int, i
         _check_array(path, array.shape, array.dtype)
         return array.shape, array.dtype, lambda a, b: np.asarray(array[a:b] if array.ndim > 2 else array)
     _check_array(path, shape, dtype)
-    row = int(np.prod(shape[1:])) * dtype.itemsize if len(shape) > 2 else int(np.prod(shape)) * dtype.itemsize
     rows = shape[0] if len(shape) > 2 else 1
+    row = math.prod(shape[1:] if len(shape) > 2 else shape) * dtype.itemsize  # Python ints: never wraps
     size = os.path.getsize(path)
     if size < offset + rows * row:
         raise UsageError(f"{path}: truncated: header says shape {shape} ({rows * row} bytes of data) "
@@ -279,23 +345,48 @@ def normalize_pixels(raw: np.ndarray, where: str, offset: int | None = 0) -> np.
 
 
 def load_image(path: str | os.PathLike[str], invert: bool | None = None) -> np.ndarray:
-    """Read a PNG/JPEG into an MNIST-style float32 ``[28,28]`` digit (see :func:`mnist_style`)."""
+    """Read a PNG/JPEG into an MNIST-style float32 ``[28,28]`` digit (see :func:`mnist_style`).
+
+    Images over :data:`MAX_PIXELS` are refused from their header, before their pixels are decoded.
+    """
     path = Path(path)
     try:
-        with Image.open(path) as image:
+        with _open_image(path) as image:
             if image.format not in ("PNG", "JPEG", "MPO"):  # MPO: what some cameras call their JPEGs
                 raise UsageError(f"{path}: is a {image.format} image; use PNG or JPEG")
+            _check_pixels(path, image.width, image.height)
             image.load()
             gray = to_gray(ImageOps.exif_transpose(image))
     except UsageError:
         raise
-    except Image.DecompressionBombError as error:
-        raise UsageError(f"{path}: image too large ({error})") from None
+    except Image.DecompressionBombError:
+        # Pillow's own, higher limit tripped while reading the header: the same refusal as ours.
+        raise UsageError(f"{path}: image too large: over {2 * (Image.MAX_IMAGE_PIXELS or 0):,} pixels; "
+                         f"{_PIXEL_ADVICE}") from None
     except (OSError, ValueError, SyntaxError) as error:
         # Pillow's messages say what is wrong ("cannot identify image file", "image file is truncated").
         message = str(error).replace(str(path), "").replace("''", "").strip(" :") or type(error).__name__
         raise UsageError(f"{path}: cannot read image ({message})") from None
     return mnist_style(gray, invert)
+
+
+_PIXEL_ADVICE = f"aezoo reads images of up to {MAX_PIXELS:,} pixels (aezoo.imageio.MAX_PIXELS); scale it down first"
+
+
+@contextlib.contextmanager
+def _open_image(path: Path) -> Iterator[Image.Image]:
+    # Pillow warns (DecompressionBombWarning) about big images as it opens them; aezoo's lower
+    # limit refuses them with its own line instead, so the raw warning would only be noise.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(path)
+    with image:
+        yield image
+
+
+def _check_pixels(path: Path, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise UsageError(f"{path}: image too large: {width}x{height} is {width * height:,} pixels; {_PIXEL_ADVICE}")
 
 
 def to_gray(image: Image.Image) -> np.ndarray:
@@ -428,6 +519,16 @@ class ContactSheet:
         parts = [np.reshape(np.asarray(batch, np.float32), (-1, SIZE, SIZE))[:room] for batch in images]
         self.tiles.extend([part[i].copy() for part in parts] for i in range(len(parts[0])))
 
+    @contextlib.contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """Tiles added inside the block stay only if it ends without an exception (a skipped input)."""
+        kept = len(self.tiles)
+        try:
+            yield
+        except BaseException:
+            del self.tiles[kept:]
+            raise
+
     def save(self, target: str | os.PathLike[str]) -> bool:
         """Draw and write the sheet; False (nothing written) when no image was added."""
         if not self.tiles:
@@ -452,7 +553,8 @@ class ContactSheet:
 
 
 __all__ = [
-    "ArrayFile", "ContactSheet", "ImageFile", "Source", "check_array", "collect_inputs", "fit_digit",
+    "MAX_PIXELS", "ArrayFile", "ContactSheet", "ImageFile", "Source", "assign_names", "check_array",
+    "collect_inputs", "fit_digit",
     "load_image", "looks_dark_on_light", "mnist_style", "normalize_pixels", "npy_writer",
     "save_png", "sniff", "to_gray",
 ]

@@ -288,3 +288,80 @@ def test_contact_sheet_keeps_only_its_limit(tmp_path: Path) -> None:
     with Image.open(tmp_path / "sheet.png") as picture:
         assert picture.size[0] > 4 * 2 * 56 and picture.size[1] > 2 * 56
 
+
+
+# --- robustness --------------------------------------------------------------------------------
+
+
+def test_huge_image_is_refused_from_its_header_without_pillow_warnings(tmp_path: Path) -> None:
+    import warnings
+
+    from aezoo.imageio import MAX_PIXELS
+
+    big = tmp_path / "big.png"
+    Image.new("L", (12000, 12000), 255).save(big)  # 144 megapixels in ~200 KB
+    assert big.stat().st_size < 1_000_000
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a Pillow DecompressionBombWarning would fail the test
+        with pytest.raises(UsageError, match=rf"big\.png: image too large: 12000x12000 is 144,000,000 pixels; "
+                                             rf"aezoo reads images of up to {MAX_PIXELS:,} pixels"):
+            load_image(big)
+
+
+def test_image_at_the_pixel_limit_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import aezoo.imageio
+
+    monkeypatch.setattr(aezoo.imageio, "MAX_PIXELS", 60 * 100)
+    assert load_image(draw_digit(tmp_path / "ok.png", size=(60, 100))).shape == (28, 28)
+    monkeypatch.setattr(aezoo.imageio, "MAX_PIXELS", 60 * 100 - 1)
+    with pytest.raises(UsageError, match="image too large: 60x100"):
+        load_image(tmp_path / "ok.png")
+
+
+def test_folder_and_idx_file_of_the_same_name_get_different_outputs(tmp_path: Path) -> None:
+    from aezoo.datasets.idx import write_idx
+
+    (tmp_path / "digits").mkdir()
+    for i in range(2):
+        draw_digit(tmp_path / "digits" / f"{i}.png")
+    write_idx(tmp_path / "digits-ubyte", np.zeros((2, 28, 28), np.uint8))  # its PNGs: digits/0.png, digits/1.png
+    sources, problems = collect_inputs([tmp_path / "digits", tmp_path / "digits-ubyte"])
+    assert not problems and [s.name for s in sources] == ["digits/0", "digits/1", "digits-2"]
+    sources, _ = collect_inputs([tmp_path / "digits-ubyte", tmp_path / "digits"])  # either order
+    assert [s.name for s in sources] == ["digits-2", "digits/0", "digits/1"]
+
+
+@pytest.mark.parametrize("wanted, names", [
+    ([("a", False), ("a", False), ("a", True)], ["a", "a-2", "a-3"]),
+    ([("d", True), ("d/0", False)], ["d-2", "d/0"]),  # the folder d/ would hold the file d/0.png
+    ([("d", True), ("d/x", True)], ["d-2", "d/x"]),  # nested folders: the deeper keeps its name
+    ([("d/x", True), ("d", False)], ["d/x", "d"]),  # d.png beside d/: no clash
+    ([("contact_sheet", False)], ["contact_sheet-2"]),
+])
+def test_assign_names(wanted: list[tuple[str, bool]], names: list[str]) -> None:
+    from aezoo.imageio import assign_names
+
+    assert assign_names(wanted, reserved=["contact_sheet"]) == names
+
+
+def test_validate_reads_the_whole_file(tmp_path: Path) -> None:
+    from aezoo.datasets.idx import write_idx
+
+    images = np.random.default_rng(0).random((8, 28, 28)).astype(np.float32)
+    images[5, 3, 3] = np.nan
+    write_idx(tmp_path / "nan-idx3-ubyte", images)
+    sources, _ = collect_inputs([tmp_path / "nan-idx3-ubyte"])
+    with pytest.raises(UsageError, match="nan-idx3-ubyte: contains nan in image 5"):
+        sources[0].validate(batch_size=4)
+
+
+def test_contact_sheet_drops_the_tiles_of_a_failed_input() -> None:
+    sheet = ContactSheet(["input"], limit=10)
+    sheet.add(np.zeros((2, 28, 28)))
+    with pytest.raises(UsageError):
+        with sheet.all_or_nothing():
+            sheet.add(np.ones((3, 28, 28)))
+            raise UsageError("bad input halfway")
+    with sheet.all_or_nothing():
+        sheet.add(np.ones((1, 28, 28)))
+    assert len(sheet.tiles) == 3
