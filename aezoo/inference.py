@@ -1,10 +1,15 @@
 """Using a trained model on numpy arrays: ``aezoo.load(path).denoise(images)``.
 
-``path`` is a run folder (``RUN/`` holding ``ae/`` and/or ``vae/``), one model's folder
-(``RUN/ae``), a ``saved_model/`` folder or a ``.keras`` file. The SavedModel is preferred when
-both exist: it is plain TensorFlow graphs and weights, so loading it runs no aezoo (or other
-Python) code from the artifact. A ``.keras`` file is checked to hold one of aezoo's model classes
-and then loaded with Keras safe mode on, so a file cannot smuggle in a Python lambda.
+``path`` is a run folder (``RUN/`` holding one folder per model family, e.g. ``ae/``), one
+model's folder (``RUN/ae``), a ``saved_model/`` folder or a ``.keras`` file. The SavedModel is
+preferred when both exist: it is plain TensorFlow graphs and weights, so loading it runs no aezoo
+(or other Python) code from the artifact. A ``.keras`` file is read as JSON first and refused
+unless it holds one of aezoo's model classes and nothing that carries code (a serialised
+``Lambda`` or function, or a class from outside Keras and aezoo) anywhere in its config; it is
+then loaded with Keras safe mode on as a second line of defence.
+
+What a model can do comes from its capabilities, not its name: a model without a latent space
+(``has_latent_space`` False) denoises but cannot ``encode`` or ``decode``.
 
 Every method works batch by batch (``batch_size`` images at a time): the memory used on top of
 the input and output arrays stays bounded for any number of images, and the ``*_batches``
@@ -25,9 +30,20 @@ import numpy as np
 from aezoo.errors import UsageError
 from aezoo.imageio import SIZE, check_array, normalize_pixels
 
-MODEL_KINDS = ("ae", "vae")
 DEFAULT_BATCH_SIZE = 1024
-NOT_A_MODEL = "expected a run folder (with ae/ or vae/), a model folder, a saved_model/ folder or a .keras file"
+
+
+def model_kinds() -> tuple[str, ...]:
+    """The model families a run folder may hold, from the zoo's family list (no TensorFlow needed)."""
+    from aezoo.models.families import FAMILIES
+
+    return tuple(FAMILIES)
+
+
+def _not_a_model() -> str:
+    folders = [f"{kind}/" for kind in model_kinds()]
+    folders = " or ".join(folders) if len(folders) < 3 else f"{', '.join(folders[:-1])} or {folders[-1]}"
+    return f"expected a run folder (with {folders}), a model folder, a saved_model/ folder or a .keras file"
 
 Batch = Callable[[np.ndarray], np.ndarray]
 
@@ -38,7 +54,7 @@ class ModelLocation:
 
     path: Path  # the saved_model/ folder or the .keras file
     format: str  # "saved_model" or "keras"
-    kind: str | None  # "ae", "vae", or None when the path does not say
+    kind: str | None  # the model family ("ae", "vae"...), or None when the path does not say
 
 
 def _has_model(folder: Path) -> bool:
@@ -60,27 +76,28 @@ def locate_model(path: str | os.PathLike[str], model_kind: str | None = None) ->
         UsageError: the path is missing or is not a model, or holds no model of ``model_kind``.
     """
     path = Path(path)
-    if model_kind is not None and model_kind not in MODEL_KINDS:
-        raise UsageError(f"model kind {model_kind!r} is unknown; use one of {', '.join(MODEL_KINDS)}")
+    kinds = model_kinds()
+    if model_kind is not None and model_kind not in kinds:
+        raise UsageError(f"model kind {model_kind!r} is unknown; use one of {', '.join(kinds)}")
     if not path.exists():
-        raise UsageError(f"{path}: no such model file or folder; {NOT_A_MODEL}")
+        raise UsageError(f"{path}: no such model file or folder; {_not_a_model()}")
     if path.is_file():
         if path.suffix != ".keras":
-            raise UsageError(f"{path}: not a model; {NOT_A_MODEL}")
+            raise UsageError(f"{path}: not a model; {_not_a_model()}")
         location = ModelLocation(path, "keras", None)
     elif (path / "saved_model.pb").is_file():
         guess = path.resolve().parent.name
-        location = ModelLocation(path, "saved_model", guess if guess in MODEL_KINDS else None)
+        location = ModelLocation(path, "saved_model", guess if guess in kinds else None)
     elif _has_model(path):
         name = path.resolve().name
-        location = _in_model_folder(path, name if name in MODEL_KINDS else None)
+        location = _in_model_folder(path, name if name in kinds else None)
     else:
-        kinds = [kind for kind in MODEL_KINDS if _has_model(path / kind)]
-        if not kinds:
-            raise UsageError(f"{path}: not a model; {NOT_A_MODEL}")
-        if model_kind is not None and model_kind not in kinds:
-            raise UsageError(f"{path}: run folder has no {model_kind} model (it has: {', '.join(kinds)})")
-        chosen = model_kind or kinds[0]
+        present = [kind for kind in kinds if _has_model(path / kind)]
+        if not present:
+            raise UsageError(f"{path}: not a model; {_not_a_model()}")
+        if model_kind is not None and model_kind not in present:
+            raise UsageError(f"{path}: run folder has no {model_kind} model (it has: {', '.join(present)})")
+        chosen = model_kind or present[0]
         return _in_model_folder(path / chosen, chosen)
     if model_kind is not None and location.kind is not None and model_kind != location.kind:
         raise UsageError(f"{path}: is a {location.kind} model, not {model_kind}; --model-kind chooses "
@@ -89,34 +106,47 @@ def locate_model(path: str | os.PathLike[str], model_kind: str | None = None) ->
 
 
 class TrainedModel:
-    """A trained autoencoder or VAE working on numpy arrays.
+    """A trained model of the zoo working on numpy arrays.
 
     Images are ``[N,28,28]``, ``[N,28,28,1]`` or one ``[28,28]``, ``uint8`` 0-255 or float in
     [0, 1]; results are float32 in [0, 1]. ``denoise`` returns the shape it was given, ``encode``
-    ``[N, embedding_dim]`` (the VAE's posterior mean), ``decode`` ``[N,28,28]``.
+    ``[N, embedding_dim]`` (the VAE's posterior mean), ``decode`` ``[N,28,28]``. ``encode`` and
+    ``decode`` need a latent space (:attr:`has_latent_space`); without one they raise UsageError.
     """
 
-    def __init__(self, location: ModelLocation, functions: dict[str, Batch], embedding_dim: int,
+    def __init__(self, location: ModelLocation, functions: dict[str, Batch], embedding_dim: int | None,
                  batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         self.location = location
-        self.embedding_dim = int(embedding_dim)
+        self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
         self.batch_size = _check_batch_size(batch_size)
         self._functions = functions
 
     @property
     def kind(self) -> str | None:
-        """``"ae"``, ``"vae"``, or None when a bare SavedModel's folder does not say."""
+        """The model's family (``"ae"``, ``"vae"``...), or None when a bare SavedModel's folder does not say."""
         return self.location.kind
 
     @property
     def path(self) -> Path:
         return self.location.path
 
+    @property
+    def has_latent_space(self) -> bool:
+        """Whether the model has ``encode``/``decode`` (an image -> image model such as a U-Net has not)."""
+        return self.embedding_dim is not None and "encode" in self._functions and "decode" in self._functions
+
     def describe(self) -> str:
         return f"{self.kind or 'unknown-kind'} model ({self.location.format}: {self.path})"
 
     def __repr__(self) -> str:
         return f"<aezoo TrainedModel {self.describe()}, embedding_dim={self.embedding_dim}>"
+
+    def require_latent_space(self, action: str) -> int:
+        """The embedding size; UsageError naming ``action`` when the model has no latent space."""
+        if not self.has_latent_space or self.embedding_dim is None:
+            raise UsageError(f"the {self.describe()} has no latent space, so it cannot {action}; "
+                             "it maps images to images (use denoise)")
+        return self.embedding_dim
 
     # -- whole arrays -------------------------------------------------------------------------
 
@@ -131,27 +161,29 @@ class TrainedModel:
 
     def encode(self, images: Any, batch_size: int | None = None) -> np.ndarray:
         """Embeddings ``[N, embedding_dim]`` (``[embedding_dim]`` for one ``[28,28]`` image)."""
+        size = self.require_latent_space("encode images")
         images = _as_images(images)
         stack = images[None] if images.ndim == 2 else images
-        out = np.empty((len(stack), self.embedding_dim), np.float32)
+        out = np.empty((len(stack), size), np.float32)
         for start, stop, batch in self._image_batches(stack, batch_size):
             out[start:stop] = self._functions["encode"](batch)
         return out[0] if images.ndim == 2 else out
 
     def decode(self, embeddings: Any, batch_size: int | None = None) -> np.ndarray:
         """Images ``[N,28,28]`` in [0, 1] from ``[N, embedding_dim]`` (one ``[28,28]`` from ``[embedding_dim]``)."""
+        size = self.require_latent_space("decode embeddings")
         embeddings = np.asarray(embeddings)
         single = embeddings.ndim == 1
         matrix = embeddings.reshape(1, -1) if single else embeddings
-        if matrix.ndim != 2 or matrix.shape[1] != self.embedding_dim:
+        if matrix.ndim != 2 or matrix.shape[1] != size:
             raise UsageError(f"embeddings: shape {list(embeddings.shape)} is not accepted; this model "
-                             f"decodes [N,{self.embedding_dim}] or [{self.embedding_dim}]")
+                             f"decodes [N,{size}] or [{size}]")
         if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
             raise UsageError(f"embeddings: dtype {matrix.dtype} is not accepted; use float")
         out = np.empty((len(matrix), SIZE, SIZE), np.float32)
-        size = self._batch_size(batch_size)
-        for start in range(0, len(matrix), size):
-            chunk = matrix[start:start + size].astype(np.float32)
+        step = self._batch_size(batch_size)
+        for start in range(0, len(matrix), step):
+            chunk = matrix[start:start + step].astype(np.float32)
             if not np.isfinite(chunk).all():
                 bad = start + int(np.argwhere(~np.isfinite(chunk))[0][0])
                 raise UsageError(f"embeddings: row {bad} holds NaN or infinity; embeddings must be finite")
@@ -230,30 +262,32 @@ def _load_saved_model(location: ModelLocation, batch_size: int) -> TrainedModel:
     except Exception as error:  # TF raises many types for a corrupt folder; all mean the same to a user
         raise UsageError(f"{location.path}: cannot load the SavedModel ({_first_line(error)})") from None
     signatures = getattr(saved, "signatures", {})
-    missing = [name for name in ("denoise", "encode", "decode") if name not in signatures]
-    if missing:
+    # denoise is what every family can do; encode and decode come together with a latent space.
+    latent = [name for name in ("encode", "decode") if name in signatures]
+    if "denoise" not in signatures or len(latent) == 1:
+        missing = [name for name in ("denoise", "encode", "decode") if name not in signatures]
         raise UsageError(f"{location.path}: not an aezoo SavedModel: it lacks the {', '.join(missing)} "
                          f"signature(s) (it has: {', '.join(signatures) or 'none'})")
     images_spec = signatures["denoise"].structured_input_signature[1].get("images")
-    embeddings_spec = signatures["decode"].structured_input_signature[1].get("embeddings")
-    if images_spec is None or embeddings_spec is None or list(images_spec.shape[1:]) != [SIZE, SIZE, 1]:
+    embeddings_spec = signatures["decode"].structured_input_signature[1].get("embeddings") if latent else None
+    if (images_spec is None or list(images_spec.shape[1:]) != [SIZE, SIZE, 1]
+            or (latent and embeddings_spec is None)):
         raise UsageError(f"{location.path}: not an aezoo SavedModel: its signatures do not take "
-                         "images [N,28,28,1] and embeddings")
+                         "images [N,28,28,1] (and embeddings)")
 
     def endpoint(name: str, argument: str) -> Batch:
         function = signatures[name]
         return lambda batch: function(**{argument: tf.constant(batch, tf.float32)})["output_0"].numpy()
 
-    functions = {"denoise": endpoint("denoise", "images"), "encode": endpoint("encode", "images"),
-                 "decode": endpoint("decode", "embeddings")}
-    return TrainedModel(location, functions, int(embeddings_spec.shape[-1]), batch_size)
+    functions = {"denoise": endpoint("denoise", "images")}
+    if latent:
+        functions |= {"encode": endpoint("encode", "images"), "decode": endpoint("decode", "embeddings")}
+    embedding_dim = int(embeddings_spec.shape[-1]) if embeddings_spec is not None else None
+    return TrainedModel(location, functions, embedding_dim, batch_size)
 
 
-def keras_class(path: Path) -> str:
-    """The registered class name of the model in a ``.keras`` file, read from its config.json.
-
-    Read without Keras so an unknown class is refused before anything is deserialized.
-    """
+def read_keras_config(path: Path) -> dict[str, Any]:
+    """The ``config.json`` of a ``.keras`` file, read as plain JSON (nothing is deserialised)."""
     try:
         with zipfile.ZipFile(path) as archive:
             config = json.loads(archive.read("config.json"))
@@ -261,39 +295,111 @@ def keras_class(path: Path) -> str:
         raise UsageError(f"{path}: not a readable .keras file ({_first_line(error)})") from None
     if not isinstance(config, dict):
         raise UsageError(f"{path}: not a readable .keras file (config.json is not an object)")
+    return config
+
+
+def keras_class(path: Path) -> str:
+    """The registered class name of the model in a ``.keras`` file, read from its config.json.
+
+    Read without Keras so an unknown class is refused before anything is deserialized.
+    """
+    return _registered_name(read_keras_config(path))
+
+
+def _registered_name(config: dict[str, Any]) -> str:
     return str(config.get("registered_name") or f"{config.get('module')}.{config.get('class_name')}")
 
 
+# Serialised objects that carry Python code (bytecode, or a SavedModel's graph from another path).
+_CODE_CLASSES = {"Lambda", "__lambda__", "TFSMLayer"}
+_TRUSTED_PACKAGES = ("keras", "aezoo")
+
+
+def _trusted(module: str) -> bool:
+    return any(module == package or module.startswith(package + ".") for package in _TRUSTED_PACKAGES)
+
+
+def _serialised_objects(node: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every dict with a ``class_name`` in a Keras config, with its place (``config.dtype``)."""
+    if isinstance(node, dict):
+        if "class_name" in node:
+            yield where, node
+        for key, value in node.items():
+            yield from _serialised_objects(value, f"{where}.{key}" if where else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _serialised_objects(value, f"{where}[{i}]")
+
+
+def check_keras_config(path: Path, config: dict[str, Any], families: Iterable[str] = ()) -> None:
+    """Refuse a ``.keras`` config that could run code or that aezoo's models never write.
+
+    Keras' safe mode stops a serialised lambda only where Keras deserialises it as one; a lambda
+    (or any class) placed where a plain value belongs, such as a layer's ``dtype``, slips past it
+    into the model and breaks later. aezoo's models hold only Keras and aezoo objects (and the
+    zoo's model classes, whose registered names are ``families``), so anything else, anywhere in
+    the config, is refused before Keras sees the file.
+    """
+    families = set(families)
+    for where, item in _serialised_objects(config, ""):
+        place = where or "the model"
+        class_name, module = str(item.get("class_name")), item.get("module")
+        registered = str(item.get("registered_name") or "")
+        if class_name in _CODE_CLASSES:
+            raise UsageError(f"{path}: refused: {place} holds a serialised {class_name} (Python code), which "
+                             "aezoo's models never contain; it was not loaded")
+        if where.endswith(".dtype") and not class_name.endswith(("DTypePolicy", "DTypePolicyMap")):
+            raise UsageError(f"{path}: refused: {place} holds a {class_name} where a dtype policy belongs; "
+                             "it was not loaded")
+        outside = (module is not None and not _trusted(str(module))) or (
+            ">" in registered and not _trusted(registered.partition(">")[0]))
+        if outside and registered not in families:
+            raise UsageError(f"{path}: refused: {place} names {module or registered}.{class_name}, from outside "
+                             "Keras and aezoo; it was not loaded")
+
+
 def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
-    registered = keras_class(location.path)
+    config = read_keras_config(location.path)
+    registered = _registered_name(config)
     import keras
-    import tensorflow as tf
 
-    from aezoo.models import MODEL_CLASSES, DenoisingAutoencoderBase  # registers the classes with Keras
+    from aezoo.models.families import FAMILIES
 
-    known = {keras.saving.get_registered_name(cls): kind for kind, cls in MODEL_CLASSES.items()}
-    if registered not in known:
+    # Importing each family's class registers it with Keras, so the file can name it.
+    families = {keras.saving.get_registered_name(family.model_class): family for family in FAMILIES.values()}
+    if registered not in families:
         raise UsageError(f"{location.path}: holds a model of class {registered!r}, not one of aezoo's "
-                         f"({', '.join(sorted(known))}); it was not loaded")
+                         f"({', '.join(sorted(families))}); it was not loaded")
+    check_keras_config(location.path, config, families)
+    family = families[registered]
+    if location.kind is not None and location.kind != family.name:
+        raise UsageError(f"{location.path}: is a {family.name} model, not {location.kind}")
     try:
         # safe_mode=True: Keras refuses to deserialize Python lambdas (bytecode) from the file.
         model = keras.saving.load_model(location.path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError... for a broken file
         raise UsageError(f"{location.path}: cannot load the Keras model ({_first_line(error)})") from None
-    if not isinstance(model, DenoisingAutoencoderBase):
-        raise UsageError(f"{location.path}: holds a {type(model).__name__}, not an aezoo model")
-    kind = known[registered]
-    if location.kind is not None and location.kind != kind:
-        raise UsageError(f"{location.path}: is a {kind} model, not {location.kind}")
+    if not isinstance(model, family.model_class):
+        raise UsageError(f"{location.path}: holds a {type(model).__name__}, not an aezoo {family.name} model")
+    functions, embedding_dim = _keras_functions(model)
+    return TrainedModel(dataclasses.replace(location, kind=family.name), functions, embedding_dim, batch_size)
+
+
+def _keras_functions(model: Any) -> tuple[dict[str, Batch], int | None]:
+    """numpy-in, numpy-out endpoints of a Keras model, as far as its capabilities go."""
+    import tensorflow as tf
 
     images = tf.TensorSpec([None, SIZE, SIZE, 1], tf.float32)
-    embeddings = tf.TensorSpec([None, model.embedding_dim], tf.float32)
     # One traced graph per endpoint: eager calls would redo Python work for every batch.
-    graphs = {"denoise": tf.function(model.denoise, input_signature=[images]),
-              "encode": tf.function(model.encode, input_signature=[images]),
-              "decode": tf.function(model.decode, input_signature=[embeddings])}
+    graphs = {"denoise": tf.function(model.denoise, input_signature=[images])}
+    embedding_dim = None
+    if getattr(type(model), "has_latent_space", False):
+        embedding_dim = int(model.embedding_dim)
+        embeddings = tf.TensorSpec([None, embedding_dim], tf.float32)
+        graphs |= {"encode": tf.function(model.encode, input_signature=[images]),
+                   "decode": tf.function(model.decode, input_signature=[embeddings])}
     functions = {name: (lambda graph: lambda batch: graph(batch).numpy())(graph) for name, graph in graphs.items()}
-    return TrainedModel(dataclasses.replace(location, kind=kind), functions, model.embedding_dim, batch_size)
+    return functions, embedding_dim
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,4 +424,5 @@ def add_noise(images: np.ndarray, kind: str = "gaussian", strength: float | None
     return noise(tf.constant(images, tf.float32), seed_pair).numpy()
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "ModelLocation", "TrainedModel", "add_noise", "keras_class", "load", "locate_model"]
+__all__ = ["DEFAULT_BATCH_SIZE", "ModelLocation", "TrainedModel", "add_noise", "check_keras_config", "keras_class",
+           "load", "locate_model", "model_kinds", "read_keras_config"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import keras
@@ -13,7 +15,8 @@ import pytest
 
 import aezoo
 from aezoo.errors import UsageError
-from aezoo.inference import TrainedModel, add_noise, locate_model
+from aezoo.inference import TrainedModel, add_noise, locate_model, model_kinds
+from tests.model_doubles import image_to_image_family, marker_lambda, save_image_to_image  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -186,17 +189,92 @@ def test_keras_file_of_an_unknown_class_is_not_loaded(tmp_path: Path) -> None:
         aezoo.load(tmp_path / "other.keras")
 
 
-def test_keras_files_load_in_safe_mode(tiny_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[dict] = []
-    real = keras.saving.load_model
+def smuggle(source: Path, target: Path, where: list[str], payload: dict) -> Path:
+    """Copy a .keras file, replacing the config value at ``where`` (a key path) by ``payload``."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(target, "w") as crafted:
+        for item in original.infolist():
+            data = original.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                node = config
+                for key in where[:-1]:
+                    node = node[key]
+                node[where[-1]] = payload
+                data = json.dumps(config).encode()
+            crafted.writestr(item, data)
+    return target
 
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(kwargs)
-        return real(*args, **kwargs)
 
-    monkeypatch.setattr(keras.saving, "load_model", spy)
-    aezoo.load(tiny_run / "ae" / "model.keras")
-    assert calls and all(call.get("safe_mode") is True for call in calls)
+def test_keras_file_with_a_lambda_is_refused_and_never_run(tmp_path: Path, image_to_image_family: str) -> None:
+    marker = tmp_path / "lambda-ran"
+    path = save_image_to_image(tmp_path / "lambda.keras", marker_lambda(marker))
+    marker.unlink()  # building the model before saving ran it once
+    with pytest.raises(UsageError, match=r"lambda\.keras: refused: config\.inner holds a serialised Lambda"):
+        aezoo.load(path).denoise(np.zeros((1, 28, 28), np.float32))
+    assert not marker.exists()
+
+
+def test_keras_safe_mode_refuses_a_lambda_the_config_check_missed(tmp_path: Path, image_to_image_family: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second line of defence on its own: Keras' safe mode, with aezoo's config check switched off."""
+    import aezoo.inference
+
+    marker = tmp_path / "lambda-ran"
+    path = save_image_to_image(tmp_path / "lambda.keras", marker_lambda(marker))
+    marker.unlink()
+    monkeypatch.setattr(aezoo.inference, "check_keras_config", lambda *args: None)
+    with pytest.raises(UsageError, match=r"lambda\.keras: cannot load the Keras model \(.*lambda"):
+        aezoo.load(path).denoise(np.zeros((1, 28, 28), np.float32))
+    assert not marker.exists()
+
+
+def test_lambda_smuggled_into_a_nested_config_is_refused(tiny_run: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "lambda-ran"
+    payload = keras.saving.serialize_keras_object(marker_lambda(marker))
+    crafted = smuggle(tiny_run / "ae" / "model.keras", tmp_path / "crafted.keras", ["config", "dtype"], payload)
+    with pytest.raises(UsageError, match=r"crafted\.keras: refused: config\.dtype holds a serialised Lambda"):
+        aezoo.load(crafted).denoise(np.zeros((1, 28, 28), np.float32))
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("where, payload, message", [
+    (["config", "dtype"], {"module": "keras.layers", "class_name": "Dense", "config": {"units": 1}},
+     r"config\.dtype holds a Dense where a dtype policy belongs"),
+    (["config", "activation"], {"module": "os", "class_name": "function", "config": "system"},
+     r"config\.activation names os\.function, from outside Keras and aezoo"),
+])
+def test_foreign_objects_in_the_config_are_refused(tiny_run: Path, tmp_path: Path, where: list[str],
+                                                   payload: dict, message: str) -> None:
+    crafted = smuggle(tiny_run / "ae" / "model.keras", tmp_path / "crafted.keras", where, payload)
+    with pytest.raises(UsageError, match=message):
+        aezoo.load(crafted)
+
+
+def test_real_model_configs_pass_the_check(tiny_run: Path) -> None:
+    from aezoo.inference import check_keras_config, read_keras_config
+
+    for kind in ("ae", "vae"):
+        path = tiny_run / kind / "model.keras"
+        check_keras_config(path, read_keras_config(path))
+
+
+# --- capabilities ------------------------------------------------------------------------------
+
+
+def test_model_kinds_come_from_the_family_list(image_to_image_family: str) -> None:
+    from aezoo.models.families import FAMILIES
+
+    assert model_kinds() == tuple(FAMILIES) and image_to_image_family in model_kinds()
+
+
+def test_model_without_a_latent_space_denoises_but_cannot_encode(tmp_path: Path, image_to_image_family: str,
+                                                                 digits: np.ndarray) -> None:
+    model = aezoo.load(save_image_to_image(tmp_path / "i2i.keras"))
+    assert model.kind == image_to_image_family and not model.has_latent_space
+    assert model.denoise(digits).shape == digits.shape
+    for call in (lambda: model.encode(digits), lambda: model.decode(np.zeros((1, 4)))):
+        with pytest.raises(UsageError, match=r"i2i model \(keras: .*i2i\.keras\) has no latent space, so it cannot"):
+            call()
 
 
 @pytest.mark.parametrize("content", [b"garbage", b""])
