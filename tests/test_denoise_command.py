@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 import aezoo.commands
 from aezoo.commands import main
 from aezoo.datasets.idx import write_idx
+from tests.model_doubles import image_to_image_family, save_image_to_image  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 # TensorFlow's C++ start-up lines ("I0000 ...", "WARNING: All log messages before absl...") go to
@@ -237,3 +238,165 @@ def test_subprocess_bad_image_is_skipped_and_the_good_one_written(tiny_run: Path
     assert len(lines) == 1, result.stderr
     assert re.fullmatch(r"python -m aezoo denoise: warning: bad\.jpg: cannot read image \(.+\) \(skipped\)", lines[0])
     assert (tmp_path / "out" / "good.png").exists() and (tmp_path / "out" / "contact_sheet.png").exists()
+
+
+# --- robustness: each case was first reproduced against the command line -----------------------
+
+
+def one_warning(err: str, name: str, problem: str) -> None:
+    lines = stderr_lines(err)
+    assert len(lines) == 1 and name in lines[0] and problem in lines[0] and "(skipped)" in lines[0], lines
+    assert "Traceback" not in err and "DecompressionBombWarning" not in err
+
+
+def idx_header(*shape: int) -> bytes:
+    return bytes([0, 0, 8, len(shape)]) + b"".join(n.to_bytes(4, "big") for n in shape)
+
+
+def test_encode_refuses_to_overwrite_its_input(tiny_run: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    digits = tmp_path / "digits.npy"
+    np.save(digits, np.zeros((3, 28, 28), np.uint8))
+    before = digits.read_bytes()
+    assert main(["encode", str(tiny_run), str(digits), "--output", str(digits)]) == 2
+    lines = stderr_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "digits.npy: the result would overwrite an input" in lines[0]
+    assert digits.read_bytes() == before and not (tmp_path / "digits.rows.txt").exists()
+
+
+def test_crafted_keras_file_is_refused_in_one_line(tiny_run: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.model_doubles import marker_lambda
+    from tests.test_inference import smuggle
+
+    import keras
+
+    marker = tmp_path / "lambda-ran"
+    crafted = smuggle(tiny_run / "ae" / "model.keras", tmp_path / "crafted.keras", ["config", "dtype"],
+                      keras.saving.serialize_keras_object(marker_lambda(marker)))
+    np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.uint8))
+    for command, output in (("denoise", "out"), ("encode", "e.npy")):
+        assert main([command, str(crafted), str(tmp_path / "x.npy"), "-o", str(tmp_path / output)]) == 2
+        lines = stderr_lines(capsys.readouterr().err)
+        assert len(lines) == 1 and "crafted.keras: refused: config.dtype holds a serialised Lambda" in lines[0]
+        assert not (tmp_path / output).exists()
+    assert not marker.exists()
+
+
+def huge_idx(folder: Path) -> Path:
+    (folder / "huge-idx3-ubyte").write_bytes(idx_header(2**31, 2**31, 4))
+    return folder / "huge-idx3-ubyte"
+
+
+def gzip_bomb(folder: Path) -> Path:
+    from tests.test_idx import gzip_bomb as bomb
+
+    return bomb(folder / "bomb-idx3-ubyte.gz", idx_header(1, 28, 28), inflated_mib=16)
+
+
+def huge_png(folder: Path) -> Path:
+    Image.new("L", (12000, 12000), 255).save(folder / "huge.png")
+    return folder / "huge.png"
+
+
+@pytest.mark.parametrize("make, problem", [
+    (huge_idx, "is truncated or corrupt: header says shape (2147483648, 2147483648, 4)"),
+    (gzip_bomb, "header says shape (1, 28, 28) (784 bytes of data) but the file holds more"),
+    (huge_png, "image too large: 12000x12000 is 144,000,000 pixels"),
+])
+def test_hostile_input_is_skipped_and_the_others_kept(tiny_run: Path, tmp_path: Path, make, problem: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    bad = make(tmp_path)
+    digit_png(tmp_path / "good.png")
+    out = tmp_path / "out"
+    assert main(["denoise", str(tiny_run), str(bad), str(tmp_path / "good.png"), "-o", str(out)]) == 2
+    captured = capsys.readouterr()
+    one_warning(captured.err, bad.name, problem)
+    assert (out / "good.png").exists() and "Denoised 1 image(s)" in captured.out
+    assert sorted(p.name for p in out.iterdir()) == ["contact_sheet.png", "good.png"]
+
+
+def test_skipped_input_leaves_no_outputs(tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images = np.random.default_rng(0).random((8, 28, 28)).astype(np.float32)
+    images[5, 3, 3] = np.nan  # images 0-3 make a whole batch of 4 before the bad one
+    write_idx(tmp_path / "nan-idx3-ubyte", images)
+    digit_png(tmp_path / "good.png")
+    for name, inputs in (("bad", ["nan-idx3-ubyte", "good.png"]), ("good", ["good.png"])):
+        main(["denoise", str(tiny_run), *(str(tmp_path / i) for i in inputs), "-o", str(tmp_path / name),
+              "--batch-size", "4"])
+    captured = capsys.readouterr()
+    one_warning(captured.err, "nan-idx3-ubyte", "contains nan in image 5")
+    assert sorted(p.name for p in (tmp_path / "bad").iterdir()) == ["contact_sheet.png", "good.png"]
+    assert "Denoised 1 image(s)" in captured.out
+    # The contact sheet shows the good image only: the same picture as a run without the bad input.
+    assert (tmp_path / "bad" / "contact_sheet.png").read_bytes() == (tmp_path / "good" / "contact_sheet.png").read_bytes()
+
+
+def test_two_inputs_never_share_an_output(tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for i in range(2):
+        digit_png(tmp_path / "digits" / f"{i}.png")
+    write_idx(tmp_path / "digits-ubyte", np.zeros((3, 28, 28), np.uint8))  # also digits/0.png...
+    out = tmp_path / "out"
+    assert main(["denoise", str(tiny_run), str(tmp_path / "digits"), str(tmp_path / "digits-ubyte"),
+                 "-o", str(out)]) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png") if p.name != "contact_sheet.png")
+    assert written == ["digits-2/0.png", "digits-2/1.png", "digits-2/2.png", "digits/0.png", "digits/1.png"]
+    assert "Denoised 5 image(s)" in capsys.readouterr().out
+
+
+@pytest.fixture
+def unwritable(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A folder this process cannot write in (permission bits do not stop an administrator)."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "locked"
+        folder.mkdir()
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    try:
+        with open("/sys/aezoo-write-test", "w"):
+            pass
+    except OSError:
+        yield Path("/sys")
+        return
+    pytest.skip("no unwritable folder for this user")
+
+
+@pytest.mark.parametrize("command, output", [("denoise", "out"), ("encode", "out/e.npy")])
+def test_unwritable_output_is_one_line_before_the_model_loads(tiny_run: Path, tmp_path: Path, unwritable: Path,
+                                                              command: str, output: str,
+                                                              monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import aezoo.commands.images
+
+    def no_loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model was loaded before the output folder was checked")
+
+    monkeypatch.setattr(aezoo.commands.images, "load", no_loading)
+    np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.uint8))
+    assert main([command, str(tiny_run), str(tmp_path / "x.npy"), "-o", str(unwritable / output)]) == 2
+    lines = stderr_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and f"cannot write in {unwritable}" in lines[0], lines
+
+
+def test_encode_needs_a_latent_space(tmp_path: Path, image_to_image_family: str,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    model = save_image_to_image(tmp_path / "i2i.keras")
+    np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.uint8))
+    assert main(["denoise", str(model), str(tmp_path / "x.npy"), "-o", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    assert main(["encode", str(model), str(tmp_path / "x.npy"), "-o", str(tmp_path / "e.npy")]) == 2
+    lines = stderr_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "has no latent space, so it cannot encode images" in lines[0], lines
+    assert not (tmp_path / "e.npy").exists()
+
+
+def test_encode_and_denoise_share_a_module_not_each_other() -> None:
+    import ast
+
+    for name in ("encode", "denoise"):
+        tree = ast.parse((ROOT / "aezoo" / "commands" / f"{name}.py").read_text())
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "aezoo.commands.images" in imported
+        assert not imported & {"aezoo.commands.encode", "aezoo.commands.denoise"}, (name, imported)

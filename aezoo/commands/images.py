@@ -1,0 +1,147 @@
+"""What the denoise and encode commands share: MODEL and INPUT arguments, checks made before the
+model loads, loading it, and the loop that feeds inputs to the model in batches.
+
+Everything up to :func:`load_model` runs without TensorFlow, so a mistyped path, an unwritable
+output folder or a bad flag costs a fraction of a second and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from aezoo.batching import PendingBatch
+from aezoo.errors import UsageError
+from aezoo.imageio import ArrayFile, ImageFile, Source, collect_inputs
+from aezoo.inference import DEFAULT_BATCH_SIZE, TrainedModel, load, locate_model, model_kinds
+
+# One image file read and ready for the model: (where it came from, float32 [28,28] in [0, 1]).
+ReadImage = tuple[ImageFile, np.ndarray]
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """MODEL, INPUT..., and the flags about reading them."""
+    parser.add_argument("model", metavar="MODEL",
+                        help="run folder, model folder (RUN/ae), saved_model/ folder or .keras file")
+    parser.add_argument("inputs", metavar="INPUT", nargs="+",
+                        help="PNG/JPEG files, .npy arrays ([N,28,28], [N,28,28,1] or [28,28]; uint8 0-255 "
+                             "or float 0-1), MNIST IDX image files, or folders of them")
+    parser.add_argument("--model-kind", choices=model_kinds(),
+                        help="which model of a run folder to use (default: the first one it holds)")
+    parser.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
+                        help="invert images (dark ink on light paper); default: detected per image file, "
+                             "arrays are left as they are")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="images per model call")
+    parser.add_argument("--strict", action="store_true",
+                        help="read every input first and write nothing if any is bad")
+    parser.set_defaults(prog=parser.prog)
+
+
+def warn(args: argparse.Namespace, problem: UsageError) -> None:
+    """One line on stderr per bad input; the message already names the file."""
+    print(f"{getattr(args, 'prog', 'aezoo')}: warning: {problem} (skipped)", file=sys.stderr)
+
+
+def check_writable_folder(folder: Path, label: str) -> None:
+    """Refuse a folder that cannot be created or written in, before any work is done.
+
+    ``label`` starts the message (e.g. ``"--output out/z.npy"``).
+
+    The test is the real thing, a file created and removed in the nearest folder that exists,
+    because permission bits do not tell (an administrator ignores them; a read-only mount does not).
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UsageError(f"{label}: {existing} exists and is not a folder")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".aezoo-write-test-", dir=existing)
+    except OSError as error:
+        raise UsageError(f"{label}: cannot write in {existing} ({error.strerror or error})") from None
+    os.close(handle)
+    os.unlink(probe)
+
+
+def refuse_overwriting_inputs(targets: Iterable[Path], sources: Sequence[Source],
+                              inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+    """Refuse to write a result over an input file, or a result folder over a folder holding one.
+
+    ``inputs`` are the paths as given (a bad one is skipped, but is still the user's file).
+    """
+    given = {Path(path).resolve() for path in inputs if Path(path).is_file()}
+    protected = given | {source.path.resolve() for source in sources}
+    for target in targets:
+        resolved = target.resolve()
+        if any(path == resolved or resolved in path.parents for path in protected):
+            raise UsageError(f"{target}: the result would overwrite an input; choose another --output")
+
+
+def prepare(args: argparse.Namespace, reserved: Sequence[str] = ()) -> tuple[list[Source], list[UsageError]]:
+    """Check the model path and the inputs; nothing here imports TensorFlow, so mistakes are quick.
+
+    Raises:
+        UsageError: a bad model path or flag; with ``--strict``, the first bad input.
+    """
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    locate_model(args.model, args.model_kind)
+    sources, problems = collect_inputs(args.inputs, reserved)
+    if args.strict:
+        if problems:
+            raise problems[0]
+        for source in sources:  # a full read: --strict promises nothing is written if any input is bad
+            for _ in source.chunks(args.invert, args.batch_size):
+                pass
+    for problem in problems:
+        warn(args, problem)
+    return sources, problems
+
+
+def load_model(args: argparse.Namespace, action: str | None = None) -> TrainedModel:
+    """Load MODEL; ``action`` (e.g. "encode images") requires a latent space, refused in one line."""
+    model = load(args.model, model_kind=args.model_kind, batch_size=args.batch_size)
+    if action is not None:
+        model.require_latent_space(action)
+    print(f"Using the {model.describe()}")
+    return model
+
+
+def feed(args: argparse.Namespace, sources: Sequence[Source], problems: list[UsageError],
+         images: Callable[[list[ReadImage]], object], array: Callable[[ArrayFile], object]) -> None:
+    """Hand the inputs to a command in input order, skipping bad ones with a warning.
+
+    Image files go to ``images`` ``--batch-size`` at a time; array files to ``array`` one by one,
+    each read whole once first, so that a file that turns out bad halfway is skipped before any
+    of its results is written. A skipped input is warned about and added to ``problems``.
+    """
+    with PendingBatch(args.batch_size, images) as pending:
+        for source in sources:
+            try:
+                if isinstance(source, ImageFile):
+                    pending.add((source, source.read(args.invert)))
+                    continue
+                pending.flush()  # the images before this file come first, in results as in inputs
+                source.validate(args.batch_size)
+                array(source)
+            except UsageError as problem:
+                problems.append(problem)
+                warn(args, problem)
+
+
+def finish(problems: Sequence[UsageError]) -> int:
+    """The exit status: 2 when an input was skipped (each has its warning above), else 0."""
+    if problems:
+        print(f"{len(problems)} input(s) skipped, see the warnings above")
+        return 2
+    return 0
+
+
+__all__ = ["ReadImage", "add_common_arguments", "check_writable_folder", "feed", "finish", "load_model",
+           "prepare", "refuse_overwriting_inputs", "warn"]
