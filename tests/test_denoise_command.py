@@ -400,3 +400,14 @@ def test_encode_and_denoise_share_a_module_not_each_other() -> None:
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert "aezoo.commands.images" in imported
         assert not imported & {"aezoo.commands.encode", "aezoo.commands.denoise"}, (name, imported)
+
+
+def test_encode_does_not_overwrite_a_skipped_input_either(tiny_run: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    digit_png(folder / "good.png")
+    (folder / "broken.npy").write_bytes(b"not numpy")  # skipped as bad, but still the user's file
+    assert main(["encode", str(tiny_run), str(folder), "-o", str(folder / "broken.npy")]) == 2
+    assert (folder / "broken.npy").read_bytes() == b"not numpy"
+    assert main(["encode", str(tiny_run), str(folder / "broken.npy"), str(folder / "good.png"),
+                 "-o", str(folder / "broken.npy")]) == 2
+    assert (folder / "broken.npy").read_bytes() == b"not numpy"

@@ -3,8 +3,11 @@
 MODEL is a run folder, one model's folder, a saved_model/ folder or a .keras file. Writes one
 denoised PNG per image (mirroring folders), one .npy per .npy input (same shape, float32 in
 [0, 1]), a folder of PNGs per IDX file, and contact_sheet.png with inputs and results side by
-side. Images that are not 28x28 are framed like MNIST digits first. A bad input is skipped with
-a one-line warning and the exit status is 2; the other inputs are still written.
+side. Images that are not 28x28 are framed like MNIST digits first. Two inputs that would share
+an output (a folder digits/ and an IDX file digits-ubyte) are told apart with a -2 suffix. A bad
+input is skipped with a one-line warning and leaves no output (an array file is read whole before
+any of its results is written); the others are still written and the exit status is 2. The
+output folder is checked writable, and no result may replace an input, before the model loads.
 """
 
 from __future__ import annotations

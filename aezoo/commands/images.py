@@ -71,15 +71,19 @@ def check_writable_folder(folder: Path, label: str) -> None:
 
 def refuse_overwriting_inputs(targets: Iterable[Path], sources: Sequence[Source],
                               inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
-    """Refuse to write a result over an input file, or a result folder over a folder holding one.
+    """Refuse to write a result over an input, or a result folder over a folder holding one.
 
-    ``inputs`` are the paths as given (a bad one is skipped, but is still the user's file).
+    ``inputs`` are the paths as given: a file among them is protected even when it was skipped
+    as bad, and so is every file already inside a folder among them.
     """
-    given = {Path(path).resolve() for path in inputs if Path(path).is_file()}
-    protected = given | {source.path.resolve() for source in sources}
+    given = [Path(path).resolve() for path in inputs]
+    protected = {path for path in given if path.is_file()} | {source.path.resolve() for source in sources}
+    folders = [path for path in given if path.is_dir()]
     for target in targets:
         resolved = target.resolve()
-        if any(path == resolved or resolved in path.parents for path in protected):
+        clash = any(path == resolved or resolved in path.parents for path in protected) or (
+            resolved.exists() and any(folder in resolved.parents for folder in folders))
+        if clash:
             raise UsageError(f"{target}: the result would overwrite an input; choose another --output")
 
 
