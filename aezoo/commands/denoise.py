@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from aezoo.commands import flags
 from aezoo.errors import UsageError
 from aezoo.imageio import ArrayFile, ContactSheet, ImageFile, Source, collect_inputs, npy_writer, save_png
 from aezoo.inference import DEFAULT_BATCH_SIZE, MODEL_KINDS, TrainedModel, add_noise, load, locate_model
@@ -87,12 +88,9 @@ def load_model(args: argparse.Namespace) -> TrainedModel:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
     parser.add_argument("--output", "-o", metavar="DIR", required=True, help="folder for the results")
-    parser.add_argument("--add-noise", choices=NOISE_KINDS, metavar="KIND",
-                        help=f"corrupt the inputs with this noise first ({', '.join(NOISE_KINDS)}) to see "
-                             "the model at work on clean images")
-    parser.add_argument("--noise-strength", type=float,
-                        help="std, amount or rate of --add-noise (default: the training default)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of --add-noise")
+    flags.add_noise_arguments(parser, default=None, kind_dest="add_noise", old_kind_flags=("--add-noise",),
+                              purpose="corrupt the inputs with this noise first, to see the model at work on clean images")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --noise")
     parser.add_argument("--sheet-size", type=int, default=64, help="images on the contact sheet (0: no sheet)")
 
 
