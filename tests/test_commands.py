@@ -167,6 +167,13 @@ def test_copies_of_library_values_are_equal():
     assert shown == {name: defaults[name] for name in shown}
 
 
+def test_copy_of_the_analysis_size_is_equal():
+    from aezoo.analysis.embeddings import FIRST_TEST_IMAGES
+    from aezoo.commands.analyze import DEFAULT_IMAGES
+
+    assert DEFAULT_IMAGES == FIRST_TEST_IMAGES
+
+
 def test_copies_of_tuning_values_are_equal():
     from aezoo.commands import tune as command
     from aezoo.tuning import DEFAULT_MAX_TRIALS, TUNERS, SearchSettings
