@@ -193,7 +193,7 @@ def test_tune_checks_every_search_before_starting_any(monkeypatch):
 
     started = []
     monkeypatch.setattr(aezoo.tuning, "tune", lambda settings, **kwargs: started.append(settings))
-    args = parse("tune", "--model", "ae,vae", "--fix", "beta=2")  # beta means nothing to the AE
+    args = parse("tune", "--model", "vae,ae", "--fix", "beta=2")  # beta means nothing to the AE, listed second
     with pytest.raises(UsageError, match="^ae: "):
         command.run(args)
     assert started == []
