@@ -33,8 +33,6 @@ _STRENGTH_MEANING = {"gaussian": "std", "salt_pepper": "fraction of pixels set t
 class ModelListType:
     """argparse ``type=`` for ``--model``: a family, a comma list, or a group (``both``, ``all``)."""
 
-    __name__ = "model list"  # argparse names the type in some messages
-
     def __call__(self, text: str) -> tuple[str, ...]:
         try:
             return parse_model_list(text)
