@@ -69,9 +69,12 @@ def run_command(command: str, argv: Sequence[str] | None = None, prog: str | Non
         args = parser.parse_args(argv)
     except SystemExit as exit:  # --help (0) or a bad flag (2, message already printed)
         return int(exit.code or 0)
-    quiet_tensorflow(verbose_requested(args.verbose))
+    verbose = verbose_requested(args.verbose)
+    quiet_tensorflow(verbose)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # "Assets written to ..." is noise
+    # TensorFlow's Python notes ("Assets written to ...", retracing warnings when a search builds
+    # one model after another) would bury aezoo's own lines; --verbose brings its warnings back.
+    logging.getLogger("tensorflow").setLevel(logging.WARNING if verbose else logging.ERROR)
     interrupts.clear()
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     module = importlib.import_module(COMMANDS[command][0])
