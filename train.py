@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train aezoo's denoising autoencoder and VAE: ``python train.py --help``."""
+"""Train aezoo's denoising autoencoders (by default the AE and the VAE): ``python train.py --help``."""
 
 from aezoo.commands import entry_point
 

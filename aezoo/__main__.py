@@ -1,4 +1,4 @@
-"""``python -m aezoo {train, ...}``."""
+"""``python -m aezoo {train, tune, analyze, denoise, encode, models} ...``."""
 
 import sys
 

@@ -2,7 +2,10 @@
 
 Every artifact aezoo writes (JSON, CSV, pictures, HTML, models) goes through these helpers: the
 content is written to a temporary file in the same folder and then renamed over the target, which
-POSIX guarantees to be atomic on one file system.
+POSIX guarantees to be atomic on one file system. The temporary files and folders are created
+with the modes an ordinary ``open()`` or ``mkdir()`` asks for (0o666, 0o777), and the kernel
+applies the process's umask to them, so results get the permissions the user expects without
+aezoo ever reading or changing the umask.
 """
 
 from __future__ import annotations
@@ -11,12 +14,39 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)  # reading the umask means setting it; put it straight back
+_ATTEMPTS = 100  # random names to try before giving up (a clash is already very unlikely)
+
+
+def _temporary_name(target: Path, suffix: str) -> Path:
+    return target.with_name(f".{target.name}.{secrets.token_hex(4)}{suffix}")
+
+
+def _create_temporary_file(target: Path, suffix: str) -> Path:
+    """An empty new file beside ``target``, mode 0o666 minus the umask (``tempfile`` would give 0o600)."""
+    for _ in range(_ATTEMPTS):
+        path = _temporary_name(target, suffix)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
+def _create_temporary_directory(target: Path) -> Path:
+    """A new empty folder beside ``target``, mode 0o777 minus the umask (``tempfile`` would give 0o700)."""
+    for _ in range(_ATTEMPTS):
+        path = _temporary_name(target, "")
+        try:
+            path.mkdir(0o777)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {target}")
 
 
 @contextlib.contextmanager
@@ -29,14 +59,7 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=target.suffix if suffix is None else suffix,
-        dir=target.parent,
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    # mkstemp creates the file owner-only (0600); give it the mode an ordinary open() would.
-    os.chmod(tmp, 0o666 & ~_UMASK)
+    tmp = _create_temporary_file(target, target.suffix if suffix is None else suffix)
     try:
         yield tmp
         os.replace(tmp, target)
@@ -54,8 +77,7 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_UMASK)  # mkdtemp's folder is owner-only
+    tmp = _create_temporary_directory(target)
     old = target.with_name(f".{target.name}.old")
     try:
         yield tmp

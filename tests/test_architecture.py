@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,54 @@ def test_nothing_imports_the_entry_points():
 def test_no_private_keras_imports():
     for path in PACKAGE.rglob("*.py"):
         assert "keras.src" not in path.read_text(), path
+
+
+def library_modules() -> list[Path]:
+    """aezoo's library code: everything but the command line (commands/ and __main__ modules)."""
+    return sorted(path for path in PACKAGE.rglob("*.py")
+                  if path.parent.name != "commands" and path.name != "__main__.py")
+
+
+@pytest.mark.parametrize("path", library_modules(), ids=lambda path: str(path.relative_to(PACKAGE.parent)))
+def test_library_code_does_not_print(path):
+    # Library functions return or log what they have to say; only the commands write to the console.
+    calls = [node.lineno for node in ast.walk(ast.parse(path.read_text()))
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"]
+    assert not calls, f"{path.relative_to(PACKAGE.parent)} calls print() on line(s) {calls}"
+
+
+def calls_at_import(tree: ast.Module) -> list[ast.Call]:
+    """The calls a module makes when imported: everything outside function bodies."""
+    found: list[ast.Call] = []
+    pending: list[ast.AST] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            pending.extend(node.decorator_list if not isinstance(node, ast.Lambda) else [])
+            continue
+        if isinstance(node, ast.Call):
+            found.append(node)
+        pending.extend(ast.iter_child_nodes(node))
+    return found
+
+
+@pytest.mark.parametrize("forbidden", ["matplotlib.use", "os.umask"])
+def test_no_process_wide_settings_at_import(forbidden):
+    # Importing aezoo in a notebook must not change that notebook's plotting backend or file modes.
+    for path in PACKAGE.rglob("*.py"):
+        for call in calls_at_import(ast.parse(path.read_text())):
+            assert ast.unparse(call.func) != forbidden, f"{path.relative_to(PACKAGE.parent)}:{call.lineno} calls {forbidden}"
+
+
+def test_importing_the_library_leaves_the_backend_and_the_umask_alone():
+    code = "\n".join([
+        "import os, matplotlib",
+        "matplotlib.use('pdf')",
+        "umask_calls = []; real_umask = os.umask",
+        "os.umask = lambda mask: umask_calls.append(mask) or real_umask(mask)",
+        "import aezoo.training, aezoo.analysis, aezoo.tuning, aezoo.callbacks",
+        "print(matplotlib.get_backend(), umask_calls)",
+    ])
+    env = os.environ | {"PYTHONPATH": str(PACKAGE.parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.splitlines()[-1] == "pdf []"

@@ -191,13 +191,6 @@ def test_encode(tiny_run: Path, inputs: Path, tmp_path: Path, capsys: pytest.Cap
     assert main(["encode", str(tiny_run), str(inputs), "-o", str(tmp_path / "z.csv")]) == 2
 
 
-def test_noise_choices_match_the_datasets_module() -> None:
-    from aezoo.commands.denoise import NOISE_KINDS
-    from aezoo.datasets.noise import NOISE_KINDS as DATASET_NOISE_KINDS
-
-    assert NOISE_KINDS == DATASET_NOISE_KINDS
-
-
 def test_console_scripts_are_declared() -> None:
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from aezoo import files
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_write_json_replaces_the_file_whole(tmp_path):
@@ -30,9 +36,24 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]
 
 
-def test_written_files_and_folders_have_ordinary_permissions(tmp_path):
-    files.write_text(tmp_path / "report.html", "<html></html>")
-    with files.atomic_directory(tmp_path / "saved_model") as folder:
-        (folder / "x").write_text("1")
-    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o666 & ~files._UMASK
-    assert (tmp_path / "saved_model").stat().st_mode & 0o777 == 0o777 & ~files._UMASK
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_written_files_and_folders_follow_the_umask(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        files.write_text(tmp_path / "report.html", "<html></html>")
+        with files.atomic_directory(tmp_path / "saved_model") as folder:
+            (folder / "x").write_text("1")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "saved_model").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_importing_files_never_touches_the_umask():
+    # Even a set-and-restore is a change: another thread creating a file in between gets mode 0o666.
+    code = ("import os; calls = []; real = os.umask\n"
+            "os.umask = lambda mask: calls.append(mask) or real(mask)\n"
+            "import aezoo.files; print(calls)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env=os.environ | {"PYTHONPATH": str(ROOT)})
+    assert result.stdout.strip() == "[]"

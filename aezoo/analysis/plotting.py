@@ -1,4 +1,4 @@
-"""Figures of the analysis: one colour per class, image grids (backend and saving: aezoo.plotting).
+"""Figures of the analysis: one colour per class, image grids (drawing and saving: aezoo.plotting).
 
 Every figure of every model uses the same class colours (``tab10``: ten colours that stay apart
 for most kinds of colour blindness), so "the green cluster" means the same digit in the AE's
@@ -11,11 +11,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from aezoo.plotting import plt, save_figure
+from aezoo.plotting import colormap, plt, save_figure, subplots
+
 
 def class_colour(label: int) -> Any:
     """The colour of class ``label`` in every analysis figure (``tab10``, cycling past 10)."""
-    return plt.get_cmap("tab10")(int(label) % 10)
+    return colormap("tab10")(int(label) % 10)
 
 
 def image_grid(images: np.ndarray, columns: int, title: str = "", cell_inches: float = 0.7,
@@ -23,8 +24,8 @@ def image_grid(images: np.ndarray, columns: int, title: str = "", cell_inches: f
     """A borderless grid of ``[n, 28, 28, 1]`` images in [0, 1], ``columns`` per row, as a figure."""
     images = np.asarray(images)
     rows = int(np.ceil(len(images) / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(columns * cell_inches, rows * cell_inches + 0.4),
-                                squeeze=False)
+    figure, axes = subplots(rows, columns, figsize=(columns * cell_inches, rows * cell_inches + 0.4),
+                            squeeze=False)
     for index, axis in enumerate(axes.flat):
         axis.set_xticks([])
         axis.set_yticks([])
@@ -40,4 +41,4 @@ def image_grid(images: np.ndarray, columns: int, title: str = "", cell_inches: f
     return figure
 
 
-__all__ = ["class_colour", "image_grid", "plt", "save_figure"]
+__all__ = ["class_colour", "colormap", "image_grid", "plt", "save_figure", "subplots"]

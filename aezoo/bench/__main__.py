@@ -12,7 +12,10 @@ from typing import Any, Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import dataclasses  # noqa: E402
+
 from aezoo import files  # noqa: E402
+from aezoo.commands import flags  # noqa: E402
 from aezoo.bench.runner import ALL_KINDS, TEXTBOOK_BATCH_SIZE, BenchSettings, parse_overrides, run_benchmark  # noqa: E402
 from aezoo.errors import UsageError  # noqa: E402
 
@@ -39,7 +42,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--inter-threads", type=int, default=None, help="TensorFlow inter-op threads")
     parser.add_argument("--seed", type=int, default=None, help="default: TrainConfig's")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch log lines")
+    flags.add_noise_arguments(parser, default=None, default_text=f"train.py's, {flags.NOISE_KINDS[0]}",
+                              purpose="the corruption every model trains and is scored on")
     return parser.parse_args(argv)
+
+
+def _noise_settings(args: argparse.Namespace) -> dict[str, Any]:
+    kind, strength = flags.noise_from_args(args)
+    chosen = {name: value for name, value in (("noise", kind), ("noise_strength", strength)) if value is not None}
+    if chosen and not {"noise", "noise_strength"} <= {f.name for f in dataclasses.fields(BenchSettings)}:
+        raise UsageError("--noise and --noise-strength need a benchmark runner that takes them; this one "
+                         "scores every model on train.py's default noise")
+    return chosen
 
 
 def settings_from_args(args: argparse.Namespace) -> BenchSettings:
@@ -53,7 +67,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
     return BenchSettings(models=tuple(m.strip() for m in args.models.split(",") if m.strip()), epochs=args.epochs,
                          batch_size=args.batch_size, overrides=overrides, candidates=candidates, quick=args.quick,
                          parity=not args.no_parity, serving=not args.no_serving, intra_threads=args.intra_threads,
-                         inter_threads=args.inter_threads, seed=args.seed)
+                         inter_threads=args.inter_threads, seed=args.seed, **_noise_settings(args))
 
 
 def _fmt(value: Any, spec: str) -> str:

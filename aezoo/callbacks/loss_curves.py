@@ -10,7 +10,7 @@ from typing import Any
 
 import keras
 
-from aezoo.plotting import plt, save_figure
+from aezoo.plotting import save_figure, subplots
 
 
 class LossCurves(keras.callbacks.Callback):
@@ -59,7 +59,7 @@ def plot_history(epochs: list[int], history: dict[str, list[float]], title: str 
     names = [k for k in history if not k.startswith("val_")]
     columns = min(3, max(1, len(names)))
     rows = math.ceil(len(names) / columns) or 1
-    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
+    figure, axes = subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
     x = [e + 1 for e in epochs]
     for axis, name in zip(axes.flat, names):
         axis.plot(x[-len(history[name]):], history[name], "o-", label="train", markersize=3)

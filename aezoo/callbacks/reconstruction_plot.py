@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from aezoo.plotting import plt, save_figure
+from aezoo.plotting import save_figure, subplots
 
 
 class ReconstructionPlot(keras.callbacks.Callback):
@@ -64,7 +64,7 @@ class ReconstructionPlot(keras.callbacks.Callback):
 def draw_rows(rows: list[np.ndarray], labels: list[str], title: str = "") -> Any:
     """A grid with one row per image batch (``[n, 28, 28, 1]``), each labelled on the left."""
     n = len(rows[0])
-    figure, axes = plt.subplots(len(rows), n, figsize=(n * 0.9, len(rows) * 1.0), squeeze=False)
+    figure, axes = subplots(len(rows), n, figsize=(n * 0.9, len(rows) * 1.0), squeeze=False)
     for r, (images, label) in enumerate(zip(rows, labels)):
         for c in range(n):
             axis = axes[r][c]

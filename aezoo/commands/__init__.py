@@ -1,7 +1,9 @@
 """Command-line entry points. Each module here has ``add_arguments(parser)`` and ``run(args) -> int``.
 
 :func:`main` turns :class:`~aezoo.errors.UsageError` into one line on stderr and exit status 2;
-any other exception is a bug and keeps its traceback.
+any other exception is a bug and keeps its traceback. The arguments are parsed before TensorFlow
+is imported: a command module and whatever its ``add_arguments`` touches import no TensorFlow at
+module level (tests/test_commands.py checks it), so ``--help`` and a mistyped flag answer at once.
 """
 
 from __future__ import annotations
@@ -9,12 +11,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import signal
 import sys
+import typing
 from typing import Sequence
 
 from aezoo import interrupts
+from aezoo.commands.startup import quiet_tensorflow, verbose_requested
 from aezoo.errors import UsageError
 
 # subcommand -> (module, one-line help). Modules are imported only when their command runs.
@@ -24,32 +27,54 @@ COMMANDS = {
     "tune": ("aezoo.commands.tune", "keras-tuner search over embedding size, depth and filters"),
     "denoise": ("aezoo.commands.denoise", "denoise image files or arrays with a trained model"),
     "encode": ("aezoo.commands.encode", "write the embeddings of images with a trained model"),
+    "models": ("aezoo.commands.models", "list the model families: idea, capabilities, default arguments"),
 }
 
 
-def _quiet_tensorflow() -> None:
-    # TensorFlow's C++ start-up chatter (CUDA probing, oneDNN notes) buries the useful output.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the description's and epilog's line breaks; appends a default only where it means something.
+
+    Flags that default to ``None`` leave the value to the library and say so in their own help.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if (action.default is None or action.default is argparse.SUPPRESS or isinstance(action.default, bool)
+                or "default" in text or not action.option_strings or text == argparse.SUPPRESS):
+            return action.help
+        return text + " (default: %(default)s)"
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose mistakes are one line on stderr (exit status 2), like UsageError's."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the flags)\n")
 
 
 def build_parser(command: str, prog: str | None = None) -> argparse.ArgumentParser:
     module = importlib.import_module(COMMANDS[command][0])
-    parser = argparse.ArgumentParser(prog=prog, description=module.__doc__,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = Parser(prog=prog, description=module.__doc__, formatter_class=_HelpFormatter,
+                    epilog=getattr(module, "EPILOG", None))
     module.add_arguments(parser)
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's start-up and C++ log lines (also: AEZOO_VERBOSE=1)")
     return parser
 
 
 def run_command(command: str, argv: Sequence[str] | None = None, prog: str | None = None) -> int:
     """Parse ``argv`` for ``command`` and run it; returns the exit status."""
-    _quiet_tensorflow()
     parser = build_parser(command, prog)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit:  # --help (0) or a bad flag (2, message already printed)
         return int(exit.code or 0)
+    verbose = verbose_requested(args.verbose)
+    quiet_tensorflow(verbose)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # "Assets written to ..." is noise
+    # TensorFlow's Python notes ("Assets written to ...", retracing warnings when a search builds
+    # one model after another) would bury aezoo's own lines; --verbose brings its warnings back.
+    logging.getLogger("tensorflow").setLevel(logging.WARNING if verbose else logging.ERROR)
     interrupts.clear()
     previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     module = importlib.import_module(COMMANDS[command][0])

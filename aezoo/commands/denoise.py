@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from aezoo import files
+from aezoo.commands import flags
 from aezoo.commands.images import (
     ReadImage, add_common_arguments, check_writable_folder, feed, finish, load_model, prepare,
     refuse_overwriting_inputs,
@@ -27,20 +28,14 @@ from aezoo.imageio import ArrayFile, ContactSheet, ImageFile, Source, npy_writer
 from aezoo.inference import TrainedModel, add_noise
 
 CONTACT_SHEET = "contact_sheet"
-# aezoo.datasets.noise.NOISE_KINDS (a test keeps them equal); importing it here would load
-# TensorFlow before a mistyped MODEL path could be reported, making every typo cost seconds.
-NOISE_KINDS = ("gaussian", "salt_pepper", "mask")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
     parser.add_argument("--output", "-o", metavar="DIR", required=True, help="folder for the results")
-    parser.add_argument("--add-noise", choices=NOISE_KINDS, metavar="KIND",
-                        help=f"corrupt the inputs with this noise first ({', '.join(NOISE_KINDS)}) to see "
-                             "the model at work on clean images")
-    parser.add_argument("--noise-strength", type=float,
-                        help="std, amount or rate of --add-noise (default: the training default)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of --add-noise")
+    flags.add_noise_arguments(parser, default=None, kind_dest="add_noise", old_kind_flags=("--add-noise",),
+                              purpose="corrupt the inputs with this noise first, to see the model at work on clean images")
+    parser.add_argument("--seed", type=int, default=0, help="seed of --noise")
     parser.add_argument("--sheet-size", type=int, default=64, help="images on the contact sheet (0: no sheet)")
 
 
@@ -105,7 +100,7 @@ def _check_flags(args: argparse.Namespace) -> None:
     if args.sheet_size < 0:
         raise UsageError(f"--sheet-size must be 0 or more, got {args.sheet_size}")
     if args.noise_strength is not None and not args.add_noise:
-        raise UsageError("--noise-strength needs --add-noise KIND")
+        raise UsageError("--noise-strength needs --noise KIND")
     if args.add_noise:
         from aezoo.datasets.noise import make_noise
 

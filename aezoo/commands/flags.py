@@ -1,0 +1,132 @@
+"""The command-line flags that several commands share, defined without importing TensorFlow.
+
+``--help`` and a mistyped flag must answer at once, so everything here (and everything the
+commands' ``add_arguments`` touch) loads without TensorFlow. The libraries that own the values
+below import it at module level, so the CLI keeps TF-free copies of the choice lists and of the
+defaults it *shows*; ``tests/test_commands.py`` keeps every copy equal to its source. Flags that
+map to a setting default to ``None``, meaning "the library's own default": the copies only ever
+reach the help text, never a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from aezoo.models import defaults as model_defaults
+from aezoo.models.families import FAMILIES, GROUPS, parse_model_list
+
+# Copies of library constants, kept equal by tests/test_commands.py (source in the comment).
+NOISE_KINDS = ("gaussian", "salt_pepper", "mask")  # aezoo.datasets.noise.NOISE_KINDS
+DEFAULT_NOISE_STRENGTH = {"gaussian": 0.5, "salt_pepper": 0.2, "mask": 0.3}  # ...noise.DEFAULT_STRENGTH
+DATASET_NAMES = ("auto", "mnist", "fashion_mnist", "embedded")  # aezoo.datasets.sources.DATASET_NAMES
+STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")  # aezoo.distribute.STRATEGIES
+LR_SCHEDULES = ("constant", "cosine")  # aezoo.config.LR_SCHEDULES
+# aezoo.config.TrainConfig's field defaults, as shown in --help.
+TRAINING_DEFAULTS = {"epochs": 10, "batch_size": 48, "learning_rate": 4e-3, "lr_schedule": "cosine",
+                     "steps_per_execution": 12, "seed": 0, "strategy": "auto", "validation_fraction": 0.1}
+
+_STRENGTH_MEANING = {"gaussian": "std", "salt_pepper": "fraction of pixels set to 0 or 1",
+                     "mask": "fraction of pixels zeroed"}
+
+
+class ModelListType:
+    """argparse ``type=`` for ``--model``: a family, a comma list, or a group (``both``, ``all``)."""
+
+    def __call__(self, text: str) -> tuple[str, ...]:
+        try:
+            return parse_model_list(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def families_epilog() -> str:
+    """The zoo for ``--help``: one line per family with its idea, then the groups."""
+    width = max(map(len, [*FAMILIES, *GROUPS]))
+    lines = ["model families (--model NAME, a comma list, " + " or ".join(GROUPS) + "):"]
+    lines += [f"  {name:{width}}  {family.description}" for name, family in FAMILIES.items()]
+    lines += [f"  {name:{width}}  = {','.join(members)}" for name, members in GROUPS.items()]
+    lines.append("python -m aezoo models: capabilities and default arguments of each family")
+    return "\n".join(lines)
+
+
+def add_model_list_argument(parser: argparse.ArgumentParser, default: str, what: str) -> None:
+    parser.add_argument("--model", type=ModelListType(), default=parse_model_list(default), metavar="MODELS",
+                        help=f"which model families to {what}: a name, a comma list, "
+                             f"{' or '.join(GROUPS)} (default: {default}; the families are listed below)")
+
+
+def add_noise_arguments(parser: argparse.ArgumentParser, default: str | None = "gaussian",
+                        kind_dest: str = "noise", purpose: str = "the corruption of the clean digits",
+                        old_kind_flags: tuple[str, ...] = (), default_text: str | None = None) -> None:
+    """``--noise KIND`` and ``--noise-strength X``: the same two flags in train, tune, denoise and bench.
+
+    ``default=None`` makes the noise optional (denoise adds none unless asked); ``kind_dest`` is
+    the attribute that receives the kind. The per-kind spellings of older versions
+    (``--noise-std``, ``--noise-amount``, ``--mask-rate``) stay as hidden aliases of
+    ``--noise-strength``, and ``old_kind_flags`` (e.g. denoise's ``--add-noise``) of ``--noise``.
+    ``default_text`` replaces the default shown in the help (when ``None`` stands for a library's).
+    """
+    group = parser.add_argument_group("noise")
+    shown = f" (default: {default_text or default or 'none'})"
+    group.add_argument("--noise", dest=kind_dest, choices=NOISE_KINDS, default=default, metavar="KIND",
+                       help=f"{purpose}: {', '.join(NOISE_KINDS)}{shown}")
+    group.add_argument("--noise-strength", type=float, default=None, metavar="X",
+                       help="how strong: " + "; ".join(
+                           f"{kind}: {_STRENGTH_MEANING[kind]}, default {DEFAULT_NOISE_STRENGTH[kind]}"
+                           for kind in NOISE_KINDS) + " (images are in [0, 1])")
+    group.add_argument("--noise-std", "--noise-amount", "--mask-rate", dest="noise_strength", type=float,
+                       default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    if old_kind_flags:
+        group.add_argument(*old_kind_flags, dest=kind_dest, choices=NOISE_KINDS,
+                           default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
+def noise_from_args(args: argparse.Namespace, kind_dest: str = "noise") -> tuple[str | None, float | None]:
+    """``(kind, strength)``; a ``None`` strength means the kind's default, ``None`` kind no noise."""
+    return getattr(args, kind_dest), args.noise_strength
+
+
+def add_data_arguments(parser: argparse.ArgumentParser, dataset_default: str = "auto") -> None:
+    """Data, noise and seed: the flags of every command that trains (train, tune)."""
+    group = parser.add_argument_group("data")
+    group.add_argument("--dataset", choices=DATASET_NAMES, default=None,
+                       help=f"auto: full MNIST if cached or downloadable, else the embedded 5000 digits "
+                            f"(default: {dataset_default})")
+    group.add_argument("--data-dir", metavar="DIR",
+                       help="folder with MNIST-format IDX files (gz or not) or an mnist.npz; overrides --dataset's source")
+    group.add_argument("--validation-fraction", type=float, default=None, metavar="F",
+                       help="share of each class's training images held out for validation: model selection "
+                            f"and tuning read it, the test split is scored once at the end "
+                            f"(default: {TRAINING_DEFAULTS['validation_fraction']})")
+    group.add_argument("--seed", type=int, default=None,
+                       help=f"seed for shuffling, noise, initialisation and sampling (default: {TRAINING_DEFAULTS['seed']})")
+    add_noise_arguments(parser)
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Architecture flags; unset, each family uses its own default (or preset)."""
+    group = parser.add_argument_group("model (unset: each family's own default)")
+    group.add_argument("--embedding-dim", type=int, help=f"size of the bottleneck (default: {model_defaults.EMBEDDING_DIM})")
+    group.add_argument("--depth", type=int, help=f"convolutions per resolution level (default: {model_defaults.DEPTH})")
+    group.add_argument("--filters", type=int,
+                       help=f"filters of the first level, doubled at the second (default: {model_defaults.FILTERS})")
+    group.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
+                       help="batch normalisation after each hidden convolution "
+                            f"(default: {'on' if model_defaults.BATCH_NORM else 'off'})")
+    presets = ", ".join(f"{name} {family.preset['beta']}" for name, family in FAMILIES.items() if "beta" in family.preset)
+    group.add_argument("--beta", type=float,
+                       help="VAE family: weight of the KL term (default: 1, the ELBO"
+                            + (f"; presets: {presets})" if presets else ")"))
+
+
+def hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
+    """The model flags the user gave; each family reads the rest from its constructor."""
+    names = ("embedding_dim", "depth", "filters", "batch_norm", "beta")
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+
+
+def given(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """``{name: value}`` for the flags among ``names`` that were given (not ``None``)."""
+    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+

@@ -1,0 +1,241 @@
+"""The command line: quick TF-free parsing, the --model list, the shared flags, quiet start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aezoo.commands import build_parser, flags, run_command
+from aezoo.errors import UsageError
+from aezoo.models.families import FAMILIES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse(command: str, *argv: str):
+    return build_parser(command).parse_args(list(argv))
+
+
+# ---------------------------------------------------------------------------------------------
+# Quick start: parsing never imports TensorFlow
+
+_PARSE_ONLY = """
+import contextlib, io, json, sys
+from aezoo.commands import run_command
+cases = [("train", ["--help"]), ("train", ["--no-such-flag"]), ("train", ["--model", "nope"]),
+         ("tune", ["--help"]), ("tune", ["--epochs", "x"]), ("analyze", ["--help"]),
+         ("denoise", ["--help"]), ("encode", ["--help"]), ("models", ["--help"])]
+results = []
+for command, argv in cases:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = run_command(command, argv, prog=command)
+    results.append([command, argv, status, out.getvalue(), err.getvalue()])
+print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "results": results}))
+"""
+
+
+@pytest.fixture(scope="module")
+def parse_only() -> dict:
+    """Help and bad flags of every command, run in one fresh process."""
+    result = subprocess.run([sys.executable, "-c", _PARSE_ONLY], capture_output=True, text=True, check=True,
+                            env=os.environ | {"PYTHONPATH": str(ROOT)})
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_help_and_bad_flags_do_not_import_tensorflow(parse_only):
+    assert parse_only["tensorflow"] is False
+    statuses = {(command, argv[0]): status for command, argv, status, _, _ in parse_only["results"]}
+    assert statuses[("train", "--help")] == 0 and statuses[("train", "--no-such-flag")] == 2
+    assert statuses[("tune", "--epochs")] == 2
+
+
+@pytest.mark.parametrize("command", ["train", "tune"])
+def test_help_lists_every_family_with_its_idea(parse_only, command):
+    text = next(out for name, argv, _, out, _ in parse_only["results"] if name == command and argv == ["--help"])
+    for family in FAMILIES.values():
+        assert f"{family.name}  " in text and family.description in text
+
+
+def test_a_bad_flag_is_one_line(parse_only):
+    for command, argv, status, out, err in parse_only["results"]:
+        if status == 2:
+            assert out == "" and len(err.strip().splitlines()) == 1, (command, argv, err)
+            assert err.startswith(f"{command}: error: ")
+
+
+def test_an_unknown_model_names_the_families(parse_only):
+    err = next(err for _, argv, _, _, err in parse_only["results"] if argv == ["--model", "nope"])
+    assert "'nope'" in err and all(name in err for name in FAMILIES)
+
+
+# ---------------------------------------------------------------------------------------------
+# --model: one name, a comma list, both, all
+
+@pytest.mark.parametrize("command", ["train", "tune"])
+def test_model_lists(command):
+    assert parse(command, "--model", "all").model == tuple(FAMILIES)
+    assert parse(command, "--model", "both").model == ("ae", "vae")
+    assert parse(command, "--model", "vae,ae,vae").model == ("vae", "ae")
+
+
+def test_defaults_both_for_train_and_ae_for_tune():
+    assert parse("train").model == ("ae", "vae")
+    assert parse("tune").model == ("ae",)
+
+
+# ---------------------------------------------------------------------------------------------
+# Flags to settings
+
+def test_unset_flags_leave_the_library_defaults():
+    from aezoo.commands.train import config_from_args
+    from aezoo.config import TrainConfig
+
+    config = config_from_args(parse("train", "--model", "vae"))
+    default = TrainConfig(models=("vae",))
+    assert config.to_json() == default.to_json()
+
+
+def test_given_flags_reach_the_config():
+    from aezoo.commands.train import config_from_args
+
+    config = config_from_args(parse("train", "--model", "ae", "--epochs", "3", "--seed", "7", "--filters", "8",
+                                    "--no-batch-norm", "--noise", "mask", "--noise-strength", "0.1",
+                                    "--lr-schedule", "constant"))
+    assert (config.models, config.epochs, config.seed, config.noise, config.noise_strength, config.lr_schedule) == (
+        ("ae",), 3, 7, "mask", 0.1, "constant")
+    assert config.hyperparameters == {"filters": 8, "batch_norm": False}
+
+
+def _has_validation_fraction() -> bool:
+    from aezoo.config import TrainConfig
+
+    return "validation_fraction" in {field.name for field in dataclasses.fields(TrainConfig)}
+
+
+def test_validation_fraction_reaches_the_config():
+    if not _has_validation_fraction():
+        pytest.skip("TrainConfig has no validation_fraction yet")
+    from aezoo.commands.train import config_from_args
+
+    assert config_from_args(parse("train", "--validation-fraction", "0.2")).validation_fraction == 0.2
+
+
+# ---------------------------------------------------------------------------------------------
+# One set of noise flags
+
+def test_the_same_noise_flags_in_train_tune_denoise_and_bench():
+    from aezoo.bench.__main__ import parse_args as bench_args
+
+    argv = ["--noise", "salt_pepper", "--noise-strength", "0.1"]
+    assert flags.noise_from_args(parse("train", *argv)) == ("salt_pepper", 0.1)
+    assert flags.noise_from_args(parse("tune", *argv)) == ("salt_pepper", 0.1)
+    assert flags.noise_from_args(bench_args(argv)) == ("salt_pepper", 0.1)
+    denoise = parse("denoise", "RUN", "x.png", "-o", "out", *argv)
+    assert (denoise.add_noise, denoise.noise_strength) == ("salt_pepper", 0.1)
+
+
+def test_noise_defaults_and_old_spellings():
+    assert flags.noise_from_args(parse("train")) == ("gaussian", None)  # None: the kind's own strength
+    assert flags.noise_from_args(parse("train", "--noise-std", "0.3")) == ("gaussian", 0.3)
+    assert flags.noise_from_args(parse("train", "--noise", "mask", "--mask-rate", "0.4")) == ("mask", 0.4)
+    assert parse("denoise", "RUN", "x.png", "-o", "out").add_noise is None
+    assert parse("denoise", "RUN", "x.png", "-o", "out", "--add-noise", "mask").add_noise == "mask"
+
+
+# ---------------------------------------------------------------------------------------------
+# The CLI's TF-free copies equal the library's values
+
+def test_copies_of_library_values_are_equal():
+    from aezoo.config import LR_SCHEDULES, TrainConfig
+    from aezoo.datasets.noise import DEFAULT_STRENGTH, NOISE_KINDS
+    from aezoo.datasets.sources import DATASET_NAMES
+    from aezoo.distribute import STRATEGIES
+
+    assert flags.NOISE_KINDS == NOISE_KINDS and flags.DEFAULT_NOISE_STRENGTH == DEFAULT_STRENGTH
+    assert (flags.DATASET_NAMES, flags.STRATEGIES, flags.LR_SCHEDULES) == (DATASET_NAMES, STRATEGIES, LR_SCHEDULES)
+    defaults = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
+    shown = dict(flags.TRAINING_DEFAULTS)
+    if not _has_validation_fraction():
+        shown.pop("validation_fraction")
+    assert shown == {name: defaults[name] for name in shown}
+
+
+def test_copy_of_the_analysis_size_is_equal():
+    from aezoo.analysis.embeddings import FIRST_TEST_IMAGES
+    from aezoo.commands.analyze import DEFAULT_IMAGES
+
+    assert DEFAULT_IMAGES == FIRST_TEST_IMAGES
+
+
+def test_copies_of_tuning_values_are_equal():
+    from aezoo.commands import tune as command
+    from aezoo.tuning import DEFAULT_MAX_TRIALS, TUNERS, SearchSettings
+
+    assert command.TUNERS == TUNERS
+    defaults = {field.name: field.default for field in dataclasses.fields(SearchSettings)}
+    expected = {name: defaults[name] for name in command.SEARCH_DEFAULTS if name != "max_trials"}
+    assert command.SEARCH_DEFAULTS == expected | {"max_trials": DEFAULT_MAX_TRIALS}
+
+
+# ---------------------------------------------------------------------------------------------
+# tune with several models
+
+def test_tune_checks_every_search_before_starting_any(monkeypatch):
+    import aezoo.tuning
+    from aezoo.commands import tune as command
+
+    started = []
+    monkeypatch.setattr(aezoo.tuning, "tune", lambda settings, **kwargs: started.append(settings))
+    args = parse("tune", "--model", "vae,ae", "--fix", "beta=2")  # beta means nothing to the AE, listed second
+    with pytest.raises(UsageError, match="^ae: "):
+        command.run(args)
+    assert started == []
+
+
+def test_tune_gives_each_model_its_own_folder():
+    from aezoo.commands import tune as command
+
+    args = parse("tune", "--model", "ae,vae", "--tuner", "random", "--output", "out", "--epochs", "1")
+    settings = command.search_settings(args)
+    assert [s.model for s in settings] == ["ae", "vae"] and all(s.epochs == 1 for s in settings)
+    assert [command.output_folder(args, s) for s in settings] == [Path("out/ae-random"), Path("out/vae-random")]
+    one = parse("tune", "--output", "out")
+    assert command.output_folder(one, command.search_settings(one)[0]) == Path("out")
+
+
+# ---------------------------------------------------------------------------------------------
+# The models command
+
+def test_models_command_lists_families_and_capabilities(capsys):
+    assert run_command("models", []) == 0
+    out = capsys.readouterr().out
+    for family in FAMILIES.values():
+        assert out.count(f"{family.name}: {family.description}") == 1
+    assert "has_latent_space, is_generative" in out  # the VAE
+    assert run_command("models", ["nope"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# A quiet start
+
+_IMPORT = "from aezoo.commands.startup import quiet_tensorflow; quiet_tensorflow({verbose}); import keras"
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_tensorflow_starts_quietly_unless_asked(verbose):
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "AEZOO_VERBOSE")}
+    result = subprocess.run([sys.executable, "-c", _IMPORT.format(verbose=verbose)], capture_output=True,
+                            text=True, env=env | {"PYTHONPATH": str(ROOT)}, check=True)
+    if verbose:  # the quiet case proves something only where TensorFlow has something to say
+        if not result.stderr:
+            pytest.skip("TensorFlow writes nothing at import on this machine")
+    else:
+        assert result.stderr == ""
