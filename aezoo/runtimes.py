@@ -64,13 +64,14 @@ class Format:
     suffix: str
     packages: tuple[tuple[str, str], ...]  # (import name, distribution name) the export needs
     description: str
+    runtime: str
 
 
 FORMATS = {
     "onnx": Format("onnx", ".onnx", (("tf2onnx", "tf2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime")),
-                   f"ONNX opset {ONNX_OPSET} (onnxruntime)"),
+                   f"ONNX opset {ONNX_OPSET}", "onnxruntime"),
     "litert": Format("litert", ".tflite", (("ai_edge_litert", "ai-edge-litert"),),
-                     "LiteRT / TFLite flatbuffer, built-in ops only (ai-edge-litert interpreter)"),
+                     "LiteRT (TFLite flatbuffer, built-in operators only)", "the LiteRT interpreter"),
 }
 
 Runner = Callable[[np.ndarray], np.ndarray]
@@ -184,7 +185,7 @@ def saved_model_endpoints(saved_model_dir: str | os.PathLike[str]) -> tuple[Any,
 def _export_saved_model(saved_model_dir: Path, fmt: Format, output: Path) -> Path:
     _loaded, endpoints = saved_model_endpoints(saved_model_dir)
     probes = probe_inputs(endpoints)
-    manifest: dict[str, Any] = {"format": fmt.name, "description": fmt.description,
+    manifest: dict[str, Any] = {"format": fmt.name, "description": fmt.description, "runtime": fmt.runtime,
                                 "source": str(saved_model_dir), "packages": _versions(fmt), "files": {}}
     with files.atomic_directory(output) as folder:
         for endpoint in endpoints:
