@@ -268,7 +268,7 @@ def _to_onnx(saved_model_dir: Path, endpoint: Endpoint, path: Path) -> None:
         try:
             proto, _ = tf2onnx.convert.from_function(
                 function, input_signature=[endpoint.spec], opset=ONNX_OPSET,
-                custom_op_handlers={"BroadcastArgs": (_broadcast_args_to_onnx, [])})
+                custom_op_handlers={op: (handler, []) for op, handler in ONNX_OP_CONVERSIONS.items()})
         except Exception as error:  # the converter's failures have no common type
             raise UsageError(f"onnx export of {endpoint.name} is not possible with tf2onnx "
                              f"{tf2onnx.__version__}: {_first_line(error)}") from None
@@ -304,6 +304,10 @@ def _broadcast_args_to_onnx(ctx: Any, node: Any, name: str, args: Any) -> None:
     broadcast = ctx.make_node("Shape", [total.output[0]])
     ctx.make_node("Cast", [broadcast.output[0]], attr={"to": dtype}, name=node.name, outputs=[output],
                   shapes=shapes, dtypes=[dtype])
+
+
+# TensorFlow operators tf2onnx cannot convert by itself -> aezoo's conversion.
+ONNX_OP_CONVERSIONS: dict[str, Callable[..., None]] = {"BroadcastArgs": _broadcast_args_to_onnx}
 
 
 @contextlib.contextmanager
