@@ -166,9 +166,13 @@ def _limits(metrics: dict[str, Any]) -> list[str]:
         "other tools must do the same first.",
         "Images that are not handwritten digits (letters, clothing, photographs) come out as digit-like "
         "strokes: the decoder can only draw what it saw in training, so the output shows what the model "
-        "expected, not what was there. Do not use it to restore images of anything else.",
-        "Noise of another kind or strength than in training is removed less well; clean inputs are "
-        "returned slightly blurred, not unchanged.",
+        "expected, not what was there (the default AE turns a square into a 0 and letters into scribbles "
+        "of 4s and 5s: 12.7 dB PSNR against its input, where digits get 16.8 dB). Do not use it to restore "
+        "anything else.",
+        "Noise of another kind or strength than in training is removed less well (the default AE, trained "
+        "with Gaussian σ = 0.5: 17.0 dB there, 15.7 dB at σ = 0.7; masking 30% of the pixels it barely "
+        "repairs, 15.1 to 15.3 dB). Clean inputs are not returned unchanged either: they pass the same "
+        "bottleneck and come back redrawn (17.4 dB PSNR against themselves).",
     ]
     if metrics.get("dataset") == "embedded":
         count = metrics.get("train_images")
