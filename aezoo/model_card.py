@@ -188,7 +188,8 @@ def _how_to_load(metrics: dict[str, Any], capabilities: dict[str, bool]) -> dict
     latent = capabilities.get("has_latent_space", True)
     saved_model = ('import tensorflow as tf\n'
                    'sm = tf.saved_model.load("saved_model")\n'
-                   'clean = sm.signatures["serving_default"](images=noisy)["output_0"]   # noisy: float32 [N,28,28,1] in [0,1]')
+                   '# noisy: float32 [N,28,28,1] in [0,1]\n'
+                   'clean = sm.signatures["serving_default"](images=noisy)["output_0"]')
     if latent:
         saved_model += ('\nz = sm.signatures["encode"](images=noisy)["output_0"]\n'
                         'digits = sm.signatures["decode"](embeddings=z)["output_0"]')
@@ -242,7 +243,8 @@ def _data_section(card: dict[str, Any]) -> str:
     if data.get("description"):
         source = f" Source: `{data['source']}`." if data.get("source") else ""
         lines.append(f"- **Data**: {data['description']}.{source}")
-    counts = [f"{data[k]:,} {k.split('_')[0]}" for k in ("train_images", "validation_images", "test_images") if k in data]
+    splits = ("train_images", "validation_images", "test_images")
+    counts = [f"{data[k]:,} {k.split('_')[0]}" for k in splits if k in data]
     if counts:
         lines.append(f"- **Images**: {', '.join(counts)}.")
     if data.get("noise_description"):

@@ -35,7 +35,8 @@ class TensorBoardImages(keras.callbacks.Callback):
     def __init__(self, log_dir: str | os.PathLike[str], noisy: np.ndarray, clean: np.ndarray) -> None:
         super().__init__()
         if noisy.shape != clean.shape or noisy.ndim != 4 or len(noisy) == 0:
-            raise ValueError(f"noisy and clean must be equal, non-empty [n, 28, 28, 1] arrays; got {noisy.shape} and {clean.shape}")
+            raise ValueError("noisy and clean must be equal, non-empty [n, 28, 28, 1] arrays; "
+                             f"got {noisy.shape} and {clean.shape}")
         self.directory = Path(log_dir) / IMAGES_RUN
         self.noisy = np.asarray(noisy, np.float32)
         self.clean = np.asarray(clean, np.float32)
@@ -49,7 +50,8 @@ class TensorBoardImages(keras.callbacks.Callback):
         denoised = np.asarray(self.model(self.noisy, training=False), np.float32)
         with self._writer.as_default(step=epoch):
             tf.summary.image(IMAGE_TAG, grid([self.noisy, denoised, self.clean])[None], max_outputs=1,
-                             description="Rows: noisy input, denoised, clean original (the same test images every epoch).")
+                             description="Rows: noisy input, denoised, clean original "
+                                         "(the same test images every epoch).")
             if hasattr(self.model, KL_TAG):
                 kl = np.asarray(self.model.kl_per_dimension(self.noisy)).mean(axis=0)
                 tf.summary.histogram(KL_TAG, kl, buckets=max(2, min(30, kl.size)),
