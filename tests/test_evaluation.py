@@ -1,0 +1,185 @@
+"""Generative evaluation: importance-sampled NLL, Frechet distance, class statistics, classifier cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_probability as tfp
+from scipy.special import logsumexp
+from scipy.stats import norm
+
+from aezoo.evaluation import classifier as classifier_module
+from aezoo.evaluation.frechet import add_noise, frechet_distance
+from aezoo.evaluation.likelihood import (LatentVariableModel, bernoulli_log_likelihood, importance_sampled_nll,
+                                         latent_variable_model)
+from aezoo.evaluation.sample_quality import class_statistics, label_accuracy
+from tests.conftest import TINY_HYPERPARAMETERS, subset
+
+tfd = tfp.distributions
+
+# A 1-D toy: z ~ N(0, 1), five grey "pixels" x_i ~ Bernoulli(sigmoid(w_i z + c_i)). The posterior is
+# not Gaussian, and the proposal q below is deliberately off, so every bound has a visible gap.
+W = np.array([2.0, -1.5, 3.0, 0.5, -2.5])
+C = np.array([0.3, -0.2, 0.0, 1.0, 0.5])
+X = np.array([[0.9, 0.1, 1.0, 0.7, 0.0], [0.0, 0.8, 0.2, 0.5, 1.0], [0.6, 0.4, 0.5, 0.9, 0.3]])
+
+
+def toy_model(loc: float = 0.4, scale: float = 0.9) -> LatentVariableModel:
+    def posterior(x):
+        batch = tf.shape(x)[0]
+        return tfd.MultivariateNormalDiag(loc=tf.fill([batch, 1], loc), scale_diag=tf.fill([batch, 1], scale))
+
+    def log_likelihood(x, z):
+        return bernoulli_log_likelihood(x, tf.sigmoid(z * W.astype(np.float32) + C.astype(np.float32)))
+
+    return LatentVariableModel(posterior, lambda: tfd.MultivariateNormalDiag(loc=[0.0], scale_diag=[1.0]),
+                               log_likelihood)
+
+
+def exact_log_px(x: np.ndarray) -> np.ndarray:
+    """log of the integral of p(z) p(x|z) over z, by the rectangle rule on a fine grid."""
+    z = np.linspace(-12, 12, 200_001)
+    y = np.clip(1 / (1 + np.exp(-(z[:, None] * W + C))), 1e-7, 1 - 1e-7)
+    log_joint = norm.logpdf(z)[None] + np.sum(x[:, None] * np.log(y) + (1 - x[:, None]) * np.log(1 - y), axis=-1)
+    return logsumexp(log_joint, axis=1) + np.log(z[1] - z[0])
+
+
+def test_bounds_are_ordered_and_tighten_towards_the_exact_log_likelihood():
+    exact = exact_log_px(X)
+    x = X.astype(np.float32)
+    gaps = {}
+    for k in (1, 10, 100, 10_000):
+        estimate = importance_sampled_nll(toy_model(), x, samples=k, seed=1)
+        assert np.all(estimate.elbo <= estimate.iwae_bound + 1e-6)
+        assert np.allclose(estimate.nll, -estimate.iwae_bound)
+        gaps[k] = exact - estimate.iwae_bound
+    elbo = importance_sampled_nll(toy_model(), x, samples=10_000, seed=1).elbo
+    assert np.all(elbo < exact - 0.05)  # the ELBO's gap: KL(q || true posterior) > 0 for this q
+    assert np.all(gaps[1] > 0.05)
+    assert np.all(gaps[10] < gaps[1]) and np.all(gaps[100] < gaps[10])
+    assert np.all(np.abs(gaps[10_000]) < 0.01)  # converges to log p(x), from below in expectation
+
+
+def test_one_sample_iwae_is_the_elbo_and_draws_are_reproducible():
+    x = X.astype(np.float32)
+    one = importance_sampled_nll(toy_model(), x, samples=1, seed=3)
+    np.testing.assert_allclose(one.elbo, one.iwae_bound, rtol=1e-6)
+    again = importance_sampled_nll(toy_model(), x, samples=7, seed=3, batch_size=2)
+    np.testing.assert_array_equal(again.iwae_bound, importance_sampled_nll(toy_model(), x, samples=7, seed=3,
+                                                                           batch_size=2).iwae_bound)
+    summary = again.summary()
+    assert summary["nll"] == pytest.approx(-np.mean(again.iwae_bound)) and summary["nll_samples"] == 7
+
+
+@pytest.mark.parametrize("samples", [0, -1, 2.5])
+def test_fewer_than_one_sample_is_refused(samples):
+    with pytest.raises(ValueError, match="samples"):
+        importance_sampled_nll(toy_model(), X.astype(np.float32), samples=samples)
+
+
+def test_vae_adapter_scores_real_digits_batched_or_not(tiny_splits):
+    from aezoo.models import build
+
+    model = build("vae", **TINY_HYPERPARAMETERS)
+    model.build()
+    images = tiny_splits.test_images[:6]
+    whole = importance_sampled_nll(model, images, samples=4, seed=0)
+    batched = importance_sampled_nll(model, images, samples=4, seed=0, batch_size=6)
+    np.testing.assert_allclose(whole.iwae_bound, batched.iwae_bound, rtol=1e-5)
+    assert whole.nll.shape == (6,) and np.all(whole.nll > 0) and np.all(whole.elbo <= whole.iwae_bound + 1e-4)
+
+
+class ConditionalToy:
+    """The smallest conditional model: the label shifts the posterior and the decoder's logits."""
+
+    needs_labels = True
+
+    def posterior(self, images, labels):
+        loc = tf.cast(labels, tf.float32)[:, None] / 10.0
+        return tfd.MultivariateNormalDiag(loc=loc, scale_diag=tf.ones_like(loc))
+
+    def prior(self):
+        return tfd.MultivariateNormalDiag(loc=[0.0], scale_diag=[1.0])
+
+    def decode(self, z, labels):
+        logits = z[:, :, None, None] + tf.cast(labels, tf.float32)[:, None, None, None] - 4.5
+        return tf.sigmoid(tf.broadcast_to(logits, [tf.shape(z)[0], 28, 28, 1]))
+
+
+def test_conditional_model_is_scored_given_its_labels(tiny_splits):
+    images, labels = tiny_splits.test_images[:4], tiny_splits.test_labels[:4]
+    right = importance_sampled_nll(ConditionalToy(), (images, labels), samples=3, seed=0)
+    wrong = importance_sampled_nll(ConditionalToy(), (images, (labels + 5) % 10), samples=3, seed=0)
+    assert right.nll.shape == (4,)
+    assert not np.allclose(right.nll, wrong.nll)
+    adapter = latent_variable_model(ConditionalToy())
+    assert adapter.log_likelihood((images[:1].astype(np.float32) / 255, labels[:1]), tf.zeros([1, 1])).shape == (1,)
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_noise(rng):
+    features = rng.normal(size=(500, 16)) @ rng.normal(size=(16, 16))
+    assert frechet_distance(features, features) == pytest.approx(0.0, abs=1e-6)
+    distances = [frechet_distance(features, features + rng.normal(scale=s, size=features.shape)) for s in (0.1, 0.5, 2.0)]
+    assert 0 < distances[0] < distances[1] < distances[2]
+
+
+def test_frechet_distance_matches_the_closed_form_for_shifted_and_scaled_gaussians(rng):
+    a = rng.normal(size=(20_000, 3))
+    b = 2.0 * rng.normal(size=(20_000, 3)) + 1.0
+    # |mu1 - mu2|^2 + trace(I + 4I - 2 * 2I) = 3 + 3
+    assert frechet_distance(a, b) == pytest.approx(6.0, rel=0.05)
+
+
+def test_frechet_distance_survives_singular_covariances(rng):
+    few = rng.normal(size=(5, 32))  # five points in 32-d: rank-4 covariances
+    assert np.isfinite(frechet_distance(few, few + 0.1))
+
+
+def test_class_statistics_tell_confident_diverse_samples_from_collapsed_or_vague_ones():
+    diverse = np.eye(10)[np.arange(100) % 10] * 0.99 + 0.001
+    collapsed = np.eye(10)[np.zeros(100, int)] * 0.99 + 0.001
+    vague = np.full((100, 10), 0.1)
+    good, mode, blur = (class_statistics(p) for p in (diverse, collapsed, vague))
+    assert good["coverage"] == 10 and mode["coverage"] == 1
+    assert good["mean_entropy"] < 0.1 < np.log(10) - 1e-6 < blur["mean_entropy"] + 1e-6
+    assert good["marginal_entropy"] == pytest.approx(np.log(10), abs=1e-3) and mode["marginal_entropy"] < 0.1
+    assert good["classifier_score"] > 9 and mode["classifier_score"] < 1.1 and blur["classifier_score"] == pytest.approx(1)
+    assert sum(good["class_shares"]) == pytest.approx(1.0)
+
+
+def test_label_accuracy_counts_top_classes_that_match():
+    probabilities = np.eye(10)[[1, 2, 3, 3]]
+    assert label_accuracy(probabilities, [1, 2, 3, 4]) == 0.75
+
+
+def test_classifier_cache_is_reused_not_retrained(tmp_path, embedded, monkeypatch):
+    splits = subset(embedded, 256, 64)
+    first = classifier_module.load_or_train_classifier(splits, seed=5, directory=tmp_path, epochs=1)
+    path = classifier_module.cache_path(splits.name, 5, tmp_path)
+    assert path.exists() and path.with_suffix(".json").exists()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached classifier was retrained")
+
+    monkeypatch.setattr(classifier_module, "train_classifier", no_training)
+    second = classifier_module.load_or_train_classifier(splits, seed=5, directory=tmp_path, epochs=1)
+    images = splits.test_images[:8]
+    np.testing.assert_allclose(second.probabilities(images), first.probabilities(images), rtol=1e-5, atol=1e-6)
+    assert second.features(images).shape == (8, 128)
+    assert second.test_accuracy == first.test_accuracy
+    # Other training images under the same name and seed are another classifier.
+    with pytest.raises(AssertionError, match="retrained"):
+        classifier_module.load_or_train_classifier(subset(embedded, 128, 64), seed=5, directory=tmp_path)
+
+
+def test_cache_location_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("AEZOO_CACHE", str(tmp_path))
+    assert classifier_module.cache_path("mnist", 3) == tmp_path / "classifiers" / "mnist-seed3.keras"
+
+
+def test_noise_reference_points_move_away_from_real_features(rng):
+    images = (rng.random((4, 28, 28)) * 255).astype(np.uint8)
+    noisy = add_noise(images, 0.3, seed=1)
+    assert noisy.shape == (4, 28, 28, 1) and noisy.min() >= 0 and noisy.max() <= 1
+    np.testing.assert_array_equal(noisy, add_noise(images, 0.3, seed=1))
