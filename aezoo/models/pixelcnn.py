@@ -159,7 +159,9 @@ class GatedPixelCNN(keras.Model):
     def build(self, input_shape: tuple[int | None, ...] | None = None) -> None:
         if self.built:
             return
-        self(keras.ops.zeros((1, self.height, self.width), dtype="int32"))  # creates every weight
+        # Running call (not __call__, which would build again) creates every sub-layer's weights.
+        self.call(keras.ops.zeros((1, self.height, self.width), dtype="int32"))
+        self.built = True
 
     def call(self, grids: Any, training: bool | None = None) -> Any:
         """Logits ``[N, H, W, num_codes]`` of each position given the positions before it."""
