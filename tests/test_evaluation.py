@@ -11,8 +11,7 @@ from scipy.stats import norm
 
 from aezoo.evaluation import classifier as classifier_module
 from aezoo.evaluation.frechet import add_noise, frechet_distance
-from aezoo.evaluation.likelihood import (LatentVariableModel, bernoulli_log_likelihood, importance_sampled_nll,
-                                         latent_variable_model)
+from aezoo.evaluation.likelihood import LatentVariableModel, bernoulli_log_likelihood, importance_sampled_nll
 from aezoo.evaluation.sample_quality import class_statistics, label_accuracy
 from tests.conftest import TINY_HYPERPARAMETERS, subset
 
@@ -98,11 +97,15 @@ def test_vae_adapter_scores_real_digits_batched_or_not(tiny_splits):
 
 
 class ConditionalToy:
-    """The smallest conditional model: the label shifts the posterior and the decoder's logits."""
+    """The smallest conditional model; it records the labels each part was given."""
 
     needs_labels = True
 
+    def __init__(self):
+        self.seen = {}
+
     def posterior(self, images, labels):
+        self.seen["posterior"] = np.asarray(labels)
         loc = tf.cast(labels, tf.float32)[:, None] / 10.0
         return tfd.MultivariateNormalDiag(loc=loc, scale_diag=tf.ones_like(loc))
 
@@ -110,18 +113,20 @@ class ConditionalToy:
         return tfd.MultivariateNormalDiag(loc=[0.0], scale_diag=[1.0])
 
     def decode(self, z, labels):
+        self.seen["decoder"] = np.asarray(labels)
         logits = z[:, :, None, None] + tf.cast(labels, tf.float32)[:, None, None, None] - 4.5
         return tf.sigmoid(tf.broadcast_to(logits, [tf.shape(z)[0], 28, 28, 1]))
 
 
 def test_conditional_model_is_scored_given_its_labels(tiny_splits):
     images, labels = tiny_splits.test_images[:4], tiny_splits.test_labels[:4]
-    right = importance_sampled_nll(ConditionalToy(), (images, labels), samples=3, seed=0)
-    wrong = importance_sampled_nll(ConditionalToy(), (images, (labels + 5) % 10), samples=3, seed=0)
-    assert right.nll.shape == (4,)
-    assert not np.allclose(right.nll, wrong.nll)
-    adapter = latent_variable_model(ConditionalToy())
-    assert adapter.log_likelihood((images[:1].astype(np.float32) / 255, labels[:1]), tf.zeros([1, 1])).shape == (1,)
+    model = ConditionalToy()
+    right = importance_sampled_nll(model, (images, labels), samples=3, seed=0)
+    # Both the posterior and the decoder see each image's own label (the decoder once per sample).
+    np.testing.assert_array_equal(model.seen["posterior"], labels)
+    np.testing.assert_array_equal(model.seen["decoder"], np.tile(labels, 3))
+    wrong = importance_sampled_nll(model, (images, (labels + 5) % 10), samples=3, seed=0)
+    assert right.nll.shape == (4,) and not np.allclose(right.nll, wrong.nll)
 
 
 def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_noise(rng):
