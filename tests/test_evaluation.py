@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.linalg
 import tensorflow as tf
 import tensorflow_probability as tfp
 from scipy.special import logsumexp
@@ -146,6 +147,29 @@ def test_frechet_distance_matches_the_closed_form_for_shifted_and_scaled_gaussia
 def test_frechet_distance_survives_singular_covariances(rng):
     few = rng.normal(size=(5, 32))  # five points in 32-d: rank-4 covariances
     assert np.isfinite(frechet_distance(few, few + 0.1))
+
+
+def test_a_failed_square_root_is_retried_with_a_small_offset(rng, monkeypatch):
+    a, b = rng.normal(size=(200, 4)), rng.normal(size=(200, 4)) + 1
+    expected = frechet_distance(a, b)
+    real_sqrtm, calls = scipy.linalg.sqrtm, []
+
+    def failing_once(matrix):
+        calls.append(matrix)
+        return np.full_like(matrix, np.nan) if len(calls) == 1 else real_sqrtm(matrix)
+
+    monkeypatch.setattr(scipy.linalg, "sqrtm", failing_once)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-4) and len(calls) == 2
+
+
+def test_round_off_imaginary_parts_are_dropped_but_large_ones_refused(rng, monkeypatch):
+    a, b = rng.normal(size=(200, 4)), rng.normal(size=(200, 4))
+    expected, real_sqrtm = frechet_distance(a, b), scipy.linalg.sqrtm
+    monkeypatch.setattr(scipy.linalg, "sqrtm", lambda m: real_sqrtm(m) + 1e-9j)
+    assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-6)
+    monkeypatch.setattr(scipy.linalg, "sqrtm", lambda m: real_sqrtm(m) + 0.5j)
+    with pytest.raises(ValueError, match="imaginary"):
+        frechet_distance(a, b)
 
 
 def test_class_statistics_tell_confident_diverse_samples_from_collapsed_or_vague_ones():
