@@ -37,6 +37,14 @@ def test_samples_are_reproducible_per_seed_and_follow_the_mixture(rng):
     np.testing.assert_allclose(draws.std(axis=0), data.std(axis=0), rtol=0.1)
 
 
+def test_samples_have_the_covariance_of_a_correlated_component(rng):
+    mixing = np.array([[2.0, 0.0, 0.0], [1.5, 0.5, 0.0], [-1.0, 0.8, 0.3]])
+    data = rng.normal(size=(5000, 3)) @ mixing.T  # one strongly correlated Gaussian
+    sampler = GaussianMixtureSampler.fit(data, components=1, seed=0)
+    np.testing.assert_allclose(np.cov(sampler.sample(20_000, seed=0), rowvar=False), np.cov(data, rowvar=False),
+                               atol=0.15)
+
+
 def test_bad_files_and_counts_are_refused(tmp_path, rng):
     sampler = GaussianMixtureSampler.fit(clustered(rng), seed=0)
     (tmp_path / "other.npz").write_bytes(b"not an npz")
