@@ -155,6 +155,7 @@ class GatedPixelCNN(keras.Model):
         self.blocks = [GatedBlock(filters, kernel_size, first=i == 0, name=f"gated_{i}") for i in range(num_blocks)]
         self.head = keras.layers.Conv2D(filters, 1, activation="relu", name="head")
         self.logits = keras.layers.Conv2D(num_codes, 1, name="logits", dtype="float32")  # softmax in float32
+        self._sample_graph = None
 
     def build(self, input_shape: tuple[int | None, ...] | None = None) -> None:
         if self.built:
@@ -178,16 +179,31 @@ class GatedPixelCNN(keras.Model):
         loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(targets, y_pred, from_logits=True))
         return loss + keras.ops.sum(self.losses) if self.losses else loss
 
-    def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> tf.Tensor:
-        """``n`` grids ``[n, H, W]`` (int32), drawn one position at a time; the same for the same seed."""
+    def sample(self, n: Any, seed: Any = 0, temperature: Any = 1.0) -> tf.Tensor:
+        """``n`` grids ``[n, H, W]`` (int32), drawn one position at a time; the same for the same seed.
+
+        Runs as one graph (traced on first use, once per model): the eager loop pays Keras' call
+        overhead at each of the H * W positions and is several times slower. Inside another
+        ``tf.function`` (a SavedModel signature with tensors ``seed`` and ``n``) it nests as is.
+        """
+        if self._sample_graph is None:
+            self._sample_graph = tf.function(self._draw, input_signature=[
+                tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.int32), tf.TensorSpec([], tf.float32)])
+        return self._sample_graph(tf.cast(n, tf.int32), tf.cast(seed, tf.int32), tf.cast(temperature, tf.float32))
+
+    def _draw(self, n: tf.Tensor, seed: tf.Tensor, temperature: tf.Tensor) -> tf.Tensor:
         positions = self.height * self.width
-        grids = tf.zeros([n, self.height, self.width], tf.int32)
-        for index in range(positions):
-            row, col = divmod(index, self.width)
-            logits = tf.cast(self(grids, training=False)[:, row, col, :], tf.float32) / temperature
-            codes = tf.random.stateless_categorical(logits, 1, seed=[seed, index], dtype=tf.int32)[:, 0]
-            here = tf.one_hot(index, positions, on_value=True, off_value=False, dtype=tf.bool)
-            grids = tf.where(tf.reshape(here, [1, self.height, self.width]), codes[:, None, None], grids)
+        grids = tf.zeros(tf.stack([n, self.height, self.width]), tf.int32)
+
+        def draw_one(index: tf.Tensor, grids: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            logits = tf.reshape(self(grids, training=False), [-1, positions, self.num_codes])
+            logits = tf.cast(tf.gather(logits, index, axis=1), tf.float32) / temperature
+            # A fresh stateless seed per position: reproducible, and no two positions share noise.
+            codes = tf.random.stateless_categorical(logits, 1, seed=tf.stack([seed, index]), dtype=tf.int32)[:, 0]
+            here = tf.reshape(tf.equal(tf.range(positions), index), [1, self.height, self.width])
+            return index + 1, tf.where(here, codes[:, None, None], grids)
+
+        _, grids = tf.while_loop(lambda index, _: index < positions, draw_one, (tf.constant(0), grids))
         return grids
 
     def get_config(self) -> dict[str, Any]:
