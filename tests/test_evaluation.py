@@ -219,3 +219,10 @@ def test_noise_reference_points_move_away_from_real_features(rng):
     noisy = add_noise(images, 0.3, seed=1)
     assert noisy.shape == (4, 28, 28, 1) and noisy.min() >= 0 and noisy.max() <= 1
     np.testing.assert_array_equal(noisy, add_noise(images, 0.3, seed=1))
+
+
+def test_package_exports_resolve():
+    import aezoo.evaluation as evaluation
+
+    for name in evaluation.__all__:
+        assert callable(getattr(evaluation, name)), name
