@@ -142,16 +142,16 @@ def load_or_train_classifier(splits: ImageSplits, seed: int = 0, directory: str 
     """
     path = cache_path(splits.name, seed, directory)
     info_path = path.with_suffix(".json")
-    print_ = fingerprint(splits)
+    expected = fingerprint(splits)
     if path.exists() and info_path.exists():
         info = json.loads(info_path.read_text())
-        if info.get("fingerprint") == print_:
+        if info.get("fingerprint") == expected:
             model = keras.saving.load_model(path, compile=False)
             return DigitClassifier(model, info["test_accuracy"], info["training_seconds"])
         logger.info("Cached classifier %s was trained on other images; retraining it.", path)
     classifier = train_classifier(splits, seed=seed, epochs=epochs, verbose=verbose)
     files.write_with(path, classifier.model.save)
-    files.write_json(info_path, {"dataset": splits.name, "seed": seed, "fingerprint": print_,
+    files.write_json(info_path, {"dataset": splits.name, "seed": seed, "fingerprint": expected,
                                  "test_accuracy": classifier.test_accuracy,
                                  "training_seconds": classifier.training_seconds, "epochs": epochs})
     logger.info("Trained the sample-quality classifier (%.1f%% test accuracy, %.0f s); cached in %s",
