@@ -16,6 +16,7 @@ with the same number of images; :func:`reference_points` gives the scale at that
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -42,7 +43,12 @@ def gaussian_statistics(features: Any) -> tuple[np.ndarray, np.ndarray]:
 def frechet_distance_from_statistics(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
     """FD between N(mu1, sigma1) and N(mu2, sigma2)."""
     diff = mu1 - mu2
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+    with warnings.catch_warnings():
+        # Dead ReLU units make classifier-feature covariances singular; sqrtm then warns although
+        # its result is fine (the tests compare it with an eigendecomposition). Non-finite results
+        # are caught below.
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
     if not np.isfinite(covmean).all():
         offset = np.eye(len(sigma1)) * SQRTM_EPSILON
         covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
