@@ -89,11 +89,13 @@ class GaussianMixtureSampler:
 def embed(model: Any, images: Any, batch_size: int = 256) -> np.ndarray:
     """``model.encode`` of images ``[N, 28, 28(, 1)]`` (uint8 or float in [0, 1]), in batches."""
     array = np.asarray(images)
-    unit = (array.astype(np.float32) / 255.0 if array.dtype == np.uint8 else array.astype(np.float32)).reshape(-1, 28, 28, 1)
+    unit = array.astype(np.float32) / 255.0 if array.dtype == np.uint8 else array.astype(np.float32)
+    unit = unit.reshape(-1, 28, 28, 1)
     return np.concatenate([np.asarray(model.encode(unit[i:i + batch_size])) for i in range(0, len(unit), batch_size)])
 
 
-def fit_sampler(model: Any, train_images: Any, components: int = DEFAULT_COMPONENTS, seed: int = 0) -> GaussianMixtureSampler:
+def fit_sampler(model: Any, train_images: Any, components: int = DEFAULT_COMPONENTS,
+                seed: int = 0) -> GaussianMixtureSampler:
     """The mixture of a model's codes of the (clean) training images."""
     return GaussianMixtureSampler.fit(embed(model, train_images), components=components, seed=seed)
 

@@ -27,7 +27,7 @@ _EXPORTS = {
     "latent_variable_model": "aezoo.evaluation.likelihood",
     "class_statistics": "aezoo.evaluation.sample_quality",
     "label_accuracy": "aezoo.evaluation.sample_quality",
-    "sample_quality": "aezoo.evaluation.sample_quality",
+    "score_samples": "aezoo.evaluation.sample_quality",
 }
 
 __all__ = list(_EXPORTS)

@@ -91,14 +91,15 @@ def reference_points(classifier: DigitClassifier, train_images: Any, test_images
     * ``noisy train (stddev=...)``: real digits with Gaussian pixel noise.
 
     ``n`` defaults to the size of the smaller set; generated samples should be scored at the
-    same ``n`` against the same test images (:func:`aezoo.evaluation.sample_quality.sample_quality`).
+    same ``n`` against the same test images (:func:`aezoo.evaluation.sample_quality.score_samples`).
     """
     n = min(len(train_images), len(test_images)) if n is None else n
     if n < 2 or n > min(len(train_images), len(test_images)):
         raise ValueError(f"n={n} must be 2..{min(len(train_images), len(test_images))}")
     train, test = train_images[:n], classifier.features(test_images[:n])
+    blurred = classifier.features(blur(train, blur_sigma))
     points = {"real train vs test": frechet_distance(classifier.features(train), test),
-              f"blurred train (sigma={blur_sigma:g})": frechet_distance(classifier.features(blur(train, blur_sigma)), test)}
+              f"blurred train (sigma={blur_sigma:g})": frechet_distance(blurred, test)}
     for stddev in noise_stddevs:
         noisy = add_noise(train, stddev, seed=seed)
         points[f"noisy train (stddev={stddev:g})"] = frechet_distance(classifier.features(noisy), test)

@@ -117,7 +117,8 @@ def log_weights(model: LatentVariableModel, x: Any, samples: int, seed: tf.Tenso
     z = q.sample(samples, seed=seed)  # [K, B, D]; a stateless draw: the seed fixes it
     batch, dim = tf.shape(z)[1], tf.shape(z)[2]
     # Every input repeated K times, in the order of z's flattened [K * B] axis.
-    repeated = tf.nest.map_structure(lambda t: tf.tile(t, tf.concat([[samples], tf.ones(tf.rank(t) - 1, tf.int32)], 0)), x)
+    repeated = tf.nest.map_structure(
+        lambda t: tf.tile(t, tf.concat([[samples], tf.ones(tf.rank(t) - 1, tf.int32)], 0)), x)
     log_px_z = tf.reshape(model.log_likelihood(repeated, tf.reshape(z, [-1, dim])), [samples, batch])
     return log_px_z + model.prior().log_prob(z) - q.log_prob(z)
 

@@ -62,7 +62,7 @@ def label_accuracy(probabilities: Any, labels: Any) -> float:
     return float(np.mean(np.argmax(probabilities, axis=1) == labels))
 
 
-def sample_quality(classifier: DigitClassifier, samples: Any, real_images: Any | None = None,
+def score_samples(classifier: DigitClassifier, samples: Any, real_images: Any | None = None,
                    labels: Any | None = None, min_share: float = MIN_SHARE) -> dict[str, Any]:
     """Every sample-quality metric of ``samples`` (images ``[N, 28, 28(, 1)]`` in [0, 1] or uint8).
 
