@@ -1,0 +1,159 @@
+"""The digit classifier that judges generated samples, trained once per dataset and cached.
+
+Sample-quality metrics need a fixed observer that knows what digits look like: its penultimate
+layer gives the features for the Frechet distance (:mod:`aezoo.evaluation.frechet`), its class
+probabilities the entropy, coverage and label accuracy (:mod:`aezoo.evaluation.sample_quality`).
+The observer must be the same for every model and every run, so it is trained once per dataset
+and seed, on the *clean training* split only (the test split stays unseen, the models' own
+training never touches it), and cached:
+
+    $AEZOO_CACHE/classifiers/<dataset>-seed<seed>.keras   (default AEZOO_CACHE: ~/.cache/aezoo)
+
+beside a ``.json`` with its test accuracy, training time and a fingerprint of the training
+images; a cached classifier whose fingerprint differs (another subset under the same name) is
+retrained rather than trusted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from aezoo import files
+from aezoo.datasets import ImageSplits
+
+logger = logging.getLogger("aezoo")
+
+NUM_CLASSES = 10
+FEATURES_LAYER = "features"
+DEFAULT_EPOCHS = 12
+BATCH_SIZE = 128
+
+
+def cache_dir() -> Path:
+    """Where classifiers are cached: ``$AEZOO_CACHE/classifiers`` (default ``~/.cache/aezoo``)."""
+    return Path(os.environ.get("AEZOO_CACHE") or Path.home() / ".cache" / "aezoo") / "classifiers"
+
+
+def cache_path(dataset: str, seed: int, directory: str | os.PathLike[str] | None = None) -> Path:
+    """The ``.keras`` file of the classifier for ``dataset`` and ``seed``."""
+    return Path(directory or cache_dir()) / f"{dataset}-seed{seed}.keras"
+
+
+def as_unit_images(images: Any) -> np.ndarray:
+    """``[N, 28, 28, 1]`` float32 in [0, 1] from uint8 ``[N, 28, 28]`` or float images of either shape."""
+    array = np.asarray(images)
+    scaled = array.astype(np.float32) / 255.0 if array.dtype == np.uint8 else array.astype(np.float32)
+    return scaled.reshape(-1, 28, 28, 1)
+
+
+def build_classifier(seed: int = 0) -> keras.Model:
+    """A small CNN: two conv blocks, a 128-unit feature layer, a softmax over the ten classes.
+
+    Random shifts and rotations during training are what lift it from ~96% to >= 97% when it
+    only sees the embedded set's 4000 digits; they are inactive at inference.
+    """
+    init = keras.initializers.HeNormal
+    inputs = keras.Input((28, 28, 1), name="images")
+    x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed)(inputs)
+    x = keras.layers.RandomRotation(0.03, fill_mode="constant", seed=seed + 1)(x)
+    for level, filters in enumerate((32, 64)):
+        for repeat in range(2):
+            x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu",
+                                    kernel_initializer=init(seed + 10 * level + repeat + 2))(x)
+        x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Flatten()(x)
+    x = keras.layers.Dropout(0.3, seed=seed + 30)(x)
+    features = keras.layers.Dense(128, activation="relu", kernel_initializer=init(seed + 31), name=FEATURES_LAYER)(x)
+    x = keras.layers.Dropout(0.3, seed=seed + 32)(features)
+    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    return keras.Model(inputs, outputs, name="digit_classifier")
+
+
+@dataclasses.dataclass
+class DigitClassifier:
+    """A trained classifier with the two views the metrics need.
+
+    Attributes:
+        model: the Keras model (images -> class probabilities).
+        test_accuracy: its accuracy on the dataset's test split.
+        training_seconds: how long ``fit`` took when it was trained (not when it was loaded).
+    """
+
+    model: keras.Model
+    test_accuracy: float
+    training_seconds: float
+
+    def __post_init__(self) -> None:
+        self._features = keras.Model(self.model.inputs, self.model.get_layer(FEATURES_LAYER).output)
+
+    def features(self, images: Any, batch_size: int = 256) -> np.ndarray:
+        """Penultimate-layer activations ``[N, 128]`` (float64, for the covariance)."""
+        return np.asarray(self._features.predict(as_unit_images(images), batch_size=batch_size, verbose=0), np.float64)
+
+    def probabilities(self, images: Any, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities ``[N, 10]``."""
+        return np.asarray(self.model.predict(as_unit_images(images), batch_size=batch_size, verbose=0), np.float64)
+
+    def accuracy(self, images: Any, labels: Any) -> float:
+        return float(np.mean(np.argmax(self.probabilities(images), axis=1) == np.asarray(labels)))
+
+
+def fingerprint(splits: ImageSplits) -> str:
+    """A short hash of the training images and labels the classifier learns from."""
+    digest = hashlib.sha256(np.ascontiguousarray(splits.train_images).tobytes())
+    digest.update(np.asarray(splits.train_labels, np.int64).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def train_classifier(splits: ImageSplits, seed: int = 0, epochs: int = DEFAULT_EPOCHS,
+                     verbose: int = 0) -> DigitClassifier:
+    """Train a new classifier with ``fit`` on the clean training split (seeds Keras' global RNG)."""
+    keras.utils.set_random_seed(seed)  # fit's shuffling and dropout draw from the global generators
+    model = build_classifier(seed)
+    steps = epochs * -(-len(splits.train_images) // BATCH_SIZE)
+    # Cosine decay lets the last epochs settle instead of bouncing at the initial learning rate.
+    schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=max(steps, 1))
+    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(as_unit_images(splits.train_images), np.asarray(splits.train_labels), batch_size=BATCH_SIZE,
+              epochs=epochs, verbose=verbose)
+    seconds = time.perf_counter() - start
+    classifier = DigitClassifier(model, test_accuracy=0.0, training_seconds=seconds)
+    classifier.test_accuracy = classifier.accuracy(splits.test_images, splits.test_labels)
+    return classifier
+
+
+def load_or_train_classifier(splits: ImageSplits, seed: int = 0, directory: str | os.PathLike[str] | None = None,
+                             epochs: int = DEFAULT_EPOCHS, verbose: int = 0) -> DigitClassifier:
+    """The cached classifier for ``splits.name`` and ``seed``, training and caching it if absent.
+
+    Both files are written atomically, so an interrupted run leaves either no cache or a whole one.
+    """
+    path = cache_path(splits.name, seed, directory)
+    info_path = path.with_suffix(".json")
+    expected = fingerprint(splits)
+    if path.exists() and info_path.exists():
+        info = json.loads(info_path.read_text())
+        if info.get("fingerprint") == expected:
+            model = keras.saving.load_model(path, compile=False)
+            return DigitClassifier(model, info["test_accuracy"], info["training_seconds"])
+        logger.info("Cached classifier %s was trained on other images; retraining it.", path)
+    classifier = train_classifier(splits, seed=seed, epochs=epochs, verbose=verbose)
+    files.write_with(path, classifier.model.save)
+    files.write_json(info_path, {"dataset": splits.name, "seed": seed, "fingerprint": expected,
+                                 "test_accuracy": classifier.test_accuracy,
+                                 "training_seconds": classifier.training_seconds, "epochs": epochs})
+    logger.info("Trained the sample-quality classifier (%.1f%% test accuracy, %.0f s); cached in %s",
+                100 * classifier.test_accuracy, classifier.training_seconds, path)
+    return classifier
