@@ -62,7 +62,7 @@ class TrainConfig:
             try:
                 self.models = parse_model_list(self.models)
             except ValueError:  # kept as given: validate() reports it as a UsageError
-                self.models = (self.models,)
+                self.models = tuple(self.models.split(","))
         self.models = tuple(self.models)
         if self.noise_strength is None and self.noise in DEFAULT_STRENGTH:
             self.noise_strength = DEFAULT_STRENGTH[self.noise]
