@@ -43,7 +43,6 @@ from typing import Any
 import keras
 import keras_tuner as kt
 import numpy as np
-import tensorflow as tf
 
 from aezoo import files
 from aezoo.config import TrainConfig
