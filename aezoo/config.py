@@ -1,53 +1,57 @@
 """The settings of a training run, validated in one place and saved as the run's ``config.json``.
 
-Model hyperparameters are not repeated here: their names and defaults are the constructor
-arguments of the model classes (see :func:`model_defaults`); a run stores only the ones a user
-overrode, and each model's full ``get_config()`` lands in its own ``metrics.json``.
+Settings only: nothing here builds a model, an optimizer or a dataset (that is
+:mod:`aezoo.training`'s job, beside :func:`aezoo.models.build`). Model hyperparameters are not
+repeated here: their names and defaults are the constructor arguments of the model classes (see
+:func:`model_defaults`); a run stores only the ones a user overrode, and each model's full
+``get_config()`` lands in its own ``metrics.json``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 from typing import Any
 
 from aezoo.datasets.noise import DEFAULT_STRENGTH, NOISE_KINDS, make_noise
-from aezoo.datasets.sources import DATASET_NAMES
+from aezoo.datasets.sources import DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, check_validation_fraction
 from aezoo.distribute import STRATEGIES
 from aezoo.errors import UsageError
-from aezoo.models import MODEL_CLASSES
+from aezoo.models.families import FAMILIES, GROUPS, get_family, parse_model_list
 
-MODEL_CHOICES = (*MODEL_CLASSES, "both")
+MODEL_CHOICES = (*FAMILIES, *GROUPS)
 LR_SCHEDULES = ("constant", "cosine")
 
 
 def model_defaults(kind: str) -> dict[str, Any]:
-    """Constructor arguments of a model kind and their defaults: the single source of hyperparameters."""
-    signature = inspect.signature(MODEL_CLASSES[kind].__init__)
-    return {name: p.default for name, p in signature.parameters.items()
-            if p.default is not inspect.Parameter.empty and p.kind is p.POSITIONAL_OR_KEYWORD}
+    """Constructor arguments of a model family and their defaults: the single source of hyperparameters."""
+    return get_family(kind).defaults()
 
 
 @dataclasses.dataclass
 class TrainConfig:
     """Everything that decides what a training run does (and so what makes two runs the same)."""
 
-    models: tuple[str, ...] = ("ae", "vae")
+    # What aezoo.models.parse_model_list accepts: a family, a comma list, "both" (ae, vae) or "all".
+    models: tuple[str, ...] = GROUPS["both"]
     dataset: str = "auto"
     data_dir: str | None = None
     noise: str = "gaussian"
     noise_strength: float | None = None
     epochs: int = 10
     # Chosen by the benchmark (bench/README.md): more, smaller steps with a large rate decayed
-    # along a cosine reach 17 dB in 10 epochs on 4000 images, where batch 128 at 1e-3 gets 14 dB.
+    # along a cosine leave the "average digit" plateau within the 10 epochs, where batch 128 at
+    # Adam's default 1e-3 does not.
     batch_size: int = 48
     learning_rate: float = 4e-3
     lr_schedule: str = "cosine"
-    # Run this many training steps per call into the compiled graph: with batches of 48 the
-    # per-step Python overhead is ~10% of an epoch on 2 CPU cores (bench/README.md).
+    # Run this many training steps per call into the compiled graph: small batches make the
+    # per-step Python overhead a visible share of an epoch on a CPU (bench/README.md).
     steps_per_execution: int = 12
     seed: int = 0
+    # Share of each class's training images held out to validate on (val_* metrics, the best
+    # checkpoint, the tuner's objective); the test split is never used to choose anything.
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     hyperparameters: dict[str, Any] = dataclasses.field(default_factory=dict)
     tensorboard: bool = False
     strategy: str = "auto"
@@ -55,18 +59,24 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if isinstance(self.models, str):
-            self.models = tuple(MODEL_CLASSES) if self.models == "both" else (self.models,)
+            try:
+                self.models = parse_model_list(self.models)
+            except ValueError:  # kept as given: validate() reports it as a UsageError
+                self.models = tuple(self.models.split(","))
         self.models = tuple(self.models)
         if self.noise_strength is None and self.noise in DEFAULT_STRENGTH:
             self.noise_strength = DEFAULT_STRENGTH[self.noise]
 
     def validate(self) -> "TrainConfig":
-        """Raise :class:`UsageError` naming the first bad value; return ``self`` otherwise."""
-        for kind in self.models:
-            if kind not in MODEL_CLASSES:
-                raise UsageError(f"unknown model {kind!r}; choose one of {', '.join(MODEL_CHOICES)}")
-        if not self.models:
-            raise UsageError("no model to train; choose one of " + ", ".join(MODEL_CHOICES))
+        """Raise :class:`UsageError` naming the first bad value; return ``self`` otherwise.
+
+        Checks settings only: the model constructors check their own arguments when training
+        builds the models, before it writes anything.
+        """
+        try:
+            self.models = parse_model_list(self.models)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
         if self.dataset not in DATASET_NAMES:
             raise UsageError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASET_NAMES)}")
         _positive_int("epochs", self.epochs)
@@ -81,12 +91,11 @@ class TrainConfig:
             raise UsageError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise UsageError(f"seed must be an integer >= 0, got {self.seed!r}")
+        check_validation_fraction(self.validation_fraction)
         try:
             make_noise(self.noise, self.noise_strength)
         except ValueError as error:
             raise UsageError(str(error)) from None
-        for kind in self.models:
-            self.build_model(kind)  # constructor checks (embedding size, depth, beta, ...)
         return self
 
     def model_arguments(self, kind: str) -> dict[str, Any]:
@@ -96,58 +105,6 @@ class TrainConfig:
         if "seed" in defaults:
             arguments["seed"] = self.seed
         return arguments
-
-    def build_model(self, kind: str) -> Any:
-        try:
-            return MODEL_CLASSES[kind](**self.model_arguments(kind), name=kind)
-        except ValueError as error:
-            raise UsageError(f"{kind}: {error}") from None
-
-    def make_optimizer(self, steps_per_epoch: int) -> Any:
-        """Adam at ``learning_rate``, constant or decayed to zero over the run along a cosine.
-
-        Cosine decay takes large steps early and ever finer ones at the end, which on a short
-        run reaches a lower loss than a constant rate that is either too timid early or too
-        jumpy late.
-        """
-        import keras
-
-        rate: Any = self.learning_rate
-        if self.lr_schedule == "cosine":
-            rate = keras.optimizers.schedules.CosineDecay(self.learning_rate, decay_steps=steps_per_epoch * self.epochs)
-        return keras.optimizers.Adam(rate)
-
-    def build_compiled_model(self, kind: str, train_images: int, **compile_extra: Any) -> Any:
-        """Build, compile and build the weights of model ``kind``, as training does.
-
-        Call it inside ``strategy.scope()`` when there is one. With ``mixed_precision`` the layers
-        are created under a mixed policy (float16 on GPUs, which have tensor cores for it;
-        bfloat16 on CPUs, which have no fast float16 maths); the global policy is restored after.
-        """
-        import keras
-        import tensorflow as tf
-
-        previous_policy = keras.mixed_precision.global_policy()
-        if self.mixed_precision:
-            gpu = bool(tf.config.list_logical_devices("GPU"))
-            keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
-        try:
-            model = self.build_model(kind)
-            self.compile(model, train_images, **compile_extra)
-            model.build()
-        finally:
-            keras.mixed_precision.set_global_policy(previous_policy)
-        return model
-
-    def compile(self, model: Any, train_images: int, **extra: Any) -> None:
-        """``model.compile`` as training does it (optimizer, steps per execution), plus ``extra``."""
-        import tensorflow as tf
-
-        # Keras 3.15's multi-step loop fails under a multi-replica strategy (an unfed placeholder
-        # inside its while loop), so several replicas run one step per execution.
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        model.compile(optimizer=self.make_optimizer(self.steps_per_epoch(train_images)),
-                      steps_per_execution=self.steps_per_execution if replicas == 1 else 1, **extra)
 
     def steps_per_epoch(self, train_images: int) -> int:
         return -(-train_images // self.batch_size)

@@ -1,4 +1,4 @@
-"""keras-tuner search spaces for aezoo's models: one :class:`keras_tuner.HyperModel` per model kind.
+"""keras-tuner search spaces for aezoo's models: one :class:`keras_tuner.HyperModel` per model family.
 
 A HyperModel is a *family* of models: ``build(hp)`` asks the ``HyperParameters`` object ``hp``
 for each architectural choice (``hp.Choice("depth", ...)``) and builds one member. The tuner's
@@ -12,36 +12,39 @@ The search space (per kind)::
     embedding_dim   2 4 8 16 32 64 (+ the default)       ordered choice: neighbours are similar
     depth           1 .. 3                                convolutions per resolution level
     filters         8 16 32 64                            first level's filters
-    learning_rate   3e-4 .. 3e-3, log scale               Adam's step (TrainConfig's default)
+    learning_rate   3e-4 .. 1e-2, log scale               Adam's step (contains TrainConfig's default)
     beta            0.25 .. 4, log scale (VAE only)       weight of the KL term
 
 To narrow it, declare hyperparameters *before* the search and pass them to the tuner
 (``hyperparameters=hp``): keras-tuner keeps the first declaration of a name, so
 ``hp.Fixed("filters", 8)`` or ``hp.Choice("embedding_dim", [2, 4])`` overrides the space above.
 
-This is the only module of :mod:`aezoo.models` that imports keras_tuner; the models themselves
-do not depend on it.
+The HyperModels sit beside :mod:`aezoo.tuning`, a layer above :mod:`aezoo.models`: they need
+:class:`~aezoo.config.TrainConfig` and training's compile step, which the models must not import,
+and the models themselves do not depend on keras_tuner.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import keras
 import keras_tuner as kt
 
 from aezoo.config import TrainConfig, model_defaults
-from aezoo.models import MODEL_CLASSES
+from aezoo.models import FAMILIES, get_family
+from aezoo.training import build_model, compile_model
 
 # Candidate values; each kind's constructor default is added to its choice list, so the default
 # model is always a member of the space (keras-tuner requires a choice's default among its values).
 EMBEDDING_DIMS = (2, 4, 8, 16, 32, 64)
 DEPTH_RANGE = (1, 3)
 FILTER_CHOICES = (8, 16, 32, 64)
-# Measured on the default search (embedded data, <= 9 epochs a trial): below ~3e-4 no model gets
-# past the "average digit" plateau in time. Without batch normalisation most models above ~3e-3
-# collapsed to an all-black output (9.77 dB, the score of predicting zeros); with it (the default)
-# the benchmark's best rate was 4e-3, TrainConfig's default, which the range must contain.
+# Below ~3e-4 a model trained for a few epochs does not get past the "average digit" plateau;
+# the upper end must contain TrainConfig's default (4e-3), chosen by the benchmark with batch
+# normalisation on. Without batch normalisation high rates tend to collapse to an all-black
+# output (the measurements are in docs/tuning.md and bench/README.md).
 LEARNING_RATE_RANGE = (3e-4, 1e-2)
 BETA_RANGE = (0.25, 4.0)
 
@@ -55,7 +58,7 @@ DEFAULT_OBJECTIVE = "val_psnr"
 def objectives(kind: str) -> dict[str, kt.Objective]:
     """The objectives a search over ``kind`` may use, by name (``val_psnr``, ``val_loss``, ...)."""
     return {f"val_{name}": kt.Objective(f"val_{name}", OBJECTIVE_DIRECTIONS[name])
-            for name in MODEL_CLASSES[kind].metric_names if name in OBJECTIVE_DIRECTIONS}
+            for name in get_family(kind).model_class.metric_names if name in OBJECTIVE_DIRECTIONS}
 
 
 def _with_default(values: tuple[int, ...], default: int) -> list[int]:
@@ -63,17 +66,17 @@ def _with_default(values: tuple[int, ...], default: int) -> list[int]:
 
 
 class AutoencoderHyperModel(kt.HyperModel):
-    """The search space of one aezoo model kind (``"ae"`` or ``"vae"``).
+    """The search space of one aezoo model family (``"ae"``, ``"vae"``, ...).
 
     Args:
-        kind: the model kind, a key of :data:`aezoo.models.MODEL_CLASSES`.
+        kind: the family, a key of :data:`aezoo.models.FAMILIES`.
         seed: seeds the weight initialisation (as ``train.py`` does), so that two trials with the
             same hyperparameters start from the same weights and differ only by what was tuned.
         """
 
     def __init__(self, kind: str, seed: int = 0, **kwargs: Any) -> None:
-        if kind not in MODEL_CLASSES:
-            raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(MODEL_CLASSES)}")
+        if kind not in FAMILIES:
+            raise ValueError(f"unknown model family {kind!r}; choose one of {', '.join(FAMILIES)}")
         super().__init__(name=kwargs.pop("name", f"{kind}_hypermodel"), **kwargs)
         self.kind = kind
         self.seed = seed
@@ -122,11 +125,11 @@ class AutoencoderHyperModel(kt.HyperModel):
         # As in training: the same seed before every model, so initial weights depend only on the
         # architecture and not on how many trials ran before in this process.
         keras.utils.set_random_seed(self.seed)
-        model = config.build_model(self.kind)
+        model = build_model(self.kind, config)
         # A constant rate: Hyperband trains trials for different numbers of epochs, so a schedule
         # decaying over "the run" has no fixed length here. The retrained best model gets
         # train.py's schedule (TrainConfig.lr_schedule) with the rate found here.
-        model.compile(optimizer=keras.optimizers.Adam(config.learning_rate))
+        compile_model(model, dataclasses.replace(config, lr_schedule="constant"))
         # Create the weights *and* Adam's moment estimates now: when Hyperband promotes a trial to
         # a longer round it loads that trial's checkpoint into this model, and an optimizer that
         # already has its variables gets its state back too (otherwise Keras skips it and the
@@ -139,8 +142,8 @@ class AutoencoderHyperModel(kt.HyperModel):
         """Train ``model`` with ``model.fit``; every argument of ``tuner.search`` passes through.
 
         The data are expected as :func:`aezoo.datasets.training_dataset` (``(noisy, clean)``
-        batches with fresh noise every epoch) and ``validation_data`` as the fixed noisy test
-        pairs, exactly as in training; the tuner adds ``epochs`` (Hyperband: its rounds' epochs
+        batches with fresh noise every epoch) and ``validation_data`` as the fixed noisy
+        validation pairs, exactly as in training (never the test split); the tuner adds ``epochs`` (Hyperband: its rounds' epochs
         and ``initial_epoch``) and its callbacks.
         """
         kwargs.setdefault("shuffle", False)  # the tf.data pipeline shuffles; Keras cannot shuffle it anyway

@@ -1,20 +1,13 @@
-"""Train models with ``fit`` and callbacks, and write a run folder.
+"""Train models with ``fit`` and callbacks, and write a run folder (layout: :mod:`aezoo.run_folder`).
 
-A run folder is the one hand-over between training, analysis, tuning and inference::
+Three splits: models train on the training images, ``fit`` reports ``val_*`` metrics on the fixed
+noisy validation images and the best checkpoint is chosen by them; the test images are scored
+once per model after training, and nothing is chosen by them.
 
-    RUN/
-      config.json          the TrainConfig (what makes two runs "the same command")
-      INCOMPLETE           present while training or after an interruption; removed at the end
-      summary.json         baselines and every model's test scores (the comparison table)
-      <model>/             one per model kind ("ae", "vae")
-        model.keras        the trained model (Keras format, loads with aezoo installed)
-        saved_model/       SavedModel: serving_default/denoise, encode, decode (plain TensorFlow)
-        metrics.json       test MSE/PSNR/SSIM (+ VAE terms), data, noise, seed, size, speed
-        history.csv        one row per epoch
-        loss_curves.png    the curves, redrawn every epoch
-        reconstructions/   epoch_NNN.png: the same test digits, noisy / denoised / clean
-        checkpoints/       best.keras (lowest test loss so far) and best.keras.json (its epoch, score)
-        backup/            BackupAndRestore state while training; deleted when the model is done
+Building a model for training is here too: :func:`aezoo.models.build` makes a family's model,
+:func:`compile_model` gives it the run's optimizer (Adam, constant or cosine-decayed rate) and
+steps per execution, and :func:`build_compiled_model` does both under the mixed-precision policy.
+Training, tuning, the HyperModels and the benchmark all build through these.
 
 Re-running the command of an interrupted run (same flags) finds its folder and resumes it.
 """
@@ -22,7 +15,6 @@ Re-running the command of an interrupted run (same flags) finds its folder and r
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import math
 import shutil
@@ -39,16 +31,19 @@ import tensorflow as tf
 from aezoo import files
 from aezoo.callbacks import BestCheckpoint, EpochTimer, HistoryCSV, LossCurves, ReconstructionPlot, StopOnInterrupt
 from aezoo.config import TrainConfig
-from aezoo.datasets import ImageSplits, load_dataset, test_pairs, training_dataset
+from aezoo.datasets import ImageSplits, load_dataset, pairs_dataset, test_pairs, training_dataset, validation_pairs
 from aezoo.distribute import is_chief, make_strategy
 from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
 from aezoo.metrics import baselines, image_quality
+from aezoo.models import build
+from aezoo.run_folder import INCOMPLETE, RunFolder
 
 logger = logging.getLogger("aezoo")
 
-INCOMPLETE_MARKER = "INCOMPLETE"
-PLOTTED_TEST_IMAGES = 10
+INCOMPLETE_MARKER = INCOMPLETE
+PLOTTED_IMAGES = 10
+SCORED_METRICS = ("mse", "psnr", "ssim")
 
 
 class TrainingDiverged(UsageError):
@@ -59,6 +54,105 @@ class TrainingDiverged(UsageError):
 class RunResult:
     run_dir: Path
     summary: dict[str, Any]
+
+    @property
+    def folder(self) -> RunFolder:
+        return RunFolder(self.run_dir)
+
+    @property
+    def table(self) -> str:
+        """The comparison table for the console (:func:`format_comparison`)."""
+        return format_comparison(self.summary)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeldOut:
+    """The fixed noisy pairs of the validation and test splits, float32 ``[n, 28, 28, 1]`` each."""
+
+    noisy_validation: np.ndarray
+    clean_validation: np.ndarray
+    noisy_test: np.ndarray
+    clean_test: np.ndarray
+
+    @classmethod
+    def of(cls, splits: ImageSplits, config: TrainConfig) -> "HeldOut":
+        noise = config.noise_model()
+        return cls(*validation_pairs(splits.validation_images, noise, config.seed),
+                   *test_pairs(splits.test_images, noise, config.seed))
+
+
+# ----------------------------------------------------------------------------- building and compiling
+
+def build_model(kind: str, config: TrainConfig) -> keras.Model:
+    """A new, unbuilt model of family ``kind`` with the run's hyperparameters and seed.
+
+    Raises:
+        UsageError: a constructor refused a value; the message names the family.
+    """
+    try:
+        return build(kind, **config.model_arguments(kind))
+    except ValueError as error:
+        raise UsageError(f"{kind}: {error}") from None
+
+
+def check_models(config: TrainConfig) -> None:
+    """Run every model constructor's own checks (embedding size, depth, beta, ...) without training."""
+    for kind in config.models:
+        build_model(kind, config)
+
+
+def make_optimizer(config: TrainConfig, steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
+    """Adam at ``config.learning_rate``, constant or decayed to zero over the run along a cosine.
+
+    Cosine decay takes large steps early and ever finer ones at the end, which on a short run
+    reaches a lower loss than a constant rate that is either too timid early or too jumpy late.
+    """
+    rate: Any = config.learning_rate
+    if config.lr_schedule == "cosine":
+        if steps_per_epoch is None:
+            raise ValueError("a cosine schedule needs the number of steps per epoch")
+        rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps_per_epoch * config.epochs)
+    return keras.optimizers.Adam(rate)
+
+
+def compile_model(model: keras.Model, config: TrainConfig, train_images: int | None = None, **extra: Any) -> None:
+    """``model.compile`` as training does it (optimizer, steps per execution), plus ``extra``."""
+    # Keras 3.15's multi-step loop fails under a multi-replica strategy (an unfed placeholder
+    # inside its while loop), so several replicas run one step per execution.
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    steps = config.steps_per_epoch(train_images) if train_images is not None else None
+    model.compile(optimizer=make_optimizer(config, steps),
+                  steps_per_execution=config.steps_per_execution if replicas == 1 else 1, **extra)
+
+
+def build_compiled_model(kind: str, config: TrainConfig, train_images: int | None = None,
+                         **compile_extra: Any) -> keras.Model:
+    """Build, compile and create the weights of model ``kind``, as training does.
+
+    Call it inside ``strategy.scope()`` when there is one. With ``config.mixed_precision`` the
+    layers are created under a mixed policy (float16 on GPUs, which have tensor cores for it;
+    bfloat16 on CPUs, which have no fast float16 maths); the global policy is restored after.
+    """
+    previous_policy = keras.mixed_precision.global_policy()
+    if config.mixed_precision:
+        gpu = bool(tf.config.list_logical_devices("GPU"))
+        keras.mixed_precision.set_global_policy("mixed_float16" if gpu else "mixed_bfloat16")
+    try:
+        model = build_model(kind, config)
+        compile_model(model, config, train_images, **compile_extra)
+        model.build()
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    return model
+
+
+# ----------------------------------------------------------------------------- the run
+
+def prepare_splits(config: TrainConfig, splits: ImageSplits | None = None) -> ImageSplits:
+    """The run's three splits: ``splits`` (a validation split carved if it has none), else the dataset."""
+    if splits is None:
+        return load_dataset(config.dataset, config.data_dir, validation_fraction=config.validation_fraction)
+    return splits.with_validation(config.validation_fraction)
 
 
 def train(config: TrainConfig, output: str | Path | None = None, runs_root: str | Path = "runs",
@@ -72,125 +166,163 @@ def train(config: TrainConfig, output: str | Path | None = None, runs_root: str 
         runs_root: where default run folders go.
         verbose: Keras ``fit`` verbosity; ``"auto"`` is a progress bar on a terminal and one line
             per epoch otherwise.
-        splits: data already in memory (tests, tuning); default: load ``config.dataset``.
+        splits: data already in memory (tests, tuning); without a validation split, one is carved
+            with ``config.validation_fraction``. Default: load ``config.dataset``.
 
     Raises:
         UsageError: bad settings or data (nothing is written), or a run that diverged.
     """
     # The strategy comes first: multi-worker collective ops must be configured before any other
-    # TensorFlow work, and validating the config already builds (unbuilt) models.
+    # TensorFlow work, and checking the models builds (unbuilt) Keras models.
     strategy = make_strategy(config.strategy)
     config.validate()
-    splits = splits if splits is not None else load_dataset(config.dataset, config.data_dir)
+    check_models(config)
+    splits = prepare_splits(config, splits)
     chief = is_chief(strategy)
     # Every worker of a multi-worker run executes the same steps (they take part in the same
     # collective ops, saving included); only the chief's files are kept.
     run_dir = (_prepare_run_dir(config, output, Path(runs_root)) if chief
                else Path(tempfile.mkdtemp(prefix="aezoo-worker-")))
     try:
-        return _train_all(config, splits, run_dir, strategy, verbose, chief)
+        return _train_all(config, splits, RunFolder(run_dir), strategy, verbose)
     finally:
         if not chief:
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def _train_all(config: TrainConfig, splits: ImageSplits, run_dir: Path, strategy: tf.distribute.Strategy,
-               verbose: str | int, chief: bool) -> RunResult:
-    logger.info("Run folder: %s", run_dir)
+def _train_all(config: TrainConfig, splits: ImageSplits, run: RunFolder, strategy: tf.distribute.Strategy,
+               verbose: str | int) -> RunResult:
+    logger.info("Run folder: %s", run.path)
     logger.info("Data: %s; noise: %s %s", splits.describe(), config.noise, config.noise_strength)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-
-    noisy_test, clean_test = test_pairs(splits.test_images, config.noise_model(), config.seed)
+    held_out = HeldOut.of(splits, config)
     summary: dict[str, Any] = {
-        "dataset": splits.name, "dataset_source": splits.source,
-        "train_images": len(splits.train_images), "test_images": len(splits.test_images),
-        "noise": {"kind": config.noise, "strength": config.noise_strength},
-        "test": baselines(noisy_test, clean_test), "models": {},
+        **_data_record(splits), "noise": {"kind": config.noise, "strength": config.noise_strength},
+        "test": baselines(held_out.noisy_test, held_out.clean_test), "models": {},
     }
     for kind in config.models:
-        metrics = fit_model(kind, config, splits, run_dir / kind, noisy_test, clean_test, verbose, strategy)
-        summary["test"][kind] = {k: metrics["test"][k] for k in ("mse", "psnr", "ssim")}
+        metrics = fit_model(kind, config, splits, run, held_out, verbose, strategy)
+        summary["test"][kind] = {k: metrics["test"][k] for k in SCORED_METRICS}
         summary["models"][kind] = {k: metrics[k] for k in ("parameters", "training_seconds", "images_per_second")}
-    files.write_json(run_dir / "summary.json", summary)
-    (run_dir / INCOMPLETE_MARKER).unlink(missing_ok=True)
-    if chief:
-        print(format_comparison(summary))
-    return RunResult(run_dir, summary)
+    run.write_summary(summary)
+    run.mark_complete()
+    logger.debug("%s", format_comparison(summary))
+    return RunResult(run.path, summary)
 
 
-def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, model_dir: Path,
-              noisy_test: np.ndarray, clean_test: np.ndarray, verbose: str | int = 2,
-              strategy: tf.distribute.Strategy | None = None) -> dict[str, Any]:
-    """Train one model into ``model_dir`` and return its metrics (also written to ``metrics.json``).
+def _data_record(splits: ImageSplits) -> dict[str, Any]:
+    """Which data, and how many images in each of the three splits (for metrics.json and summary.json)."""
+    sizes = splits.sizes()
+    return {"dataset": splits.name, "dataset_source": splits.source, "splits": sizes,
+            "train_images": sizes["train"], "validation_images": sizes["validation"], "test_images": sizes["test"]}
 
-    A model whose ``metrics.json`` already exists (a resumed run) is not trained again.
+
+# ----------------------------------------------------------------------------- one model
+
+@dataclasses.dataclass
+class FitOutcome:
+    model: keras.Model
+    diverged: bool
+    timer: EpochTimer
+
+
+def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder, held_out: HeldOut,
+              verbose: str | int = 2, strategy: tf.distribute.Strategy | None = None) -> dict[str, Any]:
+    """Train one model into ``run.model_dir(kind)`` and return its metrics (also its ``metrics.json``).
+
+    Build, fit (on train, watching validation), score (once, on test), save. A model that is
+    already finished (a resumed run) is not trained again.
     """
-    metrics_path = model_dir / "metrics.json"
-    if metrics_path.exists() and (model_dir / "model.keras").exists():
-        logger.info("%s: already trained in %s, skipping", kind, model_dir)
-        return json.loads(metrics_path.read_text())
-
-    model_dir.mkdir(parents=True, exist_ok=True)
+    if run.is_model_finished(kind):
+        logger.info("%s: already trained in %s, skipping", kind, run.model_dir(kind))
+        return run.read_metrics(kind) or {}
+    run.model_dir(kind).mkdir(parents=True, exist_ok=True)
     strategy = strategy or tf.distribute.get_strategy()
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():  # variables (weights, optimizer state) are created per replica
-        model = config.build_compiled_model(kind, len(splits.train_images))
+        model = build_compiled_model(kind, config, len(splits.train_images))
+    outcome = _fit(model, kind, config, splits, run, held_out, verbose, strategy)
+    metrics = _score(outcome, kind, config, splits, held_out, strategy)
+    _save(outcome.model, kind, run, metrics)
+    return metrics
+
+
+def _datasets(config: TrainConfig, splits: ImageSplits, held_out: HeldOut,
+              strategy: tf.distribute.Strategy) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     # The global batch is config.batch_size; a strategy splits each batch across its replicas.
     train_ds = training_dataset(splits.train_images, config.noise_model(), config.batch_size, seed=config.seed)
-    test_ds = tf.data.Dataset.from_tensor_slices((noisy_test, clean_test)).batch(config.batch_size)
+    val_ds = pairs_dataset(held_out.noisy_validation, held_out.clean_validation, config.batch_size)
     if strategy.num_replicas_in_sync > 1:
         # Workers each take their share of every epoch's batches (the data is in memory on each).
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        train_ds, test_ds = train_ds.with_options(options), test_ds.with_options(options)
+        train_ds, val_ds = train_ds.with_options(options), val_ds.with_options(options)
+    return train_ds, val_ds
 
-    timer = EpochTimer(images_per_epoch=len(splits.train_images))
-    best_path = model_dir / "checkpoints" / "best.keras"
+
+def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut,
+               timer: EpochTimer) -> list[keras.callbacks.Callback]:
+    history = run.history_path(kind)
     callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.BackupAndRestore(str(model_dir / "backup")),
+        keras.callbacks.BackupAndRestore(str(run.backup_dir(kind))),
         keras.callbacks.TerminateOnNaN(),
         StopOnInterrupt(),
         timer,
-        HistoryCSV(model_dir / "history.csv"),
-        BestCheckpoint(best_path, monitor="val_loss"),
-        ReconstructionPlot(noisy_test[:PLOTTED_TEST_IMAGES], clean_test[:PLOTTED_TEST_IMAGES],
-                           model_dir / "reconstructions", title=kind.upper()),
-        LossCurves(model_dir / "loss_curves.png", history_csv=model_dir / "history.csv", title=kind.upper()),
+        HistoryCSV(history),
+        BestCheckpoint(run.best_checkpoint_path(kind), monitor="val_loss"),
+        ReconstructionPlot(held_out.noisy_validation[:PLOTTED_IMAGES], held_out.clean_validation[:PLOTTED_IMAGES],
+                           run.reconstructions_dir(kind), title=kind.upper()),
+        LossCurves(run.loss_curves_path(kind), history_csv=history, title=kind.upper()),
     ]
     if config.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(model_dir / "tensorboard")))
+        callbacks.append(keras.callbacks.TensorBoard(str(run.tensorboard_dir(kind))))
+    return callbacks
 
+
+def _fit(model: keras.Model, kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder,
+         held_out: HeldOut, verbose: str | int, strategy: tf.distribute.Strategy) -> FitOutcome:
+    train_ds, val_ds = _datasets(config, splits, held_out, strategy)
+    timer = EpochTimer(images_per_epoch=len(splits.train_images))
     logger.info("%s: %s parameters, training %d epochs", kind, f"{model.count_params():,}", config.epochs)
-    history = model.fit(train_ds, validation_data=test_ds, epochs=config.epochs, callbacks=callbacks,
-                        verbose=verbose, shuffle=False)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose, shuffle=False,
+                        callbacks=_callbacks(kind, config, run, held_out, timer))
     # TerminateOnNaN is the only callback here that stops training early.
     diverged = bool(model.stop_training) or not all(math.isfinite(v) for v in history.history.get("loss", []))
     if diverged:
-        model = _recover_from_nan(kind, best_path, config)
+        model = _recover_from_nan(kind, run.best_checkpoint_path(kind), config)
+    return FitOutcome(model, diverged, timer)
 
+
+def _score(outcome: FitOutcome, kind: str, config: TrainConfig, splits: ImageSplits, held_out: HeldOut,
+           strategy: tf.distribute.Strategy) -> dict[str, Any]:
+    """The model's one look at the test split, and everything metrics.json records about the run."""
+    model = outcome.model
+    test_ds = pairs_dataset(held_out.noisy_test, held_out.clean_test, config.batch_size)
     test_scores = model.evaluate(test_ds, verbose=0, return_dict=True)
-    denoised = model.predict(noisy_test, batch_size=512, verbose=0)
-    test = image_quality(clean_test, denoised) | {k: float(v) for k, v in test_scores.items() if k not in ("mse", "psnr")}
-    metrics = {
+    denoised = model.predict(held_out.noisy_test, batch_size=512, verbose=0)
+    test = image_quality(held_out.clean_test, denoised) | {k: float(v) for k, v in test_scores.items()
+                                                          if k not in ("mse", "psnr")}
+    return {
         "model": kind, "class": type(model).__name__, "config": model.get_config(),
-        "parameters": int(model.count_params()),
-        "dataset": splits.name, "dataset_source": splits.source,
-        "train_images": len(splits.train_images), "test_images": len(splits.test_images),
+        "parameters": int(model.count_params()), **_data_record(splits),
+        "validation_fraction": config.validation_fraction,
         "noise": {"kind": config.noise, "strength": config.noise_strength}, "seed": config.seed,
         "epochs": config.epochs, "batch_size": config.batch_size, "learning_rate": config.learning_rate,
         "lr_schedule": config.lr_schedule, "strategy": type(strategy).__name__,
         "replicas": strategy.num_replicas_in_sync, "mixed_precision": config.mixed_precision,
-        "test": test, "diverged": diverged,
-        "training_seconds": round(timer.total_seconds, 2),
-        "images_per_second": round(timer.steady_images_per_second, 1),
+        "test": test, "diverged": outcome.diverged,
+        "training_seconds": round(outcome.timer.total_seconds, 2),
+        "images_per_second": round(outcome.timer.steady_images_per_second, 1),
     }
-    files.write_with(model_dir / "model.keras", model.save)
-    export_saved_model(model, model_dir / "saved_model")
-    files.write_json(metrics_path, metrics)  # last: its presence means the model is complete
-    shutil.rmtree(model_dir / "backup", ignore_errors=True)
-    logger.info("%s: test PSNR %.2f dB, SSIM %.3f", kind, test["psnr"], test["ssim"])
-    return metrics
+
+
+def _save(model: keras.Model, kind: str, run: RunFolder, metrics: dict[str, Any]) -> None:
+    files.write_with(run.model_file(kind), model.save)
+    export_saved_model(model, run.saved_model_dir(kind))
+    run.write_metrics(kind, metrics)  # last: its presence means the model is complete
+    shutil.rmtree(run.backup_dir(kind), ignore_errors=True)
+    logger.info("%s: test PSNR %.2f dB, SSIM %.3f", kind, metrics["test"]["psnr"], metrics["test"]["ssim"])
 
 
 def _recover_from_nan(kind: str, best_path: Path, config: TrainConfig) -> keras.Model:
@@ -207,44 +339,42 @@ def _prepare_run_dir(config: TrainConfig, output: str | Path | None, runs_root: 
     """Choose the run folder, refusing to mix two different runs in one folder."""
     wanted = config.to_json()
     if output is not None:
-        run_dir = Path(output)
-        if run_dir.exists() and not run_dir.is_dir():
-            raise UsageError(f"--output {run_dir} exists and is not a folder")
-        existing = _read_config(run_dir)
-        if existing is None and run_dir.exists() and any(run_dir.iterdir()):
-            raise UsageError(f"--output {run_dir} is a non-empty folder that is not an aezoo run; choose a new path")
-        if existing is not None:
-            if not (run_dir / INCOMPLETE_MARKER).exists():
-                raise UsageError(f"--output {run_dir} already holds a finished run; choose a new path or delete it")
-            if existing != wanted:
-                raise UsageError(f"--output {run_dir} holds an unfinished run with other settings; "
-                                 "repeat its own command to resume it, or choose a new path")
-            logger.info("Resuming the unfinished run in %s", run_dir)
+        run = RunFolder(output)
+        _check_output(run, wanted)
     else:
-        run_dir = _find_unfinished(runs_root, wanted)
-        if run_dir is not None:
-            logger.info("Resuming the unfinished run with the same settings in %s", run_dir)
-        else:
-            run_dir = _new_run_dir(runs_root)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    files.write_text(run_dir / INCOMPLETE_MARKER,
-                     "Training is running or was interrupted. Re-run the same command to resume.\n")
-    files.write_json(run_dir / "config.json", wanted)
-    return run_dir
+        found = _find_unfinished(runs_root, wanted)
+        if found is not None:
+            logger.info("Resuming the unfinished run with the same settings in %s", found.path)
+        run = found or RunFolder(_new_run_dir(runs_root))
+    run.path.mkdir(parents=True, exist_ok=True)
+    run.mark_incomplete()
+    run.write_config(wanted)
+    return run.path
 
 
-def _read_config(run_dir: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((run_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
+def _check_output(run: RunFolder, wanted: dict[str, Any]) -> None:
+    path = run.path
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--output {path} exists and is not a folder")
+    existing = run.read_config()
+    if existing is None:
+        if path.exists() and any(path.iterdir()):
+            raise UsageError(f"--output {path} is a non-empty folder that is not an aezoo run; choose a new path")
+        return
+    if not run.is_incomplete():
+        raise UsageError(f"--output {path} already holds a finished run; choose a new path or delete it")
+    if existing != wanted:
+        raise UsageError(f"--output {path} holds an unfinished run with other settings; "
+                         "repeat its own command to resume it, or choose a new path")
+    logger.info("Resuming the unfinished run in %s", path)
 
 
-def _find_unfinished(runs_root: Path, wanted: dict[str, Any]) -> Path | None:
+def _find_unfinished(runs_root: Path, wanted: dict[str, Any]) -> RunFolder | None:
     if not runs_root.is_dir():
         return None
-    candidates = [d for d in runs_root.iterdir() if (d / INCOMPLETE_MARKER).exists() and _read_config(d) == wanted]
-    return max(candidates, key=lambda d: d.stat().st_mtime) if candidates else None
+    candidates = [RunFolder(d) for d in runs_root.iterdir()]
+    candidates = [run for run in candidates if run.is_incomplete() and run.read_config() == wanted]
+    return max(candidates, key=lambda run: run.path.stat().st_mtime) if candidates else None
 
 
 def _new_run_dir(runs_root: Path) -> Path:
@@ -258,7 +388,10 @@ def _new_run_dir(runs_root: Path) -> Path:
 
 def format_comparison(summary: dict[str, Any]) -> str:
     """The console table: baselines and models on the same noisy test images."""
-    lines = [f"\nTest set: {summary['test_images']} {summary['dataset']} images, "
+    sizes = summary.get("splits", {})
+    trained_on = (f" (trained on {sizes['train']}, validated on {sizes['validation']})"
+                  if {"train", "validation"} <= sizes.keys() else "")
+    lines = [f"\nTest set: {summary['test_images']} {summary['dataset']} images{trained_on}, "
              f"{summary['noise']['kind']} noise {summary['noise']['strength']}",
              f"{'':14}{'MSE':>9}{'PSNR dB':>9}{'SSIM':>8}{'params':>10}{'train s':>9}{'img/s':>8}"]
     for name, scores in summary["test"].items():

@@ -7,13 +7,14 @@ A tuning folder (default ``tuning/<model>-<tuner>/``)::
       keras_tuner/       keras-tuner's own state: oracle.json, tunerN.json, trial_NN/ (checkpoints)
       results.csv        every trial: hyperparameters, epochs, objective, parameters, seconds
       results.png        the objective against embedding size and depth
-      best.json          the best trial and where its retrained run folder is
-      best/              a normal run folder (see :mod:`aezoo.training`) of the best configuration
+      best.json          the best trial, its validation objective, and its retrained run's test scores
+      best/              a normal run folder (see :mod:`aezoo.run_folder`) of the best configuration
 
 How a search works: the tuner's *oracle* proposes hyperparameter values (a *trial*), the
 :class:`~aezoo.hypermodels.AutoencoderHyperModel` builds that model, trains it on the usual
-tf.data pipeline and scores it on the fixed noisy test pairs; the oracle records the score and
-proposes the next trial. Random search samples blindly; Bayesian optimisation fits a Gaussian
+tf.data pipeline and scores it on the fixed noisy *validation* pairs (carved from the training
+images, as in training); the oracle records the score and proposes the next trial. The test
+split plays no part in the search: only the retrained best model is scored on it, once. Random search samples blindly; Bayesian optimisation fits a Gaussian
 process to the scores so far; Hyperband trains many configurations for a few epochs and gives
 the survivors of each round three times more (successive halving), so most of the budget goes
 to promising models.
@@ -30,7 +31,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 import logging
 import math
 import os
@@ -43,26 +43,24 @@ from typing import Any
 import keras
 import keras_tuner as kt
 import numpy as np
-import tensorflow as tf
 
 from aezoo import files
 from aezoo.config import TrainConfig
-from aezoo.datasets import ImageSplits, load_dataset, test_pairs, training_dataset
+from aezoo.datasets import DEFAULT_VALIDATION_FRACTION, ImageSplits, pairs_dataset, training_dataset
 from aezoo.errors import UsageError
-from aezoo.models import MODEL_CLASSES
 from aezoo.hypermodels import DEFAULT_OBJECTIVE, AutoencoderHyperModel, objectives
-from aezoo.training import INCOMPLETE_MARKER, train
+from aezoo.models import FAMILIES
+from aezoo.run_folder import RunFolder, read_json
+from aezoo.training import HeldOut, check_models, prepare_splits, train
 
 logger = logging.getLogger("aezoo")
 
 TUNERS = ("random", "bayesian", "hyperband")
 DEFAULT_MAX_TRIALS = 10  # random and Bayesian search; Hyperband's brackets set its own number
 # 9 = 3^2: with Hyperband's factor 3, three brackets (rungs of 1, 3 and 9 epochs), 23 trials and
-# ~75 epochs of training. Measured: the whole default command (search, retraining, analysis) took
-# 6 min on 2 CPU cores shared with other jobs; 12 epochs (30 trials, ~136 epochs) projected to
-# over 15. Caveat: on 4000 images the AE sits on an "average digit" plateau (~11.8 dB) for its
-# first ~8 epochs, so short searches mostly rank how soon a model leaves it: give --epochs more
-# when there is time.
+# ~75 epochs of training, a budget of minutes on a laptop CPU (timings in docs/tuning.md). Short
+# searches mostly rank how soon a model leaves the early "average digit" plateau: give --epochs
+# more when there is time.
 DEFAULT_EPOCHS = 9
 HYPERBAND_FACTOR = 3
 PROJECT = "keras_tuner"
@@ -87,13 +85,14 @@ class SearchSettings:
     noise_strength: float | None = None
     batch_size: int = TrainConfig.batch_size
     seed: int = 0
+    validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     retrain_epochs: int | None = None
     fixed: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def validate(self) -> "SearchSettings":
         """Raise :class:`UsageError` naming the first bad value, before anything runs."""
-        if self.model not in MODEL_CLASSES:
-            raise UsageError(f"unknown model {self.model!r}; choose one of {', '.join(MODEL_CLASSES)}")
+        if self.model not in FAMILIES:
+            raise UsageError(f"unknown model {self.model!r}; choose one of {', '.join(FAMILIES)}")
         if self.tuner not in TUNERS:
             raise UsageError(f"unknown tuner {self.tuner!r}; choose one of {', '.join(TUNERS)}")
         available = objectives(self.model)
@@ -111,8 +110,9 @@ class SearchSettings:
             raise UsageError(f"cannot fix unknown hyperparameter(s) {', '.join(unknown)}; "
                              f"the search space of {self.model} has {', '.join(space)}")
         # The remaining checks (data, noise, epochs, batch size, the fixed values themselves) are
-        # training's: build the config of the default trial and let TrainConfig judge it.
-        self.train_config(hypermodel, self.hyperparameters()).validate()
+        # training's: the config of the default trial, judged by TrainConfig and the constructors.
+        config = self.train_config(hypermodel, self.hyperparameters()).validate()
+        check_models(config)
         return self
 
     def hypermodel(self) -> AutoencoderHyperModel:
@@ -129,7 +129,7 @@ class SearchSettings:
                      epochs: int | None = None) -> TrainConfig:
         return hypermodel.train_config(hp, dataset=self.dataset, data_dir=self.data_dir, noise=self.noise,
                                        noise_strength=self.noise_strength, batch_size=self.batch_size,
-                                       epochs=epochs or self.epochs)
+                                       validation_fraction=self.validation_fraction, epochs=epochs or self.epochs)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -141,6 +141,12 @@ class TuneResult:
     role: str
     rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     best: dict[str, Any] | None = None
+    settings: SearchSettings | None = None
+
+    @property
+    def table(self) -> str:
+        """The results table and the best trial, for the console (:func:`format_tuning`)."""
+        return format_tuning(self.rows, self.best, self.settings) if self.settings is not None else ""
 
 
 def distributed_role() -> str:
@@ -180,34 +186,43 @@ def tune(settings: SearchSettings, output: str | Path | None = None, overwrite: 
     if hyperparameters is not None:
         hp.merge(hyperparameters, overwrite=False)  # a value fixed in settings wins over a narrower range
     _prepare_output(output, settings, overwrite=overwrite and role != "worker", role=role)
-    splits = splits if splits is not None else load_dataset(settings.dataset, settings.data_dir)
+    hypermodel = settings.hypermodel()
+    splits = prepare_splits(settings.train_config(hypermodel, hp), splits)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     logger.info("Tuning %s with %s search (%s) in %s; data: %s", settings.model, settings.tuner,
                 role, output, splits.describe())
-
-    hypermodel = settings.hypermodel()
-    config = settings.train_config(hypermodel, hp)
-    noise = config.noise_model()
-    # The data exactly as in aezoo.training.fit_model: fresh noise every epoch for training, the
-    # fixed noisy test pairs for validation, so trial scores and the final run's are comparable.
-    train_ds = training_dataset(splits.train_images, noise, settings.batch_size, seed=settings.seed)
-    noisy_test, clean_test = test_pairs(splits.test_images, noise, settings.seed)
-    val_ds = tf.data.Dataset.from_tensor_slices((noisy_test, clean_test)).batch(settings.batch_size)
-
     tuner = make_tuner(settings, hypermodel, hp, output)
+    run_search(tuner, settings, hypermodel, hp, splits, verbose)
+    if role == "worker":
+        return TuneResult(output, role, settings=settings)
+    rows = write_results(tuner.oracle, settings, output)
+    best = retrain_best(tuner.oracle, settings, hypermodel, output, splits, verbose, analyze)
+    result = TuneResult(output, role, rows, best, settings)
+    logger.debug("%s", result.table)
+    return result
+
+
+def run_search(tuner: kt.Tuner, settings: SearchSettings, hypermodel: AutoencoderHyperModel,
+               hp: kt.HyperParameters, splits: ImageSplits, verbose: str | int) -> None:
+    """``tuner.search`` on the training images, every trial scored on the fixed noisy validation pairs."""
+    config = settings.train_config(hypermodel, hp)
+    # The data exactly as in aezoo.training: fresh noise every epoch for training, the fixed noisy
+    # validation pairs to score on, so trial scores and the retrained run's val_* are comparable.
+    train_ds = training_dataset(splits.train_images, config.noise_model(), settings.batch_size, seed=settings.seed)
+    held_out = HeldOut.of(splits, config)
+    val_ds = pairs_dataset(held_out.noisy_validation, held_out.clean_validation, settings.batch_size)
     started = time.perf_counter()
     tuner.search(train_ds, validation_data=val_ds, epochs=settings.epochs, verbose=verbose)
     logger.info("Search finished in %.0f s (this process)", time.perf_counter() - started)
-    if role == "worker":
-        return TuneResult(output, role)
 
-    rows = trial_rows(tuner.oracle, settings)
+
+def write_results(oracle: kt.Oracle, settings: SearchSettings, output: Path) -> list[dict[str, Any]]:
+    """``results.csv`` and ``results.png``; returns the rows, best first."""
+    rows = trial_rows(oracle, settings)
     files.write_text(output / "results.csv", rows_to_csv(rows))
-    print(format_results(rows, settings))
     plot_results(rows, settings, output / "results.png")
-    best = retrain_best(tuner.oracle, settings, hypermodel, output, splits, verbose, analyze)
-    return TuneResult(output, role, rows, best)
+    return rows
 
 
 def _prepare_output(output: Path, settings: SearchSettings, overwrite: bool, role: str) -> None:
@@ -216,7 +231,7 @@ def _prepare_output(output: Path, settings: SearchSettings, overwrite: bool, rol
     settings_path = output / SETTINGS_FILE
     if output.exists() and not output.is_dir():
         raise UsageError(f"--output {output} exists and is not a folder")
-    existing = _read_json(settings_path)
+    existing = read_json(settings_path)
     # A worker started before its chief may already have made keras-tuner's project folder.
     foreign = [p for p in output.iterdir() if p.name != PROJECT] if output.is_dir() else []
     if existing is None and foreign and role != "worker":
@@ -238,13 +253,6 @@ def _prepare_output(output: Path, settings: SearchSettings, overwrite: bool, rol
         logger.info("Resuming the search in %s", output)
     if role != "worker":  # workers share the chief's folder and leave its settings alone
         files.write_json(settings_path, wanted)
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 class _TrialRecords:
@@ -387,7 +395,8 @@ def format_results(rows: list[dict[str, Any]], settings: SearchSettings) -> str:
     lines = ["  ".join(text.rjust(width) for text, width in zip(line, widths)) for line in table]
     completed = sum(row["status"] == "COMPLETED" for row in rows)
     return (f"\n{settings.tuner} search over {settings.model}: {len(rows)} trials ({completed} completed), "
-            f"objective {settings.objective} ({objectives(settings.model)[settings.objective].direction})\n"
+            f"objective {settings.objective} on the validation split "
+            f"({objectives(settings.model)[settings.objective].direction})\n"
             + "\n".join(lines))
 
 
@@ -435,7 +444,11 @@ def plot_results(rows: list[dict[str, Any]], settings: SearchSettings, path: Pat
 
 def retrain_best(oracle: kt.Oracle, settings: SearchSettings, hypermodel: AutoencoderHyperModel,
                  output: Path, splits: ImageSplits, verbose: str | int, analyze: bool = True) -> dict[str, Any] | None:
-    """Retrain the best trial's configuration with ``train.py``'s code into ``output/best``."""
+    """Retrain the best trial's configuration with ``train.py``'s code into ``output/best``.
+
+    The trial was chosen by its validation objective; the retrained model is then scored once
+    on the test split, and ``best.json`` keeps the two apart.
+    """
     # get_best_trials ranks failed trials too (last); only a completed one has a score.
     best_trials = [t for t in oracle.get_best_trials(1) if t.metrics.exists(settings.objective)]
     if not best_trials:
@@ -443,31 +456,55 @@ def retrain_best(oracle: kt.Oracle, settings: SearchSettings, hypermodel: Autoen
         return None
     trial = best_trials[0]
     config = settings.train_config(hypermodel, trial.hyperparameters, epochs=settings.retrain_epochs)
-    run_dir = output / BEST_RUN
-    finished = (run_dir / "summary.json").exists() and not (run_dir / INCOMPLETE_MARKER).exists()
-    if finished and _read_json(run_dir / "config.json") == config.to_json():
-        logger.info("The best configuration was already retrained in %s", run_dir)
-        summary = _read_json(run_dir / "summary.json")
-    else:
-        if finished:  # a finished run of another configuration: the search has moved on since
-            shutil.rmtree(run_dir)
-        logger.info("Retraining the best configuration (trial %s) for %d epochs in %s",
-                    trial.trial_id, config.epochs, run_dir)
-        summary = train(config, output=run_dir, verbose=verbose, splits=splits).summary
-        if analyze:
-            _analyze(run_dir)
+    run = RunFolder(output / BEST_RUN)
+    summary = _retrained_summary(run, config, trial, verbose, splits, analyze)
     best = {
         "trial": trial.trial_id, "objective": settings.objective,
-        "score": float(trial.metrics.get_best_value(settings.objective)),
+        "validation_objective": float(trial.metrics.get_best_value(settings.objective)),
         "hyperparameters": {name: trial.hyperparameters.values[name] for name in searched_names(settings)
                             if name in trial.hyperparameters.values},
-        "run_dir": str(run_dir), "retrained_test": summary["test"].get(settings.model),
+        "run_dir": str(run.path), "retrain_epochs": config.epochs,
+        "retrained_test": summary["test"].get(settings.model), "splits": summary.get("splits"),
     }
     files.write_json(output / "best.json", best)
-    print(f"\nBest: trial {best['trial']}, {settings.objective} {best['score']:.4g} with "
-          + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in best["hyperparameters"].items())
-          + f"\nRetrained for {config.epochs} epochs in {run_dir}")
     return best
+
+
+def _retrained_summary(run: RunFolder, config: TrainConfig, trial: Any, verbose: str | int,
+                       splits: ImageSplits, analyze: bool) -> dict[str, Any]:
+    """The summary of the best configuration's run: trained now, or found finished from before."""
+    summary = run.read_summary()
+    if run.is_finished() and run.read_config() == config.to_json() and summary is not None:
+        logger.info("The best configuration was already retrained in %s", run.path)
+        return summary
+    if run.is_finished():  # a finished run of another configuration: the search has moved on since
+        shutil.rmtree(run.path)
+    logger.info("Retraining the best configuration (trial %s) for %d epochs in %s",
+                trial.trial_id, config.epochs, run.path)
+    summary = train(config, output=run.path, verbose=verbose, splits=splits).summary
+    if analyze:
+        _analyze(run.path)
+    return summary
+
+
+def format_best(best: dict[str, Any] | None, settings: SearchSettings) -> str:
+    """One paragraph: the trial chosen on validation, and its retrained model's test score apart."""
+    if best is None:
+        return "\nNo trial completed, so there is no best configuration."
+    values = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in best["hyperparameters"].items())
+    test = best.get("retrained_test") or {}
+    scored = (f"test PSNR {test['psnr']:.2f} dB, SSIM {test['ssim']:.3f}" if {"psnr", "ssim"} <= test.keys()
+              else "no test score")
+    return (f"\nBest: trial {best['trial']}, {settings.objective} {best['validation_objective']:.4g} on the "
+            f"validation split (what the search chose by), with {values}"
+            f"\nRetrained for {best['retrain_epochs']} epochs in {best['run_dir']}: {scored} (scored once, "
+            "after the search)")
+
+
+def format_tuning(rows: list[dict[str, Any]], best: dict[str, Any] | None, settings: SearchSettings) -> str:
+    """The console text of a finished search: :func:`format_results` and :func:`format_best`."""
+    return format_results(rows, settings) + format_best(best, settings)
 
 
 def _analyze(run_dir: Path) -> None:

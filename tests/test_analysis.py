@@ -259,12 +259,32 @@ def test_analyze_rejects_a_folder_without_models(tmp_path: Path, capsys: pytest.
 
 
 def test_unfinished_run_reloads_the_dataset_its_models_used(tiny_run: Path, tmp_path: Path) -> None:
-    from aezoo.analysis.embeddings import load_analysis_data
+    from aezoo.analysis.embeddings import load_analysis_data, read_records
+    from aezoo.run_folder import RunFolder
 
     run_dir = tmp_path / "run"
     shutil.copytree(tiny_run, run_dir)
     (run_dir / "summary.json").unlink()  # as after an interruption between the two models
     config = json.loads((run_dir / "config.json").read_text())
     (run_dir / "config.json").write_text(json.dumps(config | {"dataset": "auto"}))  # "auto" must not be re-resolved
-    data = load_analysis_data(run_dir, images=150)  # the embedded test split starts with 100 zeros
+    data = load_analysis_data(read_records(RunFolder(run_dir)), images=150)
     assert data.dataset == "embedded" and len(data) == 150 and data.clean.shape == (150, 28, 28, 1)
+
+
+def test_analyze_names_an_unfinished_model(tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    """A model folder without metrics.json did not finish: a warning beside finished models, else an error."""
+    from aezoo.analysis.embeddings import check_run_dir
+    from aezoo.commands import run_command
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir)
+    (run_dir / "ae" / "metrics.json").unlink()
+    with caplog.at_level("WARNING", logger="aezoo"):
+        assert check_run_dir(run_dir).models() == ["vae"]
+    assert "ae did not finish (no metrics.json) and is left out; analysing vae" in caplog.text
+    (run_dir / "vae" / "metrics.json").unlink()
+    assert run_command("analyze", [str(run_dir)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "its model(s) ae, vae did not finish (no metrics.json)" in error
+    assert not (run_dir / "report.html").exists()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import hashlib
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from aezoo.datasets import (
-    GaussianNoise, MaskingNoise, SaltAndPepperNoise, load_dataset, load_folder, make_noise, normalize,
-    test_dataset, test_pairs, training_dataset,
+    GaussianNoise, MaskingNoise, SaltAndPepperNoise, carve_validation, load_dataset, load_folder, make_noise,
+    normalize, test_dataset, test_pairs, training_dataset, validation_pairs,
 )
 from aezoo.datasets.idx import read_idx, write_idx
 from aezoo.errors import UsageError
@@ -119,7 +121,7 @@ def test_idx_folder_round_trip_plain_and_gzip(tmp_path, tiny_splits):
                         ("t10k-labels-idx1-ubyte.gz", tiny_splits.test_labels.astype(np.uint8))]:
         write_idx(tmp_path / name, array)
     loaded = load_dataset("auto", data_dir=tmp_path)
-    np.testing.assert_array_equal(loaded.train_images, tiny_splits.train_images)
+    np.testing.assert_array_equal(loaded.train_images, carve_validation(tiny_splits).train_images)
     np.testing.assert_array_equal(loaded.test_labels, tiny_splits.test_labels)
 
 
@@ -176,3 +178,74 @@ def test_auto_uses_a_cached_full_mnist(monkeypatch, tmp_path, tiny_splits):
 def test_embedded_splits_are_shuffled_so_any_prefix_holds_every_digit(embedded):
     assert len(np.unique(embedded.test_labels[:100])) == 10
     assert len(np.unique(embedded.train_labels[:256])) == 10
+
+
+# ----------------------------------------------------------------------------- three splits
+
+# sha256 of the embedded test images and of images + int64 labels, computed on the code before the
+# validation split existed: carving a validation split must never move a test digit.
+EMBEDDED_TEST_IMAGES_SHA256 = "faed8af19e703c14fb86ded7282226e534bad8fbb74d2264e03e7040929e2f11"
+EMBEDDED_TEST_SPLIT_SHA256 = "cfa1adfc37c13618924c4fc4dd607047a5bde7ec5088e399328b58d7ba582bff"
+
+
+def _rows(images: np.ndarray) -> list[bytes]:
+    return sorted(image.tobytes() for image in images)
+
+
+def test_the_embedded_test_split_never_moves():
+    splits = load_dataset("embedded")
+    assert hashlib.sha256(splits.test_images.tobytes()).hexdigest() == EMBEDDED_TEST_IMAGES_SHA256
+    labels = splits.test_labels.astype(np.int64).tobytes()
+    assert hashlib.sha256(splits.test_images.tobytes() + labels).hexdigest() == EMBEDDED_TEST_SPLIT_SHA256
+    assert load_dataset("embedded", validation_fraction=0.3).test_images.tobytes() == splits.test_images.tobytes()
+
+
+def test_validation_is_carved_from_training_stratified_and_disjoint(embedded):
+    splits = load_dataset("embedded")
+    assert splits.sizes() == {"train": 3600, "validation": 400, "test": 1000}
+    assert np.bincount(splits.validation_labels).tolist() == [40] * 10
+    assert np.bincount(splits.train_labels).tolist() == [360] * 10
+    # Together the two are exactly the source's training images, each used once.
+    assert _rows(np.concatenate([splits.train_images, splits.validation_images])) == _rows(embedded.train_images)
+    train_rows = set(_rows(splits.train_images))
+    assert not any(row in train_rows for row in _rows(splits.validation_images))
+    assert len(np.unique(splits.validation_labels[:40])) == 10  # shuffled: any prefix holds every digit
+
+
+def test_validation_split_is_fixed_whatever_the_seed_or_the_call(tiny_splits):
+    from aezoo.config import TrainConfig
+    from aezoo.training import prepare_splits
+
+    first = carve_validation(tiny_splits, 0.1)
+    again = prepare_splits(TrainConfig(seed=7), tiny_splits)
+    np.testing.assert_array_equal(first.validation_images, again.validation_images)
+    np.testing.assert_array_equal(first.train_images, again.train_images)
+    assert prepare_splits(TrainConfig(), first) is first  # already three-way: used as it is
+    counts = np.bincount(tiny_splits.train_labels, minlength=10)
+    assert np.abs(np.bincount(first.validation_labels, minlength=10) - counts * 0.1).max() <= 0.5
+
+
+def test_validation_noise_is_fixed_and_not_the_test_noise(tiny_splits):
+    noise = GaussianNoise(0.5)
+    first, _ = validation_pairs(tiny_splits.test_images, noise, seed=0)
+    again, _ = validation_pairs(tiny_splits.test_images, noise, seed=0)
+    as_test, _ = test_pairs(tiny_splits.test_images, noise, seed=0)
+    np.testing.assert_array_equal(first, again)
+    assert not np.allclose(first, as_test)
+
+
+@pytest.mark.parametrize("fraction", [0, 0.5, -0.1, 1.2, float("nan"), True, "0.1"])
+def test_a_bad_validation_fraction_is_a_usage_error(fraction, tiny_splits):
+    from aezoo.config import TrainConfig
+
+    with pytest.raises(UsageError, match=r"validation fraction must be a number in \(0, 0.5\)"):
+        TrainConfig(validation_fraction=fraction).validate()
+    with pytest.raises(UsageError, match="validation fraction"):
+        carve_validation(tiny_splits, fraction)
+
+
+def test_a_validation_split_is_not_carved_twice(tiny_splits):
+    with pytest.raises(UsageError, match="already has a validation split"):
+        carve_validation(carve_validation(tiny_splits))
+    with pytest.raises(UsageError, match="validation images and labels come together"):
+        dataclasses.replace(tiny_splits, validation_images=tiny_splits.test_images)

@@ -11,8 +11,9 @@ import tensorflow as tf
 from aezoo.commands import build_parser
 from aezoo.commands.train import config_from_args
 from aezoo.config import TrainConfig, model_defaults
-from aezoo.datasets import make_noise, test_pairs, training_dataset
+from aezoo.datasets import carve_validation, make_noise, training_dataset, validation_pairs
 from aezoo.hypermodels import AutoencoderHyperModel, objectives
+from aezoo.training import build_model
 from tests.conftest import TINY_HYPERPARAMETERS
 
 
@@ -25,7 +26,7 @@ def _architecture(model: keras.Model) -> tuple[dict, list[tuple[str, tuple[int, 
 def test_default_hyperparameters_build_train_py_default_model(kind: str) -> None:
     # train.py with no flags, exactly as a user would run it (its defaults come from the constructors too).
     train_config = config_from_args(build_parser("train").parse_args(["--model", kind]))
-    untuned = train_config.build_model(kind)
+    untuned = build_model(kind, train_config)
     untuned.build()
 
     tuned = AutoencoderHyperModel(kind).build(kt.HyperParameters())  # an empty hp answers every default
@@ -34,6 +35,8 @@ def test_default_hyperparameters_build_train_py_default_model(kind: str) -> None
     assert _architecture(tuned) == _architecture(untuned)
     assert tuned.count_params() == untuned.count_params()
     assert float(tuned.optimizer.learning_rate) == pytest.approx(train_config.learning_rate)
+    # Training's compile step, with a constant rate (trials of different lengths have no fixed schedule).
+    assert tuned.steps_per_execution == train_config.steps_per_execution
 
 
 @pytest.mark.parametrize("kind", ["ae", "vae"])
@@ -75,8 +78,9 @@ def test_fit_passes_arguments_through_and_reports_validation_metrics(tiny_splits
     hypermodel = AutoencoderHyperModel("ae")
     model = hypermodel.build(hp)
     noise = make_noise("gaussian", 0.5)
-    train = training_dataset(tiny_splits.train_images, noise, batch_size=64)
-    noisy, clean = test_pairs(tiny_splits.test_images, noise)
+    splits = carve_validation(tiny_splits)
+    train = training_dataset(splits.train_images, noise, batch_size=64)
+    noisy, clean = validation_pairs(splits.validation_images, noise)
     epochs_seen = []
     callback = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: epochs_seen.append(epoch))
 

@@ -14,7 +14,8 @@ import pytest
 from aezoo.commands import main
 from aezoo.config import TrainConfig
 from aezoo.errors import UsageError
-from aezoo.training import INCOMPLETE_MARKER, train
+from aezoo.run_folder import RunFolder
+from aezoo.training import INCOMPLETE_MARKER, format_comparison, prepare_splits, train
 from tests.conftest import TINY_HYPERPARAMETERS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -138,10 +139,11 @@ def test_train_py_end_to_end_in_a_subprocess(tmp_path):
         cwd=tmp_path, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "median 3x3" in done.stdout and "vae" in done.stdout
     for kind in ("ae", "vae"):
         assert (tmp_path / "run" / kind / "saved_model" / "saved_model.pb").exists()
-    assert json.loads((tmp_path / "run" / "summary.json").read_text())["dataset"] == "embedded"
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["dataset"] == "embedded"
+    assert summary["splits"] == {"train": 3600, "validation": 400, "test": 1000}
 
 
 def test_a_usage_error_in_a_subprocess_is_one_line_without_traceback(tmp_path):
@@ -152,3 +154,99 @@ def test_a_usage_error_in_a_subprocess_is_one_line_without_traceback(tmp_path):
     assert lines == ["train.py: error: epochs must be a positive integer, got -1"]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+# ----------------------------------------------------------------------------- three splits
+
+
+def test_metrics_and_summary_record_the_size_of_all_three_splits(tiny_run, tiny_splits):
+    sizes = prepare_splits(TrainConfig(), tiny_splits).sizes()
+    assert sizes["train"] + sizes["validation"] == len(tiny_splits.train_images) and sizes["validation"] > 0
+    assert sizes["test"] == len(tiny_splits.test_images)
+    run = RunFolder(tiny_run)
+    for record in (run.read_summary(), run.read_metrics("ae"), run.read_metrics("vae")):
+        assert record["splits"] == sizes
+        assert (record["train_images"], record["validation_images"], record["test_images"]) == (
+            sizes["train"], sizes["validation"], sizes["test"])
+    assert f"trained on {sizes['train']}, validated on {sizes['validation']}" in format_comparison(run.read_summary())
+
+
+def test_val_metrics_and_the_best_checkpoint_come_from_the_validation_split(tiny_run, tiny_splits):
+    """The recorded val_loss is the checkpoint's loss on the validation pairs, not on the test pairs."""
+    import aezoo.models  # noqa: F401
+    from aezoo.datasets import pairs_dataset, test_pairs, validation_pairs
+
+    run = RunFolder(tiny_run)
+    config = TrainConfig.from_json(run.read_config())
+    state = json.loads(run.best_checkpoint_path("ae").with_name("best.keras.json").read_text())
+    assert state["monitor"] == "val_loss"
+    model = keras.saving.load_model(run.best_checkpoint_path("ae"))
+    splits = prepare_splits(config, tiny_splits)
+    noise = config.noise_model()
+
+    def loss(pairs):
+        return model.evaluate(pairs_dataset(*pairs, config.batch_size), verbose=0, return_dict=True)["loss"]
+
+    on_validation = loss(validation_pairs(splits.validation_images, noise, config.seed))
+    on_test = loss(test_pairs(splits.test_images, noise, config.seed))
+    # The tiny model is nearly constant, so the two losses are close: tight tolerance, seeded run.
+    assert state["best"] == pytest.approx(on_validation, rel=1e-5)
+    assert state["best"] != pytest.approx(on_test, rel=1e-5)
+    history = (tiny_run / "ae" / "history.csv").read_text().splitlines()
+    val_losses = [float(row.split(",")[history[0].split(",").index("val_loss")]) for row in history[1:]]
+    assert state["best"] == pytest.approx(min(val_losses))
+
+
+# ----------------------------------------------------------------------------- settings and building
+
+
+@pytest.mark.parametrize("models, expected", [("both", ("ae", "vae")), ("all", None), ("vae,ae", ("vae", "ae")),
+                                              (("ae",), ("ae",))])
+def test_config_models_accept_what_the_family_list_accepts(models, expected):
+    from aezoo.models import FAMILIES
+
+    assert TrainConfig(models=models).validate().models == (expected or tuple(FAMILIES))
+
+
+def test_an_unknown_model_is_a_usage_error_listing_the_families():
+    with pytest.raises(UsageError, match="unknown model 'gan'; choose one or more .* of ae, vae"):
+        TrainConfig(models="ae,gan").validate()
+
+
+def test_validate_checks_settings_without_building_models(monkeypatch):
+    from aezoo.models.families import Family
+
+    def refuse(self, **hyperparameters):
+        raise AssertionError("validate() built a model")
+
+    monkeypatch.setattr(Family, "build", refuse)
+    TrainConfig(hyperparameters={"embedding_dim": 0}).validate()  # the constructor's check is training's
+
+
+def test_a_constructor_error_names_the_family_and_nothing_is_written(tmp_path, tiny_splits):
+    config = TrainConfig(models="vae", hyperparameters={"beta": -1.0})
+    with pytest.raises(UsageError, match="vae: beta must be"):
+        train(config, output=tmp_path / "run", splits=tiny_splits)
+    assert not (tmp_path / "run").exists()
+
+
+def test_training_prints_nothing_and_returns_its_table(tmp_path, tiny_splits, capsys):
+    config = TrainConfig(models=("ae",), epochs=1, batch_size=64, hyperparameters=dict(TINY_HYPERPARAMETERS))
+    result = train(config, output=tmp_path / "run", verbose=0, splits=tiny_splits)
+    assert capsys.readouterr().out == ""
+    assert "median 3x3" in result.table and "\nae " in result.table
+
+
+# ----------------------------------------------------------------------------- the run folder
+
+
+def test_run_folder_knows_what_is_finished(tiny_run, tmp_path):
+    run = RunFolder(tiny_run)
+    assert run.is_finished() and run.models() == ["ae", "vae"] and run.unfinished_models() == []
+    assert run.model_file("ae") == tiny_run / "ae" / "model.keras" and run.read_metrics("ae")["model"] == "ae"
+    copy = RunFolder(tmp_path / "run")
+    shutil.copytree(tiny_run, copy.path)
+    copy.metrics_path("ae").unlink()
+    copy.mark_incomplete()
+    assert not copy.is_finished() and copy.models() == ["vae"] and copy.unfinished_models() == ["ae"]
+    assert RunFolder(tmp_path / "nothing").read_config() is None and not RunFolder(tmp_path / "nothing").is_run()

@@ -1,8 +1,9 @@
 """Latent-space analysis of a run folder: t-SNE maps, interpolations, latent metrics, HTML report.
 
-The brief's section 4 asks: embed the first 1000 test images, map the embeddings to 2-D with
-t-SNE coloured by class, interpolate between embeddings and decode, then do the same for the VAE
-and compare. :func:`analyze_run` does that for every trained model of a run folder and writes::
+For every finished model with a latent space (``has_latent_space``) of a run folder,
+:func:`analyze_run` embeds the first 1000 test images, maps the embeddings to 2-D with t-SNE
+coloured by class, interpolates between embeddings and decodes, measures all of it, compares the
+models, and writes::
 
     RUN/
       report.html                 one self-contained page comparing everything (open offline)
@@ -10,10 +11,11 @@ and compare. :func:`analyze_run` does that for every trained model of a run fold
         tsne.png                  t-SNE map of the embeddings, coloured by class
         interpolation.png         decoded strips between pairs of test digits
         latent_metrics.json       k-NN accuracy (+ pixel and PCA baselines), silhouette,
-                                  trustworthiness, interpolation smoothness, VAE: KL per dimension
-        prior_samples.png         VAE: digits decoded from z ~ N(0, I)
-        kl_per_dimension.png      VAE: which latent dimensions are in use
-        latent_grid.png           VAE with a 2-D latent space: decoded grid over the prior
+                                  trustworthiness, interpolation smoothness; KL per dimension
+                                  for models that have it
+        prior_samples.png         generative models: digits decoded from z ~ N(0, I)
+        kl_per_dimension.png      models with a KL per dimension: which latent dimensions are in use
+        latent_grid.png           generative models with a 2-D latent space: decoded grid over the prior
 
 It reads only the run folder (saved models, config, summary) and the dataset, so it can be
 re-run at any time: ``python -m aezoo analyze RUN``.
@@ -21,6 +23,7 @@ re-run at any time: ``python -m aezoo analyze RUN``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -32,27 +35,29 @@ import numpy as np
 from aezoo import files
 from aezoo.analysis import interpolation, latent_metrics
 from aezoo.analysis.embeddings import (
-    FIRST_TEST_IMAGES, AnalysisData, check_run_dir, embed, load_analysis_data, load_model, run_config, trained_models,
+    FIRST_TEST_IMAGES, AnalysisData, check_run_dir, embed, load_analysis_data, load_model, read_records,
 )
 from aezoo.analysis.plotting import image_grid, plt, save_figure
 from aezoo.analysis.report import write_report
 from aezoo.analysis.tsne import DEFAULT_PERPLEXITY, plot_tsne, tsne_map
 from aezoo.datasets import ImageSplits
+from aezoo.errors import UsageError
 
 logger = logging.getLogger("aezoo")
 
 Progress = Callable[[str], None]
 PRIOR_SAMPLES = 64
 LATENT_GRID_SIZE = 15
+KL_BATCH = 250
 
 
 def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int | None = None,
                 splits: ImageSplits | None = None, progress: Progress | None = None) -> Path:
-    """Analyse every trained model of a run folder and write ``RUN/report.html``; return its path.
+    """Analyse every finished model of a run folder and write ``RUN/report.html``; return its path.
 
     Args:
         run_dir: a folder written by :func:`aezoo.training.train` (finished, or with at least one
-            model saved).
+            finished model; unfinished ones are named and left out).
         images: how many test images to embed, from the start of the test split.
         seed: seeds t-SNE, the folds, the interpolation pairs and the prior samples; default: the
             run's own seed. The same seed reproduces every number and picture.
@@ -60,27 +65,56 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
         progress: called with one line per step; default: the ``aezoo`` logger.
 
     Raises:
-        UsageError: ``run_dir`` is not a run folder or holds no trained model.
+        UsageError: ``run_dir`` is not a run folder, or holds no finished model with a latent space.
     """
     say = progress or logger.info
-    run_dir = check_run_dir(run_dir)
-    seed = run_config(run_dir).seed if seed is None else seed
+    run = check_run_dir(run_dir)
+    records = read_records(run)
+    seed = records.train_config().seed if seed is None else seed
     started = time.perf_counter()
-    data = load_analysis_data(run_dir, images, splits=splits)
-    say(f"Analysis of {run_dir}: the first {len(data)} clean test images of {data.dataset}")
+    data = load_analysis_data(records, images, splits=splits)
+    say(f"Analysis of {run.path}: the first {len(data)} clean test images of {data.dataset}")
     baselines: dict[int, dict[str, Any]] = {}  # per embedding size; shared by models of equal size
     results: dict[str, dict[str, Any]] = {}
-    for kind in trained_models(run_dir):
-        model = load_model(run_dir, kind)
+    for kind in records.models:
+        model = load_model(run, kind)
+        if not getattr(type(model), "has_latent_space", False):
+            say(f"{kind}: no latent space (encode/decode), so no latent analysis")
+            continue
         if model.embedding_dim not in baselines:
             say(f"Baselines: k-NN on raw pixels and on a {model.embedding_dim}-D PCA")
             baselines[model.embedding_dim] = latent_metrics.pixel_baselines(
                 data.clean, data.labels, model.embedding_dim, seed=seed)
-        results[kind] = analyze_model(model, kind, data, run_dir / kind / "analysis", seed=seed,
+        results[kind] = analyze_model(model, kind, data, run.analysis_dir(kind), seed=seed,
                                       baselines=baselines[model.embedding_dim], progress=say)
-    report = write_report(run_dir, results, data)
+    if not results:
+        raise UsageError(f"{run.path}: none of its models ({', '.join(records.models)}) has a latent space to analyse")
+    report = write_report(records, results, data)
     say(f"Report: {report} (whole analysis {time.perf_counter() - started:.1f} s)")
     return report
+
+
+class Stopwatch:
+    """Seconds per named stage, each stage timed from the end of the one before."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._start = self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self._last, 2)
+        self._last = now
+        return self.seconds[stage]
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self._start, 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class Interpolations:
+    pairs: list[tuple[int, int]]
+    strips: list[np.ndarray]
 
 
 def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: str | Path, seed: int = 0,
@@ -88,9 +122,8 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
     """Analyse one model on ``data``: write its figures and ``latent_metrics.json`` into ``out_dir``.
 
     Args:
-        model: a trained :class:`~aezoo.models.ConvAutoencoder` or
-            :class:`~aezoo.models.VariationalAutoencoder` (anything with ``encode``, ``decode``
-            and ``embedding_dim``; ``kl_per_dimension`` and ``sample`` make it a VAE here).
+        model: a trained model with a latent space (``encode``, ``decode``, ``embedding_dim``);
+            ``kl_per_dimension`` adds the KL measures, ``is_generative`` the prior samples.
         kind: the model's name in the run (``"ae"``, ``"vae"``), used in titles and file names.
         data: the test images and labels to analyse.
         out_dir: the model's ``analysis/`` folder (created).
@@ -104,30 +137,37 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
     say = progress or logger.info
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    name = kind.upper()
-    is_vae = hasattr(model, "kl_per_dimension") and hasattr(model, "sample")
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-    total_clock = clock
-
-    def lap(stage: str) -> float:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[stage] = round(now - clock, 2)
-        clock = now
-        return seconds[stage]
-
-    say(f"{kind}: embedding {len(data)} test images ({model.embedding_dim}-D"
-        f"{', posterior means' if is_vae else ''})")
-    embeddings = embed(model, data.clean)
-    noisy_embeddings = embed(model, data.noisy)
-    lap("embed")
-
+    watch = Stopwatch()
+    say(f"{kind}: embedding {len(data)} test images ({model.embedding_dim}-D)")
+    embeddings, noisy_embeddings = embed(model, data.clean), embed(model, data.noisy)
+    watch.lap("embed")
     say(f"{kind}: t-SNE of {len(data)} points...")
     points = tsne_map(embeddings, seed=seed)
-    say(f"{kind}: t-SNE done in {lap('tsne'):.1f} s")
-
+    say(f"{kind}: t-SNE done in {watch.lap('tsne'):.1f} s")
     say(f"{kind}: latent metrics (5-fold 5-NN, silhouette, trustworthiness)")
+    metrics = measure_latent_space(model, kind, data, embeddings, noisy_embeddings, points, seed, baselines)
+    watch.lap("metrics")
+    say(f"{kind}: interpolations ({interpolation.MEASURED_PAIRS} pairs measured, "
+        f"{interpolation.SHOWN_PAIRS} drawn)")
+    lines = interpolate(model, data, embeddings, seed)
+    metrics["interpolation"] = interpolation.smoothness(
+        lines.strips, ends=(data.clean[[a for a, _ in lines.pairs]], data.clean[[b for _, b in lines.pairs]]))
+    watch.lap("interpolation")
+    figures = draw(model, kind, data, points, lines, metrics, out_dir, seed)
+    watch.lap("figures")
+    metrics["seconds"] = watch.seconds | {"total": watch.total()}
+    metrics["interpolation_pairs_shown"] = [list(pair) for pair in lines.pairs[:interpolation.SHOWN_PAIRS]]
+    write_metrics(metrics, out_dir)
+    say(f"{kind}: 5-NN accuracy {metrics['knn_accuracy']['accuracy']:.1%} "
+        f"(pixels {metrics['knn_accuracy_pixels']['accuracy']:.1%}, PCA {metrics['knn_accuracy_pca']['accuracy']:.1%}),"
+        f" analysis took {metrics['seconds']['total']:.1f} s")
+    return metrics | {"figures": figures}
+
+
+def measure_latent_space(model: keras.Model, kind: str, data: AnalysisData, embeddings: np.ndarray,
+                         noisy_embeddings: np.ndarray, points: np.ndarray, seed: int,
+                         baselines: dict[str, Any] | None = None) -> dict[str, Any]:
+    """k-NN, silhouettes, trustworthiness, the pixel baselines and (if the model has it) KL per dimension."""
     if baselines is None:
         baselines = latent_metrics.pixel_baselines(data.clean, data.labels, model.embedding_dim, seed=seed)
     metrics: dict[str, Any] = {
@@ -140,43 +180,47 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
     metrics |= latent_metrics.embedding_metrics(embeddings, data.labels, points, seed=seed)
     metrics["knn_accuracy_noisy_input"] = latent_metrics.knn_accuracy(noisy_embeddings, data.labels, seed=seed)
     metrics |= baselines
-    if is_vae:
-        kl = np.concatenate([np.asarray(model.kl_per_dimension(data.clean[i:i + 250]))
-                             for i in range(0, len(data), 250)])
+    if hasattr(model, "kl_per_dimension"):
+        kl = np.concatenate([np.asarray(model.kl_per_dimension(data.clean[i:i + KL_BATCH]))
+                             for i in range(0, len(data), KL_BATCH)])
         metrics["latent_usage"] = latent_metrics.kl_usage(kl, embeddings)
-    lap("metrics")
+    return metrics
 
-    say(f"{kind}: interpolations ({interpolation.MEASURED_PAIRS} pairs measured, "
-        f"{interpolation.SHOWN_PAIRS} drawn)")
+
+def interpolate(model: keras.Model, data: AnalysisData, embeddings: np.ndarray, seed: int) -> Interpolations:
+    """Decoded straight lines between the embeddings of pairs of test digits chosen by the seed."""
     pairs = interpolation.choose_pairs(data.labels, interpolation.MEASURED_PAIRS, seed=seed)
-    strips = interpolation.interpolation_strips(model, embeddings, pairs)
-    real_ends = (data.clean[[a for a, _ in pairs]], data.clean[[b for _, b in pairs]])
-    metrics["interpolation"] = interpolation.smoothness(strips, ends=real_ends)
-    lap("interpolation")
+    return Interpolations(pairs, interpolation.interpolation_strips(model, embeddings, pairs))
 
+
+def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, lines: Interpolations,
+         metrics: dict[str, Any], out_dir: Path, seed: int) -> dict[str, Path]:
+    """Every figure of one model; returns figure name -> file path."""
+    name = kind.upper()
     figures: dict[str, Path] = {}
-    knn = metrics["knn_accuracy"]["accuracy"]
     figure = plot_tsne(points, data.labels, data.class_names,
                        f"{name}: t-SNE of the {model.embedding_dim}-D embeddings of {len(data)} test digits",
-                       f"5-NN accuracy {knn:.1%} · silhouette {metrics['silhouette_embedding']:.2f} · "
-                       f"trustworthiness {metrics['tsne_trustworthiness']:.2f}")
+                       f"5-NN accuracy {metrics['knn_accuracy']['accuracy']:.1%} · silhouette "
+                       f"{metrics['silhouette_embedding']:.2f} · trustworthiness {metrics['tsne_trustworthiness']:.2f}")
     figures["tsne"] = _save(figure, out_dir / "tsne.png")
     shown = interpolation.SHOWN_PAIRS
+    smooth = metrics["interpolation"]
     figure = interpolation.plot_interpolations(
-        data.clean, data.labels, pairs[:shown], strips[:shown], data.class_names,
-        f"{name}: linear interpolation between embeddings (mean step {metrics['interpolation']['mean_step']:.3f}, "
-        f"jump ratio {metrics['interpolation']['jump_ratio']:.2f})")
+        data.clean, data.labels, lines.pairs[:shown], lines.strips[:shown], data.class_names,
+        f"{name}: linear interpolation between embeddings (mean step {smooth['mean_step']:.3f}, "
+        f"jump ratio {smooth['jump_ratio']:.2f})")
     figures["interpolation"] = _save(figure, out_dir / "interpolation.png")
-    if is_vae:
-        figures |= _vae_figures(model, metrics["latent_usage"], out_dir, seed, name)
-    lap("figures")
-    seconds["total"] = round(time.perf_counter() - total_clock, 2)
-    metrics["seconds"] = seconds
-    metrics["interpolation_pairs_shown"] = [list(pair) for pair in pairs[:shown]]
-    files.write_json(out_dir / "latent_metrics.json", metrics)
-    say(f"{kind}: 5-NN accuracy {knn:.1%} (pixels {metrics['knn_accuracy_pixels']['accuracy']:.1%}, "
-        f"PCA {metrics['knn_accuracy_pca']['accuracy']:.1%}), analysis took {seconds['total']:.1f} s")
-    return metrics | {"figures": figures}
+    if getattr(type(model), "is_generative", False):
+        figures |= _generative_figures(model, out_dir, seed, name)
+    if "latent_usage" in metrics:
+        figures["kl_per_dimension"] = _save(_kl_figure(metrics["latent_usage"], name), out_dir / "kl_per_dimension.png")
+    return figures
+
+
+def write_metrics(metrics: dict[str, Any], out_dir: Path) -> Path:
+    path = out_dir / "latent_metrics.json"
+    files.write_json(path, metrics)
+    return path
 
 
 def _save(figure: Any, path: Path) -> Path:
@@ -184,14 +228,19 @@ def _save(figure: Any, path: Path) -> Path:
     return path
 
 
-def _vae_figures(model: keras.Model, usage: dict[str, Any], out_dir: Path, seed: int, name: str) -> dict[str, Path]:
-    """The VAE's generative side: prior samples, KL per dimension and (2-D only) the latent grid."""
-    figures: dict[str, Path] = {}
+def _generative_figures(model: keras.Model, out_dir: Path, seed: int, name: str) -> dict[str, Path]:
+    """Digits decoded from the prior, and (2-D latent spaces only) the decoded latent grid."""
     samples = np.asarray(model.sample(PRIOR_SAMPLES, seed=seed))
-    figures["prior_samples"] = _save(
+    figures = {"prior_samples": _save(
         image_grid(samples, columns=8, title=f"{name}: {PRIOR_SAMPLES} digits decoded from z ~ N(0, I)"),
-        out_dir / "prior_samples.png")
+        out_dir / "prior_samples.png")}
+    if model.embedding_dim == 2:
+        figures["latent_grid"] = _save(_latent_grid(model, name), out_dir / "latent_grid.png")
+    return figures
 
+
+def _kl_figure(usage: dict[str, Any], name: str) -> Any:
+    """Bars of the average KL of each latent dimension; dimensions under the threshold in grey."""
     kl = np.asarray(usage["kl_per_dimension"])
     figure, axis = plt.subplots(figsize=(max(4.0, 0.45 * len(kl) + 1.5), 3.2))
     active = kl > usage["active_threshold_nats"]
@@ -204,11 +253,7 @@ def _vae_figures(model: keras.Model, usage: dict[str, Any], out_dir: Path, seed:
     axis.set_title(f"{name}: KL per latent dimension, {usage['active_units']} of {len(kl)} active")
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     figure.tight_layout()
-    figures["kl_per_dimension"] = _save(figure, out_dir / "kl_per_dimension.png")
-
-    if model.embedding_dim == 2:
-        figures["latent_grid"] = _save(_latent_grid(model, name), out_dir / "latent_grid.png")
-    return figures
+    return figure
 
 
 def _latent_grid(model: keras.Model, name: str, size: int = LATENT_GRID_SIZE) -> Any:

@@ -1,11 +1,13 @@
 """What the analysis works on: a run folder's trained models, its test digits, and their embeddings.
 
-Everything is reloaded from the run folder, so an analysis can be repeated at any time on any
-finished (or partly finished) run without training again:
+Everything is reloaded from the run folder (:class:`~aezoo.run_folder.RunFolder`), so an
+analysis can be repeated at any time on any finished (or partly finished) run without training
+again:
 
 * ``config.json`` says which data and noise the run used;
-* ``summary.json`` says which dataset ``auto`` actually resolved to (full MNIST or the embedded
-  5000 digits), so the analysis reloads exactly the test images the models were scored on;
+* ``summary.json`` (or a finished model's ``metrics.json``) says which dataset ``auto`` actually
+  resolved to (full MNIST or the embedded 5000 digits), so the analysis reloads exactly the test
+  images the models were scored on;
 * ``<model>/model.keras`` is each trained model (importing :mod:`aezoo.models` registers the
   classes with Keras, so ``keras.saving.load_model`` rebuilds them).
 """
@@ -13,7 +15,7 @@ finished (or partly finished) run without training again:
 from __future__ import annotations
 
 import dataclasses
-import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +25,34 @@ import numpy as np
 from aezoo.config import TrainConfig
 from aezoo.datasets import ImageSplits, load_dataset, normalize, test_pairs
 from aezoo.errors import UsageError
-from aezoo.models import MODEL_CLASSES
+from aezoo.run_folder import RunFolder
 
-# The brief: "embed the first 1000 images of the test set".
+logger = logging.getLogger("aezoo")
+
+# Enough test digits for a t-SNE map with visible clusters and 5-fold k-NN over ten classes.
 FIRST_TEST_IMAGES = 1000
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecords:
+    """What a run folder says about itself, read once: the report reuses it instead of re-reading."""
+
+    folder: RunFolder
+    config: dict[str, Any]
+    summary: dict[str, Any] | None
+    metrics: dict[str, dict[str, Any]]  # finished model -> its metrics.json
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.metrics)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig.from_json(self.config)
+
+    def dataset_name(self) -> str:
+        """The dataset the run resolved ``auto`` to (an unfinished run: a finished model's record)."""
+        recorded = [self.summary or {}, *self.metrics.values()]
+        return next((r["dataset"] for r in recorded if r.get("dataset")), self.config.get("dataset", "auto"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,72 +79,68 @@ class AnalysisData:
         return len(self.labels)
 
 
-def check_run_dir(run_dir: str | Path) -> Path:
-    """Return ``run_dir`` as a Path if it is a run folder with at least one trained model.
+def check_run_dir(run_dir: str | Path) -> RunFolder:
+    """The run folder at ``run_dir`` if it has at least one finished model.
+
+    A model whose folder exists but whose ``metrics.json`` is missing (it did not finish) is
+    named: alone it is an error, beside finished models a warning.
 
     Raises:
-        UsageError: the folder is missing, is not an aezoo run, or holds no ``model.keras``.
+        UsageError: the folder is missing, is not an aezoo run, or holds no finished model.
     """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UsageError(f"run folder {run_dir} does not exist or is not a folder")
-    if not (run_dir / "config.json").is_file():
-        raise UsageError(f"{run_dir} is not an aezoo run folder (no config.json); "
+    run = RunFolder(run_dir)
+    if not run.path.is_dir():
+        raise UsageError(f"run folder {run.path} does not exist or is not a folder")
+    if not run.is_run():
+        raise UsageError(f"{run.path} is not an aezoo run folder (no config.json); "
                          "pass a folder written by `python train.py`, e.g. runs/<timestamp>")
-    if not trained_models(run_dir):
-        raise UsageError(f"{run_dir} holds no trained model (no {'/ or '.join(MODEL_CLASSES)}/model.keras); "
-                         "train first, e.g. `python train.py --output " + str(run_dir) + "`")
-    return run_dir
+    finished = run.models()
+    unfinished = [name for name in run.unfinished_models() if run.model_dir(name).is_dir()]
+    if not finished:
+        missing = (f"its model(s) {', '.join(unfinished)} did not finish (no metrics.json)" if unfinished
+                   else "it holds no trained model")
+        raise UsageError(f"{run.path}: {missing}; resume the training first (repeat its command, "
+                         f"e.g. `python train.py --output {run.path}`)")
+    if unfinished:
+        logger.warning("%s: %s did not finish (no metrics.json) and is left out; analysing %s",
+                       run.path, ", ".join(unfinished), ", ".join(finished))
+    return run
 
 
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON file's content, or ``None`` if it is missing or unreadable."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+def read_records(run: RunFolder) -> RunRecords:
+    """``config.json``, ``summary.json`` and every finished model's ``metrics.json``, read once."""
+    config = run.read_config()
+    if config is None:
+        raise UsageError(f"{run.config_path} is not a valid JSON object")
+    return RunRecords(run, config, run.read_summary(), {name: run.read_metrics(name) or {} for name in run.models()})
 
 
-def run_config(run_dir: Path) -> TrainConfig:
-    data = read_json(run_dir / "config.json")
-    if not isinstance(data, dict):
-        raise UsageError(f"{run_dir / 'config.json'} is not a valid JSON object")
-    return TrainConfig.from_json(data)
-
-
-def trained_models(run_dir: Path) -> list[str]:
-    """Model kinds with a saved ``model.keras`` in ``run_dir``, in the canonical order (ae, vae)."""
-    return [kind for kind in MODEL_CLASSES if (run_dir / kind / "model.keras").is_file()]
-
-
-def load_model(run_dir: Path, kind: str) -> keras.Model:
+def load_model(run: RunFolder, kind: str) -> keras.Model:
     """The trained ``kind`` model of a run, with its ``encode``/``decode`` API."""
-    path = run_dir / kind / "model.keras"
+    import aezoo.models  # noqa: F401  (registers aezoo's classes with Keras)
+
+    path = run.model_file(kind)
     try:
         return keras.saving.load_model(path)
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot load {path}: {error}") from None
 
 
-def load_analysis_data(run_dir: Path, images: int = FIRST_TEST_IMAGES,
+def load_analysis_data(records: RunRecords, images: int = FIRST_TEST_IMAGES,
                        splits: ImageSplits | None = None) -> AnalysisData:
     """The first ``images`` test digits of the run's dataset, clean and with the run's test noise.
 
     Args:
-        run_dir: the run folder (its config and summary say which data to load).
+        records: the run's records (they say which data to load).
         images: how many test images, from the start of the test split (fewer if it is shorter).
         splits: data already in memory (tests); default: reload what the run used.
     """
     if isinstance(images, bool) or not isinstance(images, int) or images < 10:
         raise UsageError(f"the number of analysed images must be an integer >= 10, got {images!r}")
-    config = run_config(run_dir)
+    config = records.train_config()
     if splits is None:
-        # The resolved name, not the config's: "auto" may have fallen back to the embedded set. An
-        # unfinished run has no summary yet, but each finished model's metrics.json records it too.
-        recorded = [read_json(run_dir / "summary.json") or {}]
-        recorded += [read_json(run_dir / kind / "metrics.json") or {} for kind in trained_models(run_dir)]
-        name = next((r["dataset"] for r in recorded if r.get("dataset")), config.dataset)
-        splits = load_dataset(name, config.data_dir)
+        # The test split does not depend on the validation fraction: it is carved from training images.
+        splits = load_dataset(records.dataset_name(), config.data_dir, validation_fraction=config.validation_fraction)
     count = min(images, len(splits.test_images))
     first = splits.test_images[:count]
     if len(np.unique(splits.test_labels[:count])) < 2:
@@ -147,5 +169,5 @@ def decode(model: keras.Model, embeddings: np.ndarray, batch_size: int = 250) ->
     return np.concatenate(parts)
 
 
-__all__ = ["FIRST_TEST_IMAGES", "AnalysisData", "check_run_dir", "decode", "embed", "load_analysis_data",
-           "load_model", "read_json", "run_config", "trained_models"]
+__all__ = ["FIRST_TEST_IMAGES", "AnalysisData", "RunRecords", "check_run_dir", "decode", "embed",
+           "load_analysis_data", "load_model", "read_records"]

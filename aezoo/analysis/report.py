@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from aezoo import files
-from aezoo.analysis.embeddings import AnalysisData, read_json
+from aezoo.analysis.embeddings import AnalysisData, RunRecords
 from aezoo.analysis.latent_metrics import ACTIVE_KL_THRESHOLD
+from aezoo.run_folder import RunFolder
 
 # Differences below these are called a tie: 5-fold accuracies of 1000 images wobble by about a
 # percentage point between seeds, silhouettes by a few hundredths.
@@ -46,18 +47,20 @@ code { background: #f5f5f5; padding: 0 .2em; }
 """
 
 
-def write_report(run_dir: Path, results: dict[str, dict[str, Any]], data: AnalysisData) -> Path:
-    """Write ``run_dir / "report.html"`` from the analysis ``results`` (kind -> metrics) and return its path."""
-    path = run_dir / "report.html"
-    files.write_text(path, render_report(run_dir, results, data))
+def write_report(records: RunRecords, results: dict[str, dict[str, Any]], data: AnalysisData) -> Path:
+    """Write the run's ``report.html`` from the analysis ``results`` (kind -> metrics) and return its path.
+
+    ``records`` are the run's config, summary and metrics as the analysis already read them.
+    """
+    path = records.folder.report_path
+    files.write_text(path, render_report(records, results, data))
     return path
 
 
-def render_report(run_dir: Path, results: dict[str, dict[str, Any]], data: AnalysisData) -> str:
+def render_report(records: RunRecords, results: dict[str, dict[str, Any]], data: AnalysisData) -> str:
     """The report as an HTML string (see the module docstring)."""
-    config = read_json(run_dir / "config.json") or {}
-    summary = read_json(run_dir / "summary.json")
-    trained = {kind: read_json(run_dir / kind / "metrics.json") or {} for kind in results}
+    run_dir, config, summary = records.folder.path, records.config, records.summary
+    trained = {kind: records.metrics.get(kind, {}) for kind in results}
     kinds = list(results)
     title = f"aezoo report {run_dir.name}: denoising autoencoders and their latent spaces"
     body = [
@@ -67,7 +70,7 @@ def render_report(run_dir: Path, results: dict[str, dict[str, Any]], data: Analy
         f"{' (' + _e(data.source) + ')' if data.source else ''}.</p>",
         "<h2>Configuration</h2>", _config_table(config),
         "<h2>Denoising on the test set</h2>", _summary_table(summary),
-        "<h2>Training</h2>", _training_figures(run_dir, kinds),
+        "<h2>Training</h2>", _training_figures(records.folder, kinds),
         "<h2>Latent space: t-SNE maps</h2>",
         f"<p>Each point is one of the first {len(data)} <em>clean</em> test images, placed by t-SNE so that "
         "neighbours in the embedding stay neighbours on the map; colours are the digit classes, the same in "
@@ -318,26 +321,30 @@ def _config_table(config: dict[str, Any]) -> str:
 def _summary_table(summary: dict[str, Any] | None) -> str:
     if not summary:
         return "<p>summary.json is missing (an unfinished run); see each model's metrics.json.</p>"
+    sizes = summary.get("splits", {})
     rows = []
     for name, scores in summary["test"].items():
         extra = summary.get("models", {}).get(name, {})
         rows.append((name.upper() if name in summary.get("models", {}) else name, f"{scores['mse']:.4f}",
                      f"{scores['psnr']:.2f}", f"{scores['ssim']:.3f}",
                      f"{extra['parameters']:,}" if extra else "", f"{extra['training_seconds']:.1f}" if extra else ""))
+    split_text = (f" The models trained on {sizes['train']} images and were validated (best checkpoint, "
+                  f"val_* curves) on {sizes['validation']} others; these test images were scored once, after "
+                  "training." if {"train", "validation"} <= sizes.keys() else "")
     intro = (f"<p>{summary['test_images']} {_e(summary['dataset'])} test images with "
              f"{_e(summary['noise']['kind'])} noise of strength {summary['noise']['strength']}. The first two rows are "
-             "baselines: the noisy input itself and a 3×3 median filter.</p>")
+             f"baselines: the noisy input itself and a 3×3 median filter.{_e(split_text)}</p>")
     return intro + _table(("denoiser", "MSE", "PSNR (dB)", "SSIM", "parameters", "training (s)"), rows)
 
 
-def _training_figures(run_dir: Path, kinds: list[str]) -> str:
-    curves = "".join(_figure(run_dir / k / "loss_curves.png", f"{k.upper()}: loss and metrics per epoch")
-                     for k in kinds)
+def _training_figures(run: RunFolder, kinds: list[str]) -> str:
+    curves = "".join(_figure(run.loss_curves_path(k), f"{k.upper()}: loss and metrics per epoch (val_*: the "
+                             "validation split)") for k in kinds)
     pictures = []
     for kind in kinds:
-        epochs = sorted((run_dir / kind / "reconstructions").glob("epoch_*.png"))
+        epochs = sorted(run.reconstructions_dir(kind).glob("epoch_*.png"))
         pictures.append(_figure(epochs[-1] if epochs else None,
-                                f"{kind.upper()}: noisy / denoised / clean test digits after the last epoch"))
+                                f"{kind.upper()}: noisy / denoised / clean validation digits after the last epoch"))
     return f"<div class=\"row\">{curves}</div><div class=\"row\">{''.join(pictures)}</div>"
 
 

@@ -1,8 +1,8 @@
-"""The benchmark of issue 7: aezoo's models against textbook Keras autoencoders, in one process.
+"""The benchmark: aezoo's models against textbook Keras autoencoders, in one process.
 
 ``python -m aezoo.bench`` trains the keras.io denoising autoencoder, a plain ``keras.Sequential``
 homework autoencoder and aezoo's AE and VAE (at ``python train.py``'s defaults) on the same data,
-noise and machine, and reports speed, test quality per epoch, serving speed and memory, as a
+noise and machine, and reports speed, validation quality per epoch, serving speed and memory, as a
 console table and JSON, with ratios against the references. See ``bench/README.md``.
 """
 

@@ -1,4 +1,4 @@
-"""Measurements of the benchmark: training clock, test quality per epoch, serving speed, memory.
+"""Measurements of the benchmark: training clock, validation quality per epoch, serving speed, memory.
 
 Every function measures one thing the same way for the references and for aezoo's models, so
 ratios between them compare models, not measuring code.
@@ -59,11 +59,12 @@ class TrainClock(keras.callbacks.Callback):
         return images_per_epoch * len(steady) / sum(steady) if steady and sum(steady) > 0 else float("nan")
 
 
-class TestQuality(keras.callbacks.Callback):
-    """Test MSE/PSNR/SSIM of the model's denoised test images after every epoch.
+class EpochQuality(keras.callbacks.Callback):
+    """MSE/PSNR/SSIM of the model's denoised held-out images after every epoch.
 
-    Scored with :func:`aezoo.metrics.image_quality` on the fixed noisy test images, the function
-    behind every aezoo report, so all models are scored identically whatever their loss.
+    Scored with :func:`aezoo.metrics.image_quality` on fixed noisy images (the benchmark passes
+    the validation split), the function behind every aezoo report, so all models are scored
+    identically whatever their loss.
     """
 
     def __init__(self, noisy: np.ndarray, clean: np.ndarray, batch_size: int = 1000) -> None:
@@ -77,9 +78,9 @@ class TestQuality(keras.callbacks.Callback):
 
 
 def seconds_to_reach(psnr_per_epoch: list[float], seconds_per_epoch: list[float], target: float) -> float | None:
-    """Training seconds until the end of the first epoch whose test PSNR is at least ``target``.
+    """Training seconds until the end of the first epoch whose PSNR is at least ``target``.
 
-    Epoch-granular on purpose: the test score exists only at epoch ends, and interpolating
+    Epoch-granular on purpose: the score exists only at epoch ends, and interpolating
     inside an epoch would claim a precision the measurement does not have. ``None``: never.
     """
     elapsed = 0.0

@@ -12,8 +12,9 @@ Training::
   twice and cannot memorise the noise.
 * Each batch's noise seed comes from ``tf.data.Dataset.random``: reproducible for a given seed,
   different every epoch (``rerandomize_each_iteration``).
-* Test pairs get their noise once, from a fixed seed over the whole array, so every evaluation,
-  every epoch and every model (whatever its batch size) is scored on the same noisy images.
+* Validation and test pairs get their noise once, from a fixed seed over the whole array, so
+  every evaluation, every epoch and every model (whatever its batch size) is scored on the same
+  noisy images. The two splits draw from different streams of the seed.
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ import tensorflow as tf
 from aezoo.datasets.noise import Noise
 
 IMAGE_SHAPE = (28, 28, 1)
-# Offset mixed into the user's seed for the test noise, so it differs from every training epoch's.
+# Offsets mixed into the user's seed for the fixed noise of the held-out splits, so it differs from
+# every training epoch's and between the two splits.
 _TEST_NOISE_STREAM = 7919
+_VALIDATION_NOISE_STREAM = 7927
 
 
 def normalize(images: np.ndarray) -> np.ndarray:
     """uint8 ``[N, 28, 28]`` -> float32 ``[N, 28, 28, 1]`` in [0, 1].
 
-    The trailing channel axis is what ``Conv2D`` expects (brief, footnote 1).
+    The trailing channel axis is what ``Conv2D`` expects (channels last, Keras's default).
     """
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE[:2]:
@@ -66,8 +69,23 @@ def training_dataset(images: np.ndarray, noise: Noise, batch_size: int = 128, se
 
 def test_pairs(images: np.ndarray, noise: Noise, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The fixed noisy test images and their clean targets, as float32 ``[N, 28, 28, 1]`` arrays."""
+    return _fixed_pairs(images, noise, seed, _TEST_NOISE_STREAM)
+
+
+def validation_pairs(images: np.ndarray, noise: Noise, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed noisy validation images and their clean targets (as :func:`test_pairs`, another noise draw)."""
+    return _fixed_pairs(images, noise, seed, _VALIDATION_NOISE_STREAM)
+
+
+def pairs_dataset(noisy: np.ndarray, clean: np.ndarray, batch_size: int) -> tf.data.Dataset:
+    """``(noisy, clean)`` arrays as batches in order, for ``fit(validation_data=...)`` and ``evaluate``."""
+    _check_batch_size(batch_size)
+    return tf.data.Dataset.from_tensor_slices((noisy, clean)).batch(batch_size)
+
+
+def _fixed_pairs(images: np.ndarray, noise: Noise, seed: int, stream: int) -> tuple[np.ndarray, np.ndarray]:
     clean = normalize(images)
-    noisy = noise(tf.constant(clean), tf.constant([seed, _TEST_NOISE_STREAM], dtype=tf.int64))
+    noisy = noise(tf.constant(clean), tf.constant([seed, stream], dtype=tf.int64))
     return noisy.numpy(), clean
 
 

