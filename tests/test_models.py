@@ -216,3 +216,25 @@ def test_a_vae_train_step_descends_reconstruction_plus_beta_kl(tiny_splits):
     # Measured: 2e-8 (float rounding); without the KL term in the optimised loss: 6e-2.
     difference = np.linalg.norm(step - wanted) / np.linalg.norm(wanted)
     assert difference < 1e-4, f"the step differs from -lr * grad(recon + beta KL) by {difference:.1e} (relative)"
+
+
+def test_a_trained_autoencoder_beats_the_noisy_input_and_the_median_filter(embedded):
+    """Denoising, not copying: a small AE trained 8 epochs on 1024 digits against both baselines.
+
+    Measured (seeds 0 and 1, 200 test digits, Gaussian noise 0.5): noisy input 9.4 dB, 3x3 median
+    14.1 dB, the AE 15.5-15.8 dB; the same AE trained toward its noisy input instead: 11.3 dB.
+    Batch norm stays on: without it this small, short run stalls at the mean digit (11.8 dB).
+    """
+    from aezoo.metrics import baselines, image_quality
+
+    keras.utils.set_random_seed(0)
+    model = ConvAutoencoder(embedding_dim=16, depth=1, filters=8, batch_norm=True)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.build()
+    model.fit(training_dataset(embedded.train_images[:1024], GaussianNoise(0.5), 32, seed=0), epochs=8, verbose=0,
+              shuffle=False)
+    noisy, clean = test_pairs(embedded.test_images[:200], GaussianNoise(0.5), 0)
+    reference = baselines(noisy, clean)
+    psnr = image_quality(clean, model.predict(noisy, verbose=0))["psnr"]
+    assert psnr > reference["noisy input"]["psnr"] + 4.0
+    assert psnr > reference["median 3x3"]["psnr"] + 0.5
