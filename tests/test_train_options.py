@@ -164,7 +164,10 @@ def test_tune_py_runs_a_random_search_and_resumes_it_after_sigterm(tmp_path, tin
                 process.kill()
     first = TRIAL_LINE.findall(log_path.read_text())
     assert status == 130, log_path.read_text()[-3000:]
-    assert len(first) == 1, "killed during the second trial"
+    # SIGTERM's KeyboardInterrupt is sometimes raised inside a weakref or __del__ callback, where
+    # Python swallows it; only the interrupt flag then stops the command. Trials must check it too,
+    # or the search runs on to its end and there is nothing left to resume.
+    assert len(first) == 1, "the search went on after SIGTERM instead of stopping in its second trial"
 
     resumed = run_python("tune.py", args, cwd=tmp_path, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
