@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers import launch_python, read_csv, run_python, write_npz_data
+from tests.helpers import assert_usage_error, launch_python, read_csv, run_python, snapshot, write_npz_data
 
 LEARNING_RATE = 0.003
 
@@ -40,14 +40,17 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory, tiny_splits) -> Path:
     return write_npz_data(tiny_splits, tmp_path_factory.mktemp("data"))
 
 
+CONSOLE_RUN_FLAGS = ["--model", "vae", "--epochs", "1", "--batch-size", "64",
+                     "--embedding-dim", "2", "--filters", "4", "--depth", "2", "--no-batch-norm",
+                     "--lr-schedule", "constant", "--learning-rate", str(LEARNING_RATE), "--tensorboard",
+                     "--noise", "salt_pepper", "--noise-amount", "0.2"]
+
+
 @pytest.fixture(scope="module")
 def console_run(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> tuple[Path, subprocess.CompletedProcess]:
     """``aezoo-train`` with the rarely used flags, analysis included. Read-only for the tests."""
     run_dir = tmp_path_factory.mktemp("console") / "run"
-    args = ["--model", "vae", "--data-dir", tiny_data, "--epochs", "1", "--batch-size", "64",
-            "--embedding-dim", "2", "--filters", "4", "--depth", "2", "--no-batch-norm",
-            "--lr-schedule", "constant", "--learning-rate", str(LEARNING_RATE), "--tensorboard",
-            "--noise", "salt_pepper", "--noise-amount", "0.2", "--output", run_dir]
+    args = [*CONSOLE_RUN_FLAGS, "--data-dir", tiny_data, "--output", run_dir]
     done = run_python(console_script("aezoo-train"), args, cwd=run_dir.parent, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return run_dir, done
@@ -65,6 +68,15 @@ def test_the_console_script_trains_and_prints_the_comparison(console_run):
     run_dir, done = console_run
     assert "median 3x3" in done.stdout and f"Run folder: {run_dir}" in done.stdout
     assert len(read_csv(run_dir / "vae" / "history.csv")) == 1
+
+
+def test_training_again_into_a_finished_run_is_refused_and_changes_nothing(console_run, tiny_data, capsys):
+    from aezoo.commands import run_command
+
+    run_dir, _ = console_run
+    before = snapshot(run_dir)
+    status = run_command("train", [*map(str, CONSOLE_RUN_FLAGS), "--data-dir", str(tiny_data), "--output", str(run_dir)])
+    assert_usage_error(status, capsys.readouterr().err, "already holds a finished run", unchanged={run_dir: before})
 
 
 def test_training_without_no_analysis_writes_the_analysis(console_run):
