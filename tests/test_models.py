@@ -173,3 +173,68 @@ def test_latent_layer_rejects_mismatched_encoder_output():
 def test_distributions_are_tfp():
     model = tiny(VariationalAutoencoder)
     assert isinstance(model.posterior(np.zeros((1, 28, 28, 1), "float32")), tfp.distributions.MultivariateNormalDiag)
+
+
+def test_a_vae_train_step_descends_reconstruction_plus_beta_kl(tiny_splits):
+    """One SGD step moves the weights by -lr * grad(mean(BCE summed over pixels + beta * KL)).
+
+    The expected gradient is computed here from the encoder's and decoder's outputs alone, with
+    the same sampling noise as the step (the latent layer's seed state is restored in between).
+    """
+    # A large beta gives the KL a visible share of the gradient (the summed BCE dominates at init).
+    beta, learning_rate = 20.0, 1e-4
+    keras.utils.set_random_seed(0)
+    model = VariationalAutoencoder(**TINY_HYPERPARAMETERS, beta=beta, seed=3)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate))
+    model.build()
+    noisy, clean = test_pairs(tiny_splits.test_images[:16], GaussianNoise(0.5))
+    seed_state = model.latent.seed_generator.state.numpy()
+
+    # The noise the step will draw: z = mu + sigma * eps, so eps = (z - mu) / sigma.
+    params = model.encoder(noisy, training=True)
+    posterior = model.latent.posterior(params)
+    z, _ = model.latent(params, training=True)
+    eps = ((z - posterior.mean()) / posterior.stddev()).numpy()
+    model.latent.seed_generator.state.assign(seed_state)
+
+    before = [w.numpy() for w in model.trainable_weights]
+    with tf.GradientTape() as tape:
+        posterior = model.latent.posterior(model.encoder(noisy, training=True))
+        mu, sigma = posterior.mean(), posterior.stddev()
+        p = tf.clip_by_value(model.decoder(mu + sigma * eps, training=True), 1e-7, 1 - 1e-7)
+        reconstruction = -tf.reduce_sum(clean * tf.math.log(p) + (1 - clean) * tf.math.log(1 - p), axis=[1, 2, 3])
+        kl = tf.reduce_sum(0.5 * (mu ** 2 + sigma ** 2 - 1) - tf.math.log(sigma), axis=1)
+        loss = tf.reduce_mean(reconstruction + beta * kl)
+    gradients = tape.gradient(loss, model.trainable_weights)
+    expected = np.concatenate([(w - learning_rate * g.numpy()).ravel() for w, g in zip(before, gradients)])
+
+    model.fit(tf.data.Dataset.from_tensors((noisy, clean)), epochs=1, verbose=0, shuffle=False)  # one step
+    after = np.concatenate([w.numpy().ravel() for w in model.trainable_weights])
+    start = np.concatenate([w.ravel() for w in before])
+    step, wanted = after - start, expected - start
+    assert np.linalg.norm(wanted) > 0
+    # Measured: 2e-8 (float rounding); without the KL term in the optimised loss: 6e-2.
+    difference = np.linalg.norm(step - wanted) / np.linalg.norm(wanted)
+    assert difference < 1e-4, f"the step differs from -lr * grad(recon + beta KL) by {difference:.1e} (relative)"
+
+
+def test_a_trained_autoencoder_beats_the_noisy_input_and_the_median_filter(embedded):
+    """Denoising, not copying: a small AE trained 8 epochs on 1024 digits against both baselines.
+
+    Measured (seeds 0 and 1, 200 test digits, Gaussian noise 0.5): noisy input 9.4 dB, 3x3 median
+    14.1 dB, the AE 15.5-15.8 dB; the same AE trained toward its noisy input instead: 11.3 dB.
+    Batch norm stays on: without it this small, short run stalls at the mean digit (11.8 dB).
+    """
+    from aezoo.metrics import baselines, image_quality
+
+    keras.utils.set_random_seed(0)
+    model = ConvAutoencoder(embedding_dim=16, depth=1, filters=8, batch_norm=True)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    model.build()
+    model.fit(training_dataset(embedded.train_images[:1024], GaussianNoise(0.5), 32, seed=0), epochs=8, verbose=0,
+              shuffle=False)
+    noisy, clean = test_pairs(embedded.test_images[:200], GaussianNoise(0.5), 0)
+    reference = baselines(noisy, clean)
+    psnr = image_quality(clean, model.predict(noisy, verbose=0))["psnr"]
+    assert psnr > reference["noisy input"]["psnr"] + 4.0
+    assert psnr > reference["median 3x3"]["psnr"] + 0.5
