@@ -32,6 +32,7 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from aezoo.callbacks import StopOnInterrupt
 from aezoo.config import TrainConfig, model_defaults
 from aezoo.models import FAMILIES, get_family
 from aezoo.training import build_model, compile_model
@@ -143,8 +144,11 @@ class AutoencoderHyperModel(kt.HyperModel):
 
         The data are expected as :func:`aezoo.datasets.training_dataset` (``(noisy, clean)``
         batches with fresh noise every epoch) and ``validation_data`` as the fixed noisy
-        validation pairs, exactly as in training (never the test split); the tuner adds ``epochs`` (Hyperband: its rounds' epochs
-        and ``initial_epoch``) and its callbacks.
+        validation pairs, exactly as in training (never the test split); the tuner adds
+        ``epochs`` (Hyperband: its rounds' epochs and ``initial_epoch``) and its callbacks.
         """
         kwargs.setdefault("shuffle", False)  # the tf.data pipeline shuffles; Keras cannot shuffle it anyway
+        # A SIGTERM whose KeyboardInterrupt Python swallowed (it can land in a weakref callback)
+        # still sets the interrupt flag; this callback stops the trial on it, as in training.
+        kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), StopOnInterrupt()]
         return model.fit(*args, **kwargs)
