@@ -71,8 +71,8 @@ class ConditionalVAE(VariationalAutoencoder):
 
     def _posterior_params(self, inputs: Any, training: bool | None) -> tf.Tensor:
         images, labels = inputs
-        images = tf.convert_to_tensor(images, tf.float32)
-        maps = tf.ones_like(images[..., :1]) * self.one_hot(labels)[:, tf.newaxis, tf.newaxis, :]
+        images = tf.convert_to_tensor(images)  # float16 under mixed precision: Keras casts call inputs
+        maps = tf.ones_like(images[..., :1]) * tf.cast(self.one_hot(labels), images.dtype)[:, tf.newaxis, tf.newaxis, :]
         return self.encoder(tf.concat([images, maps], axis=-1), training=training)
 
     def _decode(self, z: tf.Tensor, inputs: Any, training: bool | None) -> tf.Tensor:

@@ -88,7 +88,7 @@ class ImportanceWeightedAutoencoder(VariationalAutoencoder):
         decoded = self._decode(flat_z, repeated, training)
         batch = tf.shape(log_ratio)[1]
         decoded = tf.reshape(decoded, tf.concat([[k, batch], tf.shape(decoded)[1:]], axis=0))
-        reconstruction = summed_bce(clean[tf.newaxis], decoded)
+        reconstruction = summed_bce(tf.broadcast_to(clean, tf.shape(decoded)), decoded)
         return {"reconstruction": reconstruction, "log_ratio": log_ratio,
                 "kl": self.latent.kl_divergence(q), "first": decoded[0]}
 
