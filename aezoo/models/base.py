@@ -68,6 +68,12 @@ class DenoisingAutoencoderBase(keras.Model):
         """The model's clean estimate of noisy images (deterministic: no sampling)."""
         return self(images, training=False)
 
+    @staticmethod
+    def _unpack(data: Any) -> tuple[Any, Any]:
+        """``(inputs, clean)`` of a batch; ``train_on_batch`` adds a third, empty sample-weight slot."""
+        inputs, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return inputs, clean
+
     def _update_image_metrics(self, clean: tf.Tensor, denoised: tf.Tensor) -> None:
         self.trackers["mse"].update_state(per_image_mse(clean, denoised))
         self.trackers["psnr"].update_state(per_image_psnr(clean, denoised))

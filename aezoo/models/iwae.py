@@ -100,7 +100,7 @@ class ImportanceWeightedAutoencoder(VariationalAutoencoder):
         return iwae, elbo
 
     def train_step(self, data: tuple[Any, tf.Tensor]) -> dict[str, tf.Tensor]:
-        inputs, clean = data
+        inputs, clean = self._unpack(data)
         with tf.GradientTape() as tape:
             parts = self.log_weights(inputs, clean, training=True)
             objective, _ = self.bounds(parts, self.kl_weight)
@@ -111,7 +111,7 @@ class ImportanceWeightedAutoencoder(VariationalAutoencoder):
         return self._results()
 
     def test_step(self, data: tuple[Any, tf.Tensor]) -> dict[str, tf.Tensor]:
-        inputs, clean = data
+        inputs, clean = self._unpack(data)
         parts = self.log_weights(inputs, clean, training=False)
         objective, _ = self.bounds(parts, self.beta)
         self._update_bounds(parts, -objective, clean, self(inputs, training=False))

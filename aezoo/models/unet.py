@@ -103,7 +103,7 @@ class UNet(DenoisingAutoencoderBase):
         return tf.reduce_mean(keras.losses.binary_crossentropy(clean, denoised), axis=[1, 2])
 
     def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        noisy, clean = data
+        noisy, clean = self._unpack(data)
         with tf.GradientTape() as tape:
             denoised = self(noisy, training=True)
             loss = tf.reduce_mean(self.loss_per_image(clean, denoised))
@@ -114,7 +114,7 @@ class UNet(DenoisingAutoencoderBase):
         return self._results()
 
     def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        noisy, clean = data
+        noisy, clean = self._unpack(data)
         denoised = self(noisy, training=False)
         self.trackers["loss"].update_state(self.loss_per_image(clean, denoised))
         self._update_image_metrics(clean, denoised)

@@ -129,7 +129,7 @@ class VariationalAutoencoder(EncoderDecoderModel):
         return denoised, summed_bce(clean, denoised), kl
 
     def train_step(self, data: tuple[Any, tf.Tensor]) -> dict[str, tf.Tensor]:
-        inputs, clean = data
+        inputs, clean = self._unpack(data)
         with tf.GradientTape() as tape:
             denoised, reconstruction, kl = self._forward(inputs, clean, training=True)
             loss = tf.reduce_mean(reconstruction + self.kl_weight * kl)
@@ -139,7 +139,7 @@ class VariationalAutoencoder(EncoderDecoderModel):
         return self._results()
 
     def test_step(self, data: tuple[Any, tf.Tensor]) -> dict[str, tf.Tensor]:
-        inputs, clean = data
+        inputs, clean = self._unpack(data)
         denoised, reconstruction, kl = self._forward(inputs, clean, training=False)
         # Scored with the target beta even during a warm-up, so validation losses stay comparable.
         self._update_metrics(clean, denoised, reconstruction, kl, self.beta)

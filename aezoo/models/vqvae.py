@@ -218,7 +218,7 @@ class VQVAE(EncoderDecoderModel):
                 "commitment_loss": commitment_loss}
 
     def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        noisy, clean = data
+        noisy, clean = self._unpack(data)
         with tf.GradientTape() as tape:
             terms = self._forward(noisy, clean, training=True)
             scaled_loss = self._loss_for_gradients(tf.reduce_mean(terms["loss"]))
@@ -229,7 +229,7 @@ class VQVAE(EncoderDecoderModel):
         return self._results()
 
     def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        noisy, clean = data
+        noisy, clean = self._unpack(data)
         terms = self._forward(noisy, clean, training=False)
         share = tf.reduce_mean(tf.one_hot(tf.reshape(terms["indices"], [-1]), self.num_codes), axis=0)
         self._update_metrics(terms, clean, perplexity(share))
