@@ -53,6 +53,18 @@ def test_kl_weight_follows_the_warm_up_schedule(pairs):
     assert warmup.schedule == [(0, 0.0)]
 
 
+def test_the_kl_weight_is_what_the_gradient_sees(pairs):
+    """A β-VAE whose KL weight is warmed down to 0 takes the very step a VAE with beta = 0 takes."""
+    noisy, clean, _ = pairs
+    warming, no_kl = tiny("beta_vae"), tiny("vae", beta=0.0)
+    warming.kl_weight.assign(0.0)
+    no_kl.set_weights(warming.get_weights())
+    warming.train_on_batch(noisy, clean)
+    no_kl.train_on_batch(noisy, clean)
+    for a, b in zip(warming.get_weights(), no_kl.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
 def test_validation_loss_uses_the_target_beta_during_warm_up(pairs):
     noisy, clean, _ = pairs
     model = tiny("beta_vae")
