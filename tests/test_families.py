@@ -47,6 +47,22 @@ def batch(tiny_splits):
     return noisy, clean, tiny_splits.train_labels[:32]
 
 
+@pytest.fixture(scope="module")
+def fitted(batch):
+    """``fitted(name)``: a tiny model of the family, with batch norm, after two steps (cached)."""
+    noisy, clean, labels = batch
+    cache: dict[str, keras.Model] = {}
+
+    def get(name: str) -> keras.Model:
+        if name not in cache:
+            model = tiny(name, batch_norm=True)
+            model.fit(inputs(model, noisy, labels), clean, batch_size=16, epochs=1, verbose=0)
+            cache[name] = model
+        return cache[name]
+
+    return get
+
+
 def test_the_zoo_lists_seven_families():
     assert NAMES == sorted(["ae", "vae", "beta_vae", "iwae", "cvae", "vqvae", "unet"])
     for family in FAMILIES.values():
@@ -78,10 +94,9 @@ def test_two_fit_steps_lower_the_loss(name, batch):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_keras_round_trip_gives_identical_outputs(name, batch, tmp_path):
+def test_keras_round_trip_gives_identical_outputs(name, batch, fitted, tmp_path):
     noisy, clean, labels = batch
-    model = tiny(name, batch_norm=True)
-    model.fit(inputs(model, noisy, labels), clean, batch_size=16, epochs=1, verbose=0)
+    model = fitted(name)
     model.save(tmp_path / "model.keras")
     restored = keras.saving.load_model(tmp_path / "model.keras")
     assert type(restored) is type(model) and restored.get_config() == model.get_config()
@@ -102,6 +117,7 @@ def test_get_config_lists_every_constructor_argument(name):
     assert cls.from_config(config).get_config() == config
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
 def test_float16_policy_runs_on_cpu(name, batch):
     noisy, clean, labels = batch
@@ -119,10 +135,9 @@ def test_float16_policy_runs_on_cpu(name, batch):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_denoising_is_deterministic(name, batch):
+def test_denoising_is_deterministic(name, batch, fitted):
     noisy, clean, labels = batch
-    model = tiny(name)
-    model.fit(inputs(model, noisy, labels), clean, batch_size=16, epochs=1, verbose=0)
+    model = fitted(name)
     extra = with_labels(model, labels)
     np.testing.assert_array_equal(model.denoise(noisy, *extra), model.denoise(noisy, *extra))
     if model.has_latent_space:
@@ -157,14 +172,14 @@ SERVE_WITHOUT_AEZOO = textwrap.dedent("""
 """)
 
 
-def test_saved_model_signatures_work_in_a_process_without_aezoo(batch, tmp_path):
+def test_saved_model_signatures_work_in_a_process_without_aezoo(batch, fitted, tmp_path):
     from aezoo.export import export_saved_model, signature_names
 
     noisy, clean, labels = batch
     noisy, labels = noisy[:5], labels[:5].astype("int32")
     np.save(tmp_path / "x.npy", noisy)
     np.save(tmp_path / "labels.npy", labels)
-    models = {name: tiny(name) for name in NAMES}
+    models = {name: fitted(name) for name in NAMES}
     for name, model in models.items():
         export_saved_model(model, tmp_path / name)
     script = tmp_path / "serve.py"
@@ -190,3 +205,15 @@ def test_saved_model_signatures_work_in_a_process_without_aezoo(batch, tmp_path)
         if model.is_generative:
             assert served["sample"].shape == (len(labels) if model.needs_labels else 3, 28, 28, 1)
             np.testing.assert_array_equal(served["sample"], served["sample_again"])
+
+
+def test_an_autoencoder_saved_under_the_old_option_name_still_loads():
+    from aezoo.models import ConvAutoencoder
+
+    old = {**build("ae").get_config(), "reconstruction_loss": "bce"}
+    del old["pixel_loss"]
+    assert ConvAutoencoder.from_config(old).pixel_loss == "bce"
+    with pytest.raises(ValueError, match="reconstruction_loss must be one of mse, bce; got 'l1'"):
+        ConvAutoencoder(reconstruction_loss="l1")
+    with pytest.raises(ValueError, match="pixel_loss must be one of mse, bce; got 'l1'"):
+        ConvAutoencoder(pixel_loss="l1")
