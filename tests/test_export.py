@@ -36,6 +36,7 @@ def test_saved_model_signatures_work_in_a_process_without_aezoo(kind, tiny_run, 
     import keras
 
     import aezoo.models  # noqa: F401  (registers the classes for load_model below)
+    from aezoo.export import signature_names
 
     noisy, _ = test_pairs(tiny_splits.test_images[:5], GaussianNoise(0.5))
     np.save(tmp_path / "x.npy", noisy)
@@ -48,9 +49,20 @@ def test_saved_model_signatures_work_in_a_process_without_aezoo(kind, tiny_run, 
     assert done.returncode == 0, done.stderr[-2000:]
     served = json.loads(done.stdout.strip().splitlines()[-1])
     assert not served["aezoo_imported"]
-    assert served["signatures"] == ["decode", "denoise", "encode", "serving_default"]
-
     model = keras.saving.load_model(tiny_run / kind / "model.keras")
+    # The VAE is generative, so it also has "sample"; the AE has not.
+    expected = ["decode", "denoise", "encode", "serving_default"] + (["sample"] if kind == "vae" else [])
+    assert served["signatures"] == sorted(expected) == sorted(signature_names(model))
     np.testing.assert_allclose(served["serving_default"], model.denoise(noisy).numpy(), atol=1e-5)
     np.testing.assert_allclose(served["encode"], model.encode(noisy).numpy(), atol=1e-5)
     np.testing.assert_allclose(served["decode"], model.decode(model.encode(noisy)).numpy(), atol=1e-5)
+
+
+def test_signatures_follow_the_capabilities():
+    from aezoo.export import signature_names
+    from aezoo.models import build
+
+    assert signature_names(build("ae")) == ("serving_default", "denoise", "encode", "decode")
+    assert signature_names(build("vae")) == ("serving_default", "denoise", "encode", "decode", "sample")
+    assert signature_names(build("vqvae")) == ("serving_default", "denoise", "encode", "decode")
+    assert signature_names(build("unet")) == ("serving_default", "denoise")

@@ -8,28 +8,38 @@ import keras
 import tensorflow as tf
 
 from aezoo.models import defaults
-from aezoo.models.base import DenoisingAutoencoderBase
+from aezoo.models.base import EncoderDecoderModel
 from aezoo.models.validation import check_choice
 
-RECONSTRUCTION_LOSSES = ("mse", "bce")
+PIXEL_LOSSES = ("mse", "bce")
+RECONSTRUCTION_LOSSES = PIXEL_LOSSES  # the option's former name, for older callers
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
-class ConvAutoencoder(DenoisingAutoencoderBase):
+class ConvAutoencoder(EncoderDecoderModel):
     """Noisy image -> encoder -> embedding -> decoder -> clean estimate.
 
-    It learns to denoise because ``train_step`` compares the output for the *noisy* input with the
-    *clean* original, not with the input (an ordinary autoencoder would reconstruct the noise too).
-    Data must come as ``(noisy, clean)`` pairs, which is what :mod:`aezoo.datasets` yields.
+    The loss, per image, compares the output for the *noisy* input with the *clean* original::
+
+        loss = mean over pixels of (clean - decoder(encoder(noisy)))^2        (pixel_loss="mse")
+        loss = mean over pixels of BCE(clean, decoder(encoder(noisy)))        (pixel_loss="bce")
+
+    Comparing with the clean image rather than the input is what makes it a denoiser (an ordinary
+    autoencoder would learn to reconstruct the noise too); the narrow embedding forces it to keep
+    what digits have in common and drop what noise adds. This is the denoising autoencoder of
+    Vincent et al. (2008), with convolutions. Data must come as ``(noisy, clean)`` pairs, which is
+    what :mod:`aezoo.datasets` yields.
 
     Args:
-        embedding_dim: size of the bottleneck (the brief suggests 10).
+        embedding_dim: size of the bottleneck: 10 by default, enough room for ten digit classes
+            and small enough to force a compressed code.
         depth: convolutions per resolution level in encoder and decoder.
         filters: filters of the first encoder level (doubled at the second).
         activation: activation of the hidden layers.
         batch_norm: batch normalisation after each hidden convolution.
-        reconstruction_loss: ``"mse"`` (mean squared error, what PSNR measures) or ``"bce"``
-            (per-pixel binary cross-entropy, which treats intensities as probabilities).
+        pixel_loss: ``"mse"`` (mean squared error, what PSNR measures) or ``"bce"`` (per-pixel
+            binary cross-entropy, which treats intensities as probabilities). Older configs call
+            it ``reconstruction_loss``, which is now only the name of the VAE family's metric.
     """
 
     def __init__(
@@ -39,12 +49,15 @@ class ConvAutoencoder(DenoisingAutoencoderBase):
         filters: int = defaults.FILTERS,
         activation: str = defaults.ACTIVATION,
         batch_norm: bool = defaults.BATCH_NORM,
-        reconstruction_loss: str = "mse",
+        pixel_loss: str = "mse",
         **kwargs: Any,
     ) -> None:
+        option = "pixel_loss"
+        if "reconstruction_loss" in kwargs:  # .keras files written before the option was renamed
+            option, pixel_loss = "reconstruction_loss", kwargs.pop("reconstruction_loss")
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
                          batch_norm=batch_norm, **kwargs)
-        self.reconstruction_loss = check_choice("reconstruction_loss", reconstruction_loss, RECONSTRUCTION_LOSSES)
+        self.pixel_loss = check_choice(option, pixel_loss, PIXEL_LOSSES)
 
     def call(self, images: Any, training: bool | None = None) -> Any:
         return self.decoder(self.encoder(images, training=training), training=training)
@@ -54,12 +67,12 @@ class ConvAutoencoder(DenoisingAutoencoderBase):
 
     def loss_per_image(self, clean: tf.Tensor, denoised: tf.Tensor) -> tf.Tensor:
         """The training loss of each image, averaged over its pixels."""
-        if self.reconstruction_loss == "bce":
+        if self.pixel_loss == "bce":
             return tf.reduce_mean(keras.losses.binary_crossentropy(clean, denoised), axis=[1, 2])
         return tf.reduce_mean(tf.square(clean - denoised), axis=[1, 2, 3])
 
     def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        noisy, clean = data
+        noisy, clean = self._unpack(data)
         with tf.GradientTape() as tape:
             denoised = self(noisy, training=True)
             loss = tf.reduce_mean(self.loss_per_image(clean, denoised))
@@ -70,11 +83,11 @@ class ConvAutoencoder(DenoisingAutoencoderBase):
         return self._results()
 
     def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        noisy, clean = data
+        noisy, clean = self._unpack(data)
         denoised = self(noisy, training=False)
         self.trackers["loss"].update_state(self.loss_per_image(clean, denoised))
         self._update_image_metrics(clean, denoised)
         return self._results()
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "reconstruction_loss": self.reconstruction_loss}
+        return {**super().get_config(), "pixel_loss": self.pixel_loss}

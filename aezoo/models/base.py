@@ -1,4 +1,4 @@
-"""What the AE and the VAE share: an encoder, a decoder, image-quality metrics and the public API."""
+"""What every aezoo model shares: image-quality metrics, loss scaling, capabilities, the public API."""
 
 from __future__ import annotations
 
@@ -29,13 +29,25 @@ def per_image_psnr(clean: tf.Tensor, denoised: tf.Tensor) -> tf.Tensor:
     return -10.0 * tf.math.log(tf.maximum(per_image_mse(clean, denoised), 1e-10)) / tf.math.log(10.0)
 
 
-class DenoisingAutoencoderBase(keras.Model):
-    """Base of aezoo's models: builds encoder and decoder, tracks metrics, exposes encode/decode.
+def summed_bce(clean: tf.Tensor, probabilities: tf.Tensor) -> tf.Tensor:
+    """``-log p(clean | probabilities)`` of each image in nats: Bernoulli pixels, summed over the image.
 
-    Subclasses say how many numbers the encoder must output (``_encoder_outputs``), and implement
-    ``encode``, ``call``, ``train_step`` and ``test_step``. Metrics are ``keras.metrics.Mean``
-    trackers listed by the ``metrics`` property, so Keras resets them at the start of every epoch
-    and of every ``evaluate``.
+    ``keras.losses.binary_crossentropy`` averages over the last axis (the single channel), so
+    summing over height and width gives the sum over all 784 pixels.
+    """
+    return tf.reduce_sum(keras.losses.binary_crossentropy(clean, probabilities), axis=[-2, -1])
+
+
+class DenoisingAutoencoderBase(keras.Model):
+    """Base of every aezoo model: metric trackers, loss scaling, capabilities and ``denoise``.
+
+    Subclasses implement ``call``, ``train_step`` and ``test_step``. Models with a latent space
+    derive from :class:`EncoderDecoderModel`, which adds the encoder, the decoder and
+    ``encode``/``decode``; the U-Net derives from this class directly. Metrics are
+    ``keras.metrics.Mean`` trackers named by ``metric_names`` and listed by the ``metrics``
+    property, so Keras resets them at the start of every epoch and of every ``evaluate``. A
+    ``train_step`` differentiates ``self._loss_for_gradients(loss)``, never the bare loss: that one
+    method accounts for the replica count and the mixed-precision loss scale.
     """
 
     metric_names: tuple[str, ...] = ("loss", "mse", "psnr")
@@ -44,47 +56,23 @@ class DenoisingAutoencoderBase(keras.Model):
     is_generative: bool = False  # sample(n, seed=...)
     needs_labels: bool = False  # inputs are (images, labels)
 
-    def __init__(
-        self,
-        embedding_dim: int = defaults.EMBEDDING_DIM,
-        depth: int = defaults.DEPTH,
-        filters: int = defaults.FILTERS,
-        activation: str = defaults.ACTIVATION,
-        batch_norm: bool = defaults.BATCH_NORM,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm)
-        shared = dict(depth=self.depth, filters=self.filters, activation=self.activation, batch_norm=self.batch_norm)
-        self.encoder = Encoder(embedding_dim=self._encoder_outputs(), name="encoder", **shared)
-        self.decoder = Decoder(embedding_dim=self.embedding_dim, name="decoder", **shared)
         self.trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
-
-    def _encoder_outputs(self) -> int:
-        return self.embedding_dim
-
-    def build(self, input_shape: tuple[int | None, ...] = (None, *IMAGE_SHAPE)) -> None:
-        if self.built:  # Keras' build_from_config (e.g. keras-tuner's Hyperband) may call it again
-            return
-        self.encoder.build(input_shape)
-        self.decoder.build((input_shape[0], self.embedding_dim))
-        self.built = True
 
     @property
     def metrics(self) -> list[keras.metrics.Metric]:
         return list(self.trackers.values())
 
-    def decode(self, embeddings: Any) -> Any:
-        """Images ``[batch, 28, 28, 1]`` in [0, 1] from embeddings ``[batch, embedding_dim]``."""
-        return self.decoder(embeddings, training=False)
-
-    def encode(self, images: Any) -> Any:
-        """Embeddings ``[batch, embedding_dim]`` of images ``[batch, 28, 28, 1]`` in [0, 1]."""
-        raise NotImplementedError
-
     def denoise(self, images: Any) -> Any:
         """The model's clean estimate of noisy images (deterministic: no sampling)."""
         return self(images, training=False)
+
+    @staticmethod
+    def _unpack(data: Any) -> tuple[Any, Any]:
+        """``(inputs, clean)`` of a batch; ``train_on_batch`` adds a third, empty sample-weight slot."""
+        inputs, clean, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return inputs, clean
 
     def _update_image_metrics(self, clean: tf.Tensor, denoised: tf.Tensor) -> None:
         self.trackers["mse"].update_state(per_image_mse(clean, denoised))
@@ -128,6 +116,68 @@ class DenoisingAutoencoderBase(keras.Model):
                     self.optimizer.build(self.trainable_variables)
             return
         super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
+
+class EncoderDecoderModel(DenoisingAutoencoderBase):
+    """A model with a latent space: an encoder, a decoder, and the architecture arguments they share.
+
+    Subclasses say how many numbers the encoder outputs (``_encoder_outputs``), how many the
+    decoder takes (``_decoder_inputs``) and how many channels the encoder sees
+    (``_encoder_channels``), or replace the networks (``_make_encoder``/``_make_decoder``), and
+    implement ``encode``, ``call``, ``train_step`` and ``test_step``.
+    """
+
+    def __init__(
+        self,
+        embedding_dim: int = defaults.EMBEDDING_DIM,
+        depth: int = defaults.DEPTH,
+        filters: int = defaults.FILTERS,
+        activation: str = defaults.ACTIVATION,
+        batch_norm: bool = defaults.BATCH_NORM,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm)
+        self.encoder = self._make_encoder()
+        self.decoder = self._make_decoder()
+
+    def _shared_architecture(self) -> dict[str, Any]:
+        return dict(depth=self.depth, filters=self.filters, activation=self.activation, batch_norm=self.batch_norm)
+
+    def _make_encoder(self) -> keras.Model:
+        return Encoder(embedding_dim=self._encoder_outputs(), name="encoder", **self._shared_architecture())
+
+    def _make_decoder(self) -> keras.Model:
+        return Decoder(embedding_dim=self._decoder_inputs(), name="decoder", **self._shared_architecture())
+
+    def _encoder_outputs(self) -> int:
+        return self.embedding_dim
+
+    def _decoder_inputs(self) -> int:
+        return self.embedding_dim
+
+    def _encoder_channels(self) -> int:
+        return IMAGE_SHAPE[-1]
+
+    @property
+    def embedding_shape(self) -> tuple[int, ...]:
+        """The shape of one embedding: ``encode`` gives ``[batch, *embedding_shape]``."""
+        return (self.embedding_dim,)
+
+    def build(self, input_shape: Any = None) -> None:
+        if self.built:  # Keras' build_from_config (e.g. keras-tuner's Hyperband) may call it again
+            return
+        self.encoder.build((None, *IMAGE_SHAPE[:-1], self._encoder_channels()))
+        self.decoder.build((None, self._decoder_inputs()))
+        self.built = True
+
+    def decode(self, embeddings: Any) -> Any:
+        """Images ``[batch, 28, 28, 1]`` in [0, 1] from embeddings ``[batch, *embedding_shape]``."""
+        return self.decoder(embeddings, training=False)
+
+    def encode(self, images: Any) -> Any:
+        """Embeddings ``[batch, *embedding_shape]`` of images ``[batch, 28, 28, 1]`` in [0, 1]."""
+        raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **architecture_config(self)}

@@ -15,7 +15,7 @@ class Encoder(keras.Model):
     """Shrinks a 28x28x1 image to a vector of ``embedding_dim`` numbers, like a CNN classifier would.
 
     Two resolution levels, 28 -> 14 -> 7: each starts with a stride-2 convolution that halves the
-    feature map (learned downsampling, footnote 7 of the brief) and adds ``depth - 1`` stride-1
+    feature map (learned downsampling, where pooling would just discard) and adds ``depth - 1`` stride-1
     convolutions at the new size. Filters double at each level (``filters``, ``2 * filters``), the
     usual trade of spatial size for channels. The 7x7 maps are flattened and a linear dense layer
     produces the embedding: no activation, so the code can use the whole real line.

@@ -81,6 +81,17 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
            "convolutional autoencoder: noisy image -> 10-d code -> clean image"),
     Family("vae", "aezoo.models.vae:VariationalAutoencoder",
            "variational autoencoder: a Gaussian code per image, trained on the ELBO (reconstruction + KL)"),
+    Family("beta_vae", "aezoo.models.vae:VariationalAutoencoder",
+           "beta-VAE: the VAE with the KL term weighted 4x, for fewer, smoother latent dimensions",
+           MappingProxyType({"beta": 4.0})),
+    Family("iwae", "aezoo.models.iwae:ImportanceWeightedAutoencoder",
+           "importance-weighted autoencoder: the VAE trained on a K-sample bound tighter than the ELBO"),
+    Family("cvae", "aezoo.models.cvae:ConditionalVAE",
+           "conditional VAE: encoder and decoder see the digit's class, so the code keeps only the style"),
+    Family("vqvae", "aezoo.models.vqvae:VQVAE",
+           "vector-quantised VAE: a 7x7 grid of discrete codes from a learned 64-entry codebook"),
+    Family("unet", "aezoo.models.unet:UNet",
+           "U-Net: skip connections and no bottleneck; the denoising ceiling, with no latent space"),
 )}
 GROUPS["all"] = tuple(FAMILIES)
 

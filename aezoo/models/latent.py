@@ -74,6 +74,10 @@ class GaussianLatent(keras.layers.Layer):
         """p(z) = N(0, I)."""
         return tfd.MultivariateNormalDiag(loc=tf.zeros([self.latent_dim]), scale_diag=tf.ones([self.latent_dim]))
 
+    def kl_divergence(self, q: tfd.MultivariateNormalDiag) -> tf.Tensor:
+        """``[batch]`` KL(q || N(0, I)) in nats, in closed form."""
+        return tfd.kl_divergence(q, self.prior())
+
     def kl_per_dimension(self, params: Any) -> tf.Tensor:
         """``[batch, latent_dim]`` KL of each coordinate; its batch mean shows which dimensions are in use."""
         q = self.posterior(params)
@@ -86,7 +90,7 @@ class GaussianLatent(keras.layers.Layer):
             z = q.sample(seed=tf.cast(self.seed_generator.next(), tf.int32))
         else:
             z = q.mean()
-        kl = tfd.kl_divergence(q, self.prior())
+        kl = self.kl_divergence(q)
         return z, kl
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[tuple[int | None, int], tuple[int | None]]:

@@ -1,4 +1,4 @@
-"""The variational denoising autoencoder."""
+"""The variational denoising autoencoder, base of the VAE family (β-VAE, IWAE, conditional VAE)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,19 @@ import keras
 import tensorflow as tf
 
 from aezoo.models import defaults
-from aezoo.models.base import DenoisingAutoencoderBase
+from aezoo.models.base import EncoderDecoderModel, summed_bce
 from aezoo.models.latent import GaussianLatent
 from aezoo.models.validation import check_non_negative
 
 
+def stateless_seed(seed: Any) -> tf.Tensor:
+    """A ``[2]`` int32 seed for TF's stateless random ops from one integer (Python or tensor)."""
+    return tf.stack([tf.constant(0, tf.int32), tf.cast(seed, tf.int32)])
+
+
 @keras.saving.register_keras_serializable(package="aezoo")
-class VariationalAutoencoder(DenoisingAutoencoderBase):
-    """A VAE trained to reconstruct the clean image from the noisy one.
+class VariationalAutoencoder(EncoderDecoderModel):
+    """A VAE trained to reconstruct the clean image from the noisy one (Kingma & Welling, 2014).
 
     Where the plain autoencoder maps an image to one point, the VAE's encoder outputs a
     *distribution* over codes, q(z|x) (see :class:`~aezoo.models.latent.GaussianLatent`):
@@ -33,7 +38,14 @@ class VariationalAutoencoder(DenoisingAutoencoderBase):
     * KL: how far the posterior strays from the prior, in nats, computed in closed form. It costs
       information in the code, so the VAE only uses as many latent dimensions as pay for
       themselves in reconstruction; ``beta`` trades one against the other (``beta=1`` is the
-      textbook ELBO, larger is smoother latent space and blurrier images).
+      textbook ELBO; ``beta > 1`` is the β-VAE of Higgins et al. 2017: fewer active dimensions,
+      a smoother latent space, blurrier images).
+
+    *KL warm-up* (Bowman et al. 2016; Sønderby et al. 2016): the weight actually applied to the
+    KL term is ``kl_weight``, a non-trainable variable that starts at ``beta``. The callback
+    :class:`aezoo.callbacks.KLWarmup` ramps it from 0 to ``beta`` over the first epochs, so the
+    decoder learns to use the code before the KL term can switch dimensions off. It is not saved:
+    a loaded model weighs the KL by ``beta``, the value in its config.
 
     ``loss``, ``reconstruction_loss`` and ``kl`` are in nats per image. Validation decodes the
     posterior mean (no sampling), so it is deterministic and comparable between epochs.
@@ -65,59 +77,77 @@ class VariationalAutoencoder(DenoisingAutoencoderBase):
         self.beta = check_non_negative("beta", beta)
         self.seed = seed
         self.latent = GaussianLatent(self.embedding_dim, seed=seed, name="latent")
+        # A plain tf.Variable, which Keras does not track: a warm-up's intermediate value is a
+        # training schedule, not a weight, so .keras files keep only the target ``beta``.
+        self.kl_weight = tf.Variable(self.beta, trainable=False, dtype=tf.float32, name="kl_weight")
 
     def _encoder_outputs(self) -> int:
         return 2 * self.embedding_dim  # a mean and a scale per latent dimension
 
-    def call(self, images: Any, training: bool | None = None) -> Any:
-        z, _ = self.latent(self.encoder(images, training=training), training=training)
+    # The two hooks a conditional subclass overrides: what the encoder and decoder see.
+    def _posterior_params(self, inputs: Any, training: bool | None) -> tf.Tensor:
+        return self.encoder(inputs, training=training)
+
+    def _decode(self, z: tf.Tensor, inputs: Any, training: bool | None) -> tf.Tensor:
         return self.decoder(z, training=training)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        z, _ = self.latent(self._posterior_params(inputs, training), training=training)
+        return self._decode(z, inputs, training)
 
     def encode(self, images: Any) -> Any:
         """The posterior mean, the VAE's deterministic embedding."""
-        z, _ = self.latent(self.encoder(images, training=False), training=False)
-        return z
+        return self.latent.posterior(self._posterior_params(images, False)).mean()
 
     def posterior(self, images: Any) -> Any:
         """q(z|images) as a ``tfp.distributions.MultivariateNormalDiag``."""
-        return self.latent.posterior(self.encoder(images, training=False))
+        return self.latent.posterior(self._posterior_params(images, False))
 
     def kl_per_dimension(self, images: Any) -> tf.Tensor:
         """``[batch, embedding_dim]`` KL of each latent coordinate (near 0: an unused dimension)."""
-        return self.latent.kl_per_dimension(self.encoder(images, training=False))
+        return self.latent.kl_per_dimension(self._posterior_params(images, False))
 
     def sample(self, n: int, seed: int | None = None) -> tf.Tensor:
-        """Decode ``n`` codes drawn from the prior N(0, I)."""
-        z = self.latent.prior().sample(n, seed=seed)
-        return self.decoder(z, training=False)
+        """Decode ``n`` codes drawn from the prior N(0, I); the same ``seed`` gives the same digits."""
+        return self.decoder(self._prior_draws(n, seed), training=False)
 
-    def losses_per_image(self, clean: tf.Tensor, noisy: tf.Tensor, training: bool) -> tuple[tf.Tensor, ...]:
-        """``(denoised, reconstruction, kl)``, the last two of shape ``[batch]`` in nats."""
-        z, kl = self.latent(self.encoder(noisy, training=training), training=training)
-        denoised = self.decoder(z, training=training)
-        # keras.losses.binary_crossentropy averages over the last axis (the single channel), so
-        # summing over height and width gives the sum over all pixels.
-        reconstruction = tf.reduce_sum(keras.losses.binary_crossentropy(clean, denoised), axis=[1, 2])
-        return denoised, reconstruction, kl
+    def _prior_draws(self, n: Any, seed: int | None) -> tf.Tensor:
+        return self.latent.prior().sample(n, seed=None if seed is None else stateless_seed(seed))
 
-    def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        noisy, clean = data
+    def elbo_terms(self, noisy: Any, clean: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(reconstruction, kl)`` of each image, shape ``[batch]``, in nats; the data's order.
+
+        ``training=True`` samples the code as in training; ``False`` decodes the posterior mean.
+        """
+        _, reconstruction, kl = self._forward(noisy, clean, training)
+        return reconstruction, kl
+
+    def _forward(self, inputs: Any, clean: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        """``(denoised, reconstruction, kl)`` for one batch."""
+        z, kl = self.latent(self._posterior_params(inputs, training), training=training)
+        denoised = self._decode(z, inputs, training)
+        return denoised, summed_bce(clean, denoised), kl
+
+    def train_step(self, data: tuple[Any, tf.Tensor]) -> dict[str, tf.Tensor]:
+        inputs, clean = self._unpack(data)
         with tf.GradientTape() as tape:
-            denoised, reconstruction, kl = self.losses_per_image(clean, noisy, training=True)
-            loss = tf.reduce_mean(reconstruction + self.beta * kl)
+            denoised, reconstruction, kl = self._forward(inputs, clean, training=True)
+            loss = tf.reduce_mean(reconstruction + self.kl_weight * kl)
             scaled_loss = self._loss_for_gradients(loss)
         self._apply_gradients(tape, scaled_loss)
-        self._update_metrics(clean, denoised, reconstruction, kl)
+        self._update_metrics(clean, denoised, reconstruction, kl, self.kl_weight)
         return self._results()
 
-    def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        noisy, clean = data
-        denoised, reconstruction, kl = self.losses_per_image(clean, noisy, training=False)
-        self._update_metrics(clean, denoised, reconstruction, kl)
+    def test_step(self, data: tuple[Any, tf.Tensor]) -> dict[str, tf.Tensor]:
+        inputs, clean = self._unpack(data)
+        denoised, reconstruction, kl = self._forward(inputs, clean, training=False)
+        # Scored with the target beta even during a warm-up, so validation losses stay comparable.
+        self._update_metrics(clean, denoised, reconstruction, kl, self.beta)
         return self._results()
 
-    def _update_metrics(self, clean: tf.Tensor, denoised: tf.Tensor, reconstruction: tf.Tensor, kl: tf.Tensor) -> None:
-        self.trackers["loss"].update_state(reconstruction + self.beta * kl)
+    def _update_metrics(self, clean: tf.Tensor, denoised: tf.Tensor, reconstruction: tf.Tensor, kl: tf.Tensor,
+                        kl_weight: Any) -> None:
+        self.trackers["loss"].update_state(reconstruction + kl_weight * kl)
         self.trackers["reconstruction_loss"].update_state(reconstruction)
         self.trackers["kl"].update_state(kl)
         self._update_image_metrics(clean, denoised)
