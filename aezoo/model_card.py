@@ -125,7 +125,7 @@ def _loss(config: dict[str, Any], described: str | None) -> str | None:
     if "beta" in config:
         return ("negative ELBO per image: Bernoulli reconstruction loss of the clean image (binary cross-entropy "
                 f"summed over the 784 pixels) + β·KL(q(z|noisy) ‖ N(0, I)), β = {config['beta']}")
-    return LOSSES.get(str(config.get("reconstruction_loss")))
+    return LOSSES.get(str(config.get("pixel_loss", config.get("reconstruction_loss"))))
 
 
 def _data(metrics: dict[str, Any]) -> dict[str, Any]:

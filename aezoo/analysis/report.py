@@ -268,7 +268,7 @@ def vae_explanation(results: dict[str, dict[str, Any]], trained: dict[str, dict[
     ]
     plain = {"mse": "the mean squared error", "bce": "the per-pixel binary cross-entropy"}
     for kind in results:
-        loss = (trained.get(kind, {}).get("config") or {}).get("reconstruction_loss")
+        loss = (trained.get(kind, {}).get("config") or {}).get("pixel_loss")
         if "latent_usage" not in results[kind] and loss in plain:
             paragraphs[1] += (f" The plain {kind.upper()} has no KL term: it minimises only {plain[loss]} between "
                               "its output and the clean image.")

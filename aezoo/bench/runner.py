@@ -238,7 +238,7 @@ def measure_parity(batch_sizes: list[int], splits: ImageSplits, noisy: np.ndarra
     overhead" is about. The pipeline alone is timed at the same batch size.
     """
     twin = {"embedding_dim": 10, "depth": 1, "filters": 32, "activation": "relu", "batch_norm": False,
-            "reconstruction_loss": "mse", "learning_rate": TEXTBOOK_LEARNING_RATE, "lr_schedule": "constant"}
+            "pixel_loss": "mse", "learning_rate": TEXTBOOK_LEARNING_RATE, "lr_schedule": "constant"}
     rows = []
     for batch_size in batch_sizes:
         ref = Entry("textbook", "textbook", reference_config(batch_size, epochs, seed), {"jit_compile": "auto"}, {})
