@@ -3,7 +3,7 @@
 The models need nothing special to run under a strategy: Keras builds and compiles them inside
 ``strategy.scope()``, splits every global batch across the replicas and sums their gradients.
 The one thing a custom ``train_step`` must do is divide each replica's mean loss by the number
-of replicas (see ``DenoisingAutoencoderBase._apply_gradients``), so that the summed gradient is
+of replicas (see ``DenoisingAutoencoderBase._loss_for_gradients``), so that the summed gradient is
 the gradient of the global batch's mean.
 """
 

@@ -70,15 +70,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment for a child Python: this checkout first on the path, TensorFlow quiet."""
+# For checks that a file serves without aezoo: no checkout on the path, TensorFlow silent.
+WITHOUT_AEZOO_ENV = {"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+def subprocess_env(*, quiet: bool = True, **extra: str) -> dict[str, str]:
+    """The environment for a child Python: this checkout first on the path, then ``extra``.
+
+    ``quiet`` silences TensorFlow's C++ logging; ``quiet=False`` removes every log-level setting
+    instead, so the child starts as from a user's shell (for tests of aezoo's own quietness).
+    """
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-    return {**os.environ, "PYTHONPATH": path, "TF_CPP_MIN_LOG_LEVEL": "2", **extra}
+    env = {**os.environ, "PYTHONPATH": path}
+    if quiet:
+        env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    else:
+        for name in ("TF_CPP_MIN_LOG_LEVEL", "AEZOO_VERBOSE"):
+            env.pop(name, None)
+    return {**env, **extra}
 
 
 def python_command(target: str | Path, args: Sequence[str | Path] = ()) -> list[str]:
     """``python train.py ARGS`` for a root script name, ``python -m aezoo ARGS`` for ``"-m aezoo"``,
-    ``python FILE ARGS`` for any other path."""
+    ``python -c CODE`` for ``"-c"`` with ``args=[CODE]``, ``python FILE ARGS`` for any other path."""
     if str(target).startswith("-m "):
         head = ["-m", str(target)[3:]]
     elif target in ("train.py", "tune.py"):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "aezoo"
+from tests.helpers import REPO, run_python, subprocess_env
+
+PACKAGE = REPO / "aezoo"
 
 # Which aezoo modules each layer may import (itself always allowed).
 ALLOWED = {
@@ -105,6 +104,6 @@ def test_importing_the_library_leaves_the_backend_and_the_umask_alone():
         "import aezoo.training, aezoo.analysis, aezoo.tuning, aezoo.callbacks",
         "print(matplotlib.get_backend(), umask_calls)",
     ])
-    env = os.environ | {"PYTHONPATH": str(PACKAGE.parent), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    result = run_python("-c", [code], env=subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-1] == "pdf []"

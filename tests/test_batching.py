@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from aezoo.batching import PendingBatch, batched
+from tests.helpers import run_python
 
 
 def test_flushes_every_size_items_and_the_short_rest_on_exit() -> None:
@@ -77,5 +75,5 @@ def test_bad_sizes(size: object) -> None:
 
 def test_no_tensorflow() -> None:
     code = "import sys, aezoo.batching; print('tensorflow' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    result = run_python("-c", [code])
+    assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr[-2000:]

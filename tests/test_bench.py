@@ -20,6 +20,7 @@ from aezoo.bench.runner import aezoo_config
 from aezoo.config import TrainConfig, model_defaults
 from aezoo.errors import UsageError
 from aezoo.training import build_model
+from tests.helpers import assert_usage_error
 
 MODEL_FIELDS = {"kind", "description", "parameters", "batch_size", "epochs", "learning_rate", "lr_schedule",
                 "model_config", "bench_options", "overrides", "training_seconds", "first_epoch_seconds",
@@ -122,6 +123,5 @@ def test_seconds_to_reach_is_epoch_granular() -> None:
 
 
 def test_bad_flags_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--quick", "--models", "textbook,nope", "--output", str(tmp_path / "x.json")]) == 2
-    assert "unknown model" in capsys.readouterr().err
-    assert not (tmp_path / "x.json").exists()
+    status = main(["--quick", "--models", "textbook,nope", "--output", str(tmp_path / "x.json")])
+    assert_usage_error(status, capsys.readouterr().err, "unknown model", absent=[tmp_path / "x.json"])

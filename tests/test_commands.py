@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,8 +11,7 @@ import pytest
 from aezoo.commands import build_parser, flags, run_command
 from aezoo.errors import UsageError
 from aezoo.models.families import FAMILIES
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import run_python, subprocess_env
 
 
 def parse(command: str, *argv: str):
@@ -44,8 +40,8 @@ print(json.dumps({"tensorflow": "tensorflow" in sys.modules, "results": results}
 @pytest.fixture(scope="module")
 def parse_only() -> dict:
     """Help and bad flags of every command, run in one fresh process."""
-    result = subprocess.run([sys.executable, "-c", _PARSE_ONLY], capture_output=True, text=True, check=True,
-                            env=os.environ | {"PYTHONPATH": str(ROOT)})
+    result = run_python("-c", [_PARSE_ONLY])
+    assert result.returncode == 0, result.stderr[-2000:]
     return json.loads(result.stdout.splitlines()[-1])
 
 
@@ -231,9 +227,8 @@ _IMPORT = "from aezoo.commands.startup import quiet_tensorflow; quiet_tensorflow
 
 @pytest.mark.parametrize("verbose", [False, True])
 def test_tensorflow_starts_quietly_unless_asked(verbose):
-    env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", "AEZOO_VERBOSE")}
-    result = subprocess.run([sys.executable, "-c", _IMPORT.format(verbose=verbose)], capture_output=True,
-                            text=True, env=env | {"PYTHONPATH": str(ROOT)}, check=True)
+    result = run_python("-c", [_IMPORT.format(verbose=verbose)], env=subprocess_env(quiet=False))
+    assert result.returncode == 0, result.stderr[-2000:]
     if verbose:  # the quiet case proves something only where TensorFlow has something to say
         if not result.stderr:
             pytest.skip("TensorFlow writes nothing at import on this machine")

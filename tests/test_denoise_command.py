@@ -5,8 +5,6 @@ from __future__ import annotations
 import configparser
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +14,8 @@ from PIL import Image, ImageDraw
 import aezoo.commands
 from aezoo.commands import main
 from aezoo.datasets.idx import write_idx
+from tests.helpers import REPO, assert_usage_error, run_python, stderr_lines, subprocess_env
 from tests.model_doubles import image_to_image_family, save_image_to_image  # noqa: F401
-
-ROOT = Path(__file__).resolve().parents[1]
-# TensorFlow's C++ start-up lines ("I0000 ...", "WARNING: All log messages before absl...") go to
-# stderr whatever TF_CPP_MIN_LOG_LEVEL says; they are not aezoo's to count.
-TF_LOG_LINE = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages before absl|To enable the following instructions)")
 
 
 def digit_png(path: Path, size: tuple[int, int] = (40, 60), dark_on_light: bool = True) -> Path:
@@ -42,10 +36,6 @@ def inputs(tmp_path: Path) -> Path:
     digit_png(folder / "digits" / "more" / "o.jpg", size=(100, 80), dark_on_light=False)
     np.save(folder / "three.npy", np.random.default_rng(0).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8))
     return folder
-
-
-def stderr_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line.strip() and not TF_LOG_LINE.match(line)]
 
 
 def test_denoise_images_and_arrays(tiny_run: Path, inputs: Path, tmp_path: Path,
@@ -142,10 +132,8 @@ def test_strict_writes_nothing(tiny_run: Path, inputs: Path, tmp_path: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     np.save(tmp_path / "nan.npy", np.full((2, 28, 28), np.inf, np.float32))
     out = tmp_path / "out"
-    assert main(["denoise", str(tiny_run), str(inputs), str(tmp_path / "nan.npy"), "-o", str(out), "--strict"]) == 2
-    lines = stderr_lines(capsys.readouterr().err)
-    assert len(lines) == 1 and "nan.npy: contains inf in image 0" in lines[0]
-    assert not out.exists()
+    status = main(["denoise", str(tiny_run), str(inputs), str(tmp_path / "nan.npy"), "-o", str(out), "--strict"])
+    assert_usage_error(status, capsys.readouterr().err, "nan.npy: contains inf in image 0", absent=[out])
 
 
 @pytest.mark.parametrize("name, message", [
@@ -160,15 +148,17 @@ def test_bad_model_is_one_line(inputs: Path, tmp_path: Path, capsys: pytest.Capt
     (tmp_path / "junk.keras").write_bytes(b"junk")
     keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()]).save(tmp_path / "other.keras")
     model = tmp_path / name
-    assert main(["denoise", str(model), str(inputs), "-o", str(tmp_path / "out")]) == 2
-    lines = stderr_lines(capsys.readouterr().err)
-    assert len(lines) == 1 and message in lines[0] and lines[0].startswith("python -m aezoo denoise: error:")
+    status = main(["denoise", str(model), str(inputs), "-o", str(tmp_path / "out")])
+    line = assert_usage_error(status, capsys.readouterr().err, message, absent=[tmp_path / "out"])
+    assert line.startswith("python -m aezoo denoise: error:")
 
 
-def test_result_may_not_overwrite_an_input(tiny_run: Path, tmp_path: Path) -> None:
+def test_result_may_not_overwrite_an_input(tiny_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     digit_png(tmp_path / "x.png")
     before = (tmp_path / "x.png").read_bytes()
-    assert main(["denoise", str(tiny_run), str(tmp_path / "x.png"), "-o", str(tmp_path)]) == 2
+    status = main(["denoise", str(tiny_run), str(tmp_path / "x.png"), "-o", str(tmp_path)])
+    assert_usage_error(status, capsys.readouterr().err, "x.png: the result would overwrite an input",
+                       absent=[tmp_path / "contact_sheet.png"])
     assert (tmp_path / "x.png").read_bytes() == before
 
 
@@ -177,8 +167,7 @@ def test_encode(tiny_run: Path, inputs: Path, tmp_path: Path, capsys: pytest.Cap
     out = tmp_path / "emb" / "z.npy"
     status = main(["encode", str(tiny_run), str(inputs), str(tmp_path / "bad.png"), "-o", str(out),
                    "--model-kind", "vae"])
-    captured = capsys.readouterr()
-    assert status == 2 and len(stderr_lines(captured.err)) == 1 and "bad.png" in captured.err
+    assert_usage_error(status, capsys.readouterr().err, "bad.png")  # skipped: one line, exit 2, the rest encoded
     embeddings = np.load(out)
     assert embeddings.shape == (5, 4) and embeddings.dtype == np.float32
     rows = (tmp_path / "emb" / "z.rows.txt").read_text().splitlines()
@@ -193,7 +182,7 @@ def test_encode(tiny_run: Path, inputs: Path, tmp_path: Path, capsys: pytest.Cap
 
 def test_console_scripts_are_declared() -> None:
     config = configparser.ConfigParser()
-    config.read(ROOT / "setup.cfg")
+    config.read(REPO / "setup.cfg")
     scripts = config["options.entry_points"]["console_scripts"]
     for name, function in [("aezoo-denoise", "denoise_entry"), ("aezoo-encode", "encode_entry")]:
         assert f"{name} = aezoo.commands:{function}" in scripts
@@ -203,33 +192,25 @@ def test_console_scripts_are_declared() -> None:
 # --- real processes ----------------------------------------------------------------------------
 
 
-def run_aezoo(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "aezoo", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=300)
-
-
 def test_subprocess_bad_model_is_exactly_one_stderr_line(tmp_path: Path) -> None:
     """Checked before TensorFlow is imported, so stderr holds nothing but aezoo's line."""
     digit_png(tmp_path / "x.png")
     (tmp_path / "not_a_model").mkdir()
-    result = run_aezoo("denoise", "not_a_model", "x.png", "--output", "out", cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.splitlines() == [
-        "python -m aezoo denoise: error: not_a_model: not a model; expected a run folder (with ae/ or vae/), "
-        "a model folder, a saved_model/ folder or a .keras file"
-    ]
-    assert not (tmp_path / "out").exists()
+    result = run_python("-m aezoo", ["denoise", "not_a_model", "x.png", "--output", "out"], cwd=tmp_path,
+                        timeout=300, env=subprocess_env(quiet=False))  # no log level set, as in a user's shell
+    line = assert_usage_error(result.returncode, result.stderr, absent=[tmp_path / "out"])
+    assert result.stderr.splitlines() == [line]
+    assert line.startswith("python -m aezoo denoise: error: not_a_model: not a model; expected a run folder (with ae/")
+    assert line.endswith("a model folder, a saved_model/ folder or a .keras file")
 
 
 def test_subprocess_bad_image_is_skipped_and_the_good_one_written(tiny_run: Path, tmp_path: Path) -> None:
     digit_png(tmp_path / "good.png")
     (tmp_path / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
-    result = run_aezoo("denoise", str(tiny_run), "good.png", "bad.jpg", "--output", "out", cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
-    lines = stderr_lines(result.stderr)
-    assert len(lines) == 1, result.stderr
-    assert re.fullmatch(r"python -m aezoo denoise: warning: bad\.jpg: cannot read image \(.+\) \(skipped\)", lines[0])
+    result = run_python("-m aezoo", ["denoise", tiny_run, "good.png", "bad.jpg", "--output", "out"], cwd=tmp_path,
+                        timeout=300)
+    line = assert_usage_error(result.returncode, result.stderr)
+    assert re.fullmatch(r"python -m aezoo denoise: warning: bad\.jpg: cannot read image \(.+\) \(skipped\)", line)
     assert (tmp_path / "out" / "good.png").exists() and (tmp_path / "out" / "contact_sheet.png").exists()
 
 
@@ -251,10 +232,10 @@ def test_encode_refuses_to_overwrite_its_input(tiny_run: Path, tmp_path: Path,
     digits = tmp_path / "digits.npy"
     np.save(digits, np.zeros((3, 28, 28), np.uint8))
     before = digits.read_bytes()
-    assert main(["encode", str(tiny_run), str(digits), "--output", str(digits)]) == 2
-    lines = stderr_lines(capsys.readouterr().err)
-    assert len(lines) == 1 and "digits.npy: the result would overwrite an input" in lines[0]
-    assert digits.read_bytes() == before and not (tmp_path / "digits.rows.txt").exists()
+    status = main(["encode", str(tiny_run), str(digits), "--output", str(digits)])
+    assert_usage_error(status, capsys.readouterr().err, "digits.npy: the result would overwrite an input",
+                       absent=[tmp_path / "digits.rows.txt"])
+    assert digits.read_bytes() == before
 
 
 def test_crafted_keras_file_is_refused_in_one_line(tiny_run: Path, tmp_path: Path,
@@ -269,10 +250,9 @@ def test_crafted_keras_file_is_refused_in_one_line(tiny_run: Path, tmp_path: Pat
                       keras.saving.serialize_keras_object(marker_lambda(marker)))
     np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.uint8))
     for command, output in (("denoise", "out"), ("encode", "e.npy")):
-        assert main([command, str(crafted), str(tmp_path / "x.npy"), "-o", str(tmp_path / output)]) == 2
-        lines = stderr_lines(capsys.readouterr().err)
-        assert len(lines) == 1 and "crafted.keras: refused: config.dtype holds a serialised Lambda" in lines[0]
-        assert not (tmp_path / output).exists()
+        status = main([command, str(crafted), str(tmp_path / "x.npy"), "-o", str(tmp_path / output)])
+        assert_usage_error(status, capsys.readouterr().err,
+                           "crafted.keras: refused: config.dtype holds a serialised Lambda", absent=[tmp_path / output])
     assert not marker.exists()
 
 
@@ -368,9 +348,8 @@ def test_unwritable_output_is_one_line_before_the_model_loads(tiny_run: Path, tm
 
     monkeypatch.setattr(aezoo.commands.images, "load", no_loading)
     np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.uint8))
-    assert main([command, str(tiny_run), str(tmp_path / "x.npy"), "-o", str(unwritable / output)]) == 2
-    lines = stderr_lines(capsys.readouterr().err)
-    assert len(lines) == 1 and f"cannot write in {unwritable}" in lines[0], lines
+    status = main([command, str(tiny_run), str(tmp_path / "x.npy"), "-o", str(unwritable / output)])
+    assert_usage_error(status, capsys.readouterr().err, f"cannot write in {unwritable}")
 
 
 def test_encode_needs_a_latent_space(tmp_path: Path, image_to_image_family: str,
@@ -379,17 +358,16 @@ def test_encode_needs_a_latent_space(tmp_path: Path, image_to_image_family: str,
     np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.uint8))
     assert main(["denoise", str(model), str(tmp_path / "x.npy"), "-o", str(tmp_path / "out")]) == 0
     capsys.readouterr()
-    assert main(["encode", str(model), str(tmp_path / "x.npy"), "-o", str(tmp_path / "e.npy")]) == 2
-    lines = stderr_lines(capsys.readouterr().err)
-    assert len(lines) == 1 and "has no latent space, so it cannot encode images" in lines[0], lines
-    assert not (tmp_path / "e.npy").exists()
+    status = main(["encode", str(model), str(tmp_path / "x.npy"), "-o", str(tmp_path / "e.npy")])
+    assert_usage_error(status, capsys.readouterr().err, "has no latent space, so it cannot encode images",
+                       absent=[tmp_path / "e.npy"])
 
 
 def test_encode_and_denoise_share_a_module_not_each_other() -> None:
     import ast
 
     for name in ("encode", "denoise"):
-        tree = ast.parse((ROOT / "aezoo" / "commands" / f"{name}.py").read_text())
+        tree = ast.parse((REPO / "aezoo" / "commands" / f"{name}.py").read_text())
         imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
         assert "aezoo.commands.images" in imported
         assert not imported & {"aezoo.commands.encode", "aezoo.commands.denoise"}, (name, imported)

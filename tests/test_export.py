@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
 from aezoo.datasets import GaussianNoise, test_pairs
+from tests.helpers import WITHOUT_AEZOO_ENV, run_python
 
 LOAD_WITHOUT_AEZOO = textwrap.dedent("""
     import json, sys
@@ -43,9 +42,8 @@ def test_saved_model_signatures_work_in_a_process_without_aezoo(kind, tiny_run, 
     script = tmp_path / "serve.py"
     script.write_text(LOAD_WITHOUT_AEZOO)
     # Run from tmp_path so the repository (and so aezoo) is not importable by accident.
-    done = subprocess.run([sys.executable, str(script), str(tiny_run / kind / "saved_model"), str(tmp_path / "x.npy")],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=300,
-                          env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    done = run_python(script, [tiny_run / kind / "saved_model", tmp_path / "x.npy"], cwd=tmp_path, timeout=300,
+                      env=WITHOUT_AEZOO_ENV)
     assert done.returncode == 0, done.stderr[-2000:]
     served = json.loads(done.stdout.strip().splitlines()[-1])
     assert not served["aezoo_imported"]

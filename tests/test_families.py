@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -19,6 +17,7 @@ import pytest
 from aezoo.datasets import GaussianNoise, test_pairs
 from aezoo.models import FAMILIES, build
 from tests.conftest import TINY_HYPERPARAMETERS
+from tests.helpers import WITHOUT_AEZOO_ENV, run_python
 
 NAMES = sorted(FAMILIES)
 
@@ -186,8 +185,7 @@ def test_saved_model_signatures_work_in_a_process_without_aezoo(batch, fitted, t
     script.write_text(SERVE_WITHOUT_AEZOO)
     # One process for every family (TensorFlow's start-up is the slow part); run from tmp_path so
     # that the repository, and so aezoo, is not importable by accident.
-    done = subprocess.run([sys.executable, str(script), str(tmp_path), *NAMES], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=600, env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    done = run_python(script, [tmp_path, *NAMES], cwd=tmp_path, env=WITHOUT_AEZOO_ENV)
     assert done.returncode == 0, done.stderr[-3000:]
     listed = json.loads(done.stdout.strip().splitlines()[-1])
     assert listed.pop("aezoo_imported") is False

@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from aezoo import files
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import run_python
 
 
 def test_write_json_replaces_the_file_whole(tmp_path):
@@ -54,6 +50,5 @@ def test_importing_files_never_touches_the_umask():
     code = ("import os; calls = []; real = os.umask\n"
             "os.umask = lambda mask: calls.append(mask) or real(mask)\n"
             "import aezoo.files; print(calls)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            env=os.environ | {"PYTHONPATH": str(ROOT)})
-    assert result.stdout.strip() == "[]"
+    result = run_python("-c", [code])
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-2000:]

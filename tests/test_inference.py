@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 import aezoo
 from aezoo.errors import UsageError
 from aezoo.inference import TrainedModel, add_noise, locate_model, model_kinds
+from tests.helpers import run_python
 from tests.model_doubles import image_to_image_family, marker_lambda, save_image_to_image  # noqa: F401
 
 
@@ -32,8 +31,8 @@ def digits(embedded) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 def test_import_aezoo_is_cheap() -> None:
     code = "import sys, aezoo; assert callable(aezoo.load); print('tensorflow' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+    result = run_python("-c", [code])
+    assert result.returncode == 0 and result.stdout.strip() == "False", result.stderr[-2000:]
 
 
 # --- finding the model -------------------------------------------------------------------------

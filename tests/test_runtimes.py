@@ -10,6 +10,7 @@ import pytest
 from aezoo import runtimes
 from aezoo.datasets import GaussianNoise, test_pairs
 from aezoo.errors import UsageError
+from tests.helpers import assert_usage_error, snapshot
 
 TOLERANCE = 1e-5  # largest absolute difference from the SavedModel, on test images
 
@@ -192,9 +193,8 @@ def test_command_mistakes_are_one_line_and_exit_2_with_nothing_written(export_co
         [model_dirs["ae"], "--format", "onnx", "--output", tmp_path / "taken"],
         [tmp_path / "no-such-model", "--format", "litert", "--output", tmp_path / "out"],
     ]
+    before = snapshot(tmp_path)
     for argv in cases:
-        assert export_command(*argv) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "error:" in err and "Traceback" not in err
+        assert_usage_error(export_command(*argv), capsys.readouterr().err, "error:", unchanged={tmp_path: before})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
     assert [p.name for p in (tmp_path / "taken").iterdir()] == ["keep.txt"]

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import keras
 import pytest
@@ -17,8 +14,8 @@ from aezoo.errors import UsageError
 from aezoo.run_folder import RunFolder
 from aezoo.training import INCOMPLETE_MARKER, format_comparison, prepare_splits, train
 from tests.conftest import TINY_HYPERPARAMETERS
+from tests.helpers import TINY_TRAIN_FLAGS, assert_usage_error, run_python
 
-REPO = Path(__file__).resolve().parents[1]
 MODEL_FILES = ["model.keras", "saved_model/saved_model.pb", "metrics.json", "history.csv", "loss_curves.png",
                "reconstructions/epoch_001.png", "reconstructions/epoch_002.png", "checkpoints/best.keras"]
 
@@ -99,7 +96,7 @@ def test_a_finished_or_foreign_output_folder_is_refused(tmp_path, tiny_run, tiny
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--model", "gan"], "argument --model: invalid choice: 'gan'"),
+    (["--model", "gan"], "argument --model: unknown model 'gan'"),
     (["--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
     (["--epochs", "0"], "epochs must be a positive integer, got 0"),
     (["--batch-size", "-4"], "batch size must be a positive integer, got -4"),
@@ -113,11 +110,7 @@ def test_a_finished_or_foreign_output_folder_is_refused(tmp_path, tiny_run, tiny
 def test_bad_flags_give_one_line_and_status_2_and_write_nothing(flags, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     status = main(["train", "--output", str(tmp_path / "run"), *flags])
-    err = capsys.readouterr().err
-    assert status == 2
-    assert message in err
-    assert "Traceback" not in err
-    assert not (tmp_path / "run").exists() and not (tmp_path / "runs").exists()
+    assert_usage_error(status, capsys.readouterr().err, message, absent=[tmp_path / "run", tmp_path / "runs"])
 
 
 def test_corrupt_data_files_are_reported_before_anything_is_written(tmp_path, capsys):
@@ -126,18 +119,14 @@ def test_corrupt_data_files_are_reported_before_anything_is_written(tmp_path, ca
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         (data / name).write_bytes(b"\x00\x00\x08\x03garbage")
     status = main(["train", "--data-dir", str(data), "--output", str(tmp_path / "run")])
-    assert status == 2
-    assert "train-images-idx3-ubyte has a truncated IDX header" in capsys.readouterr().err
-    assert not (tmp_path / "run").exists()
+    assert_usage_error(status, capsys.readouterr().err, "train-images-idx3-ubyte has a truncated IDX header",
+                       absent=[tmp_path / "run"])
 
 
 def test_train_py_end_to_end_in_a_subprocess(tmp_path):
     """The real entry point, as a user runs it, on the embedded data with a tiny architecture."""
-    done = subprocess.run(
-        [sys.executable, str(REPO / "train.py"), "--epochs", "1", "--filters", "4", "--embedding-dim", "4",
-         "--batch-size", "256", "--output", str(tmp_path / "run"), "--no-analysis"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600,
-    )
+    done = run_python("train.py", ["--epochs", "1", *TINY_TRAIN_FLAGS, "--batch-size", "256",
+                                   "--output", tmp_path / "run", "--no-analysis"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     for kind in ("ae", "vae"):
         assert (tmp_path / "run" / kind / "saved_model" / "saved_model.pb").exists()
@@ -147,13 +136,9 @@ def test_train_py_end_to_end_in_a_subprocess(tmp_path):
 
 
 def test_a_usage_error_in_a_subprocess_is_one_line_without_traceback(tmp_path):
-    done = subprocess.run([sys.executable, str(REPO / "train.py"), "--epochs", "-1"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 2
-    lines = [line for line in done.stderr.splitlines() if "train.py: error:" in line]
-    assert lines == ["train.py: error: epochs must be a positive integer, got -1"]
-    assert "Traceback" not in done.stderr
-    assert not (tmp_path / "runs").exists()
+    done = run_python("train.py", ["--epochs", "-1"], cwd=tmp_path, timeout=300)
+    line = assert_usage_error(done.returncode, done.stderr, absent=[tmp_path / "runs"])
+    assert line == "train.py: error: epochs must be a positive integer, got -1"
 
 
 # ----------------------------------------------------------------------------- three splits

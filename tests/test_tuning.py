@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,8 +18,8 @@ from aezoo.errors import UsageError
 from aezoo.hypermodels import AutoencoderHyperModel
 from aezoo.training import INCOMPLETE_MARKER
 from aezoo.tuning import PROJECT, SearchSettings, distributed_role, format_tuning, parse_fixed, tune
+from tests.helpers import assert_usage_error, free_port, launch_python, read_csv, subprocess_env, write_npz_data
 
-REPO = Path(__file__).resolve().parents[1]
 # Tiny architectures, the learning rate still searched: trials differ but each takes a second or two.
 TINY_FIX = {"filters": 4, "depth": 1}
 TINY_FLAGS = ["--fix", "filters=4", "--fix", "depth=1", "--fix", "embedding_dim=4"]
@@ -40,11 +36,6 @@ def tiny_space() -> kt.HyperParameters:
 def tiny_settings(**overrides) -> SearchSettings:
     values = dict(model="ae", tuner="random", max_trials=2, epochs=1, batch_size=64)
     return SearchSettings(**(values | overrides))
-
-
-def read_rows(folder: Path) -> list[dict[str, str]]:
-    with open(folder / "results.csv", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 class CountingFits:
@@ -75,7 +66,7 @@ def tiny_search(tmp_path_factory, tiny_splits) -> Path:
 
 
 def test_a_tiny_search_writes_results_and_the_best_model(tiny_search: Path) -> None:
-    rows = read_rows(tiny_search)
+    rows = read_csv(tiny_search / "results.csv")
     assert len(rows) == 2 and all(row["status"] == "COMPLETED" for row in rows)
     for row in rows:
         assert {"embedding_dim", "depth", "filters", "learning_rate", "val_psnr", "parameters", "seconds"} <= set(row)
@@ -97,7 +88,7 @@ def test_a_tiny_search_writes_results_and_the_best_model(tiny_search: Path) -> N
     # Same seed, data, noise, epochs and hyperparameters as the trial; only the learning-rate
     # schedule differs (trials: constant; retraining: train.py's cosine), so the validation
     # score is close. The test score is the retrained model's own, reported apart.
-    history = list(csv.DictReader(open(run / "ae" / "history.csv", newline="")))
+    history = read_csv(run / "ae" / "history.csv")
     assert float(history[-1]["val_psnr"]) == pytest.approx(best["validation_objective"], abs=0.5)
     assert best["retrained_test"] == {k: metrics["test"][k] for k in ("mse", "psnr", "ssim")}
     assert best["splits"] == metrics["splits"] and best["splits"]["validation"] > 0
@@ -160,7 +151,7 @@ def test_resume_after_interruption_does_not_redo_finished_trials(tiny_splits, tm
 
     assert resumed.calls == 1  # only the trial that was cut short
     assert json.loads(first_trial.read_text())["metrics"] == finished["metrics"]
-    rows = read_rows(output)
+    rows = read_csv(output / "results.csv")
     assert sorted(row["trial"] for row in rows) == ["0", "1"]
     assert all(row["status"] == "COMPLETED" for row in rows)
     assert (output / "best" / "ae" / "model.keras").exists()
@@ -172,7 +163,7 @@ def test_hyperband_promotes_trials_and_honours_max_trials(tiny_splits, tmp_path)
     settings = tiny_settings(tuner="hyperband", epochs=3, max_trials=4)
     result = tune(settings, output=output, splits=tiny_splits, hyperparameters=tiny_space(), verbose=0,
                   analyze=False)
-    rows = {row["trial"]: row for row in read_rows(output)}
+    rows = {row["trial"]: row for row in read_csv(output / "results.csv")}
     assert len(rows) == 4
     continued = [row for row in rows.values() if row["continues"]]
     assert len(continued) == 1 and continued[0]["epochs"] == "3"
@@ -207,15 +198,11 @@ def test_another_search_in_the_same_folder_is_refused_unless_overwritten(tiny_se
 ])
 def test_bad_flags_exit_2_with_a_clear_message(flags, message, capsys, tmp_path) -> None:
     status = run_command("tune", flags + ["--output", str(tmp_path / "t")])
-    assert status == 2
-    error = capsys.readouterr().err
-    assert message in error and error.count("\n") == 1
-    assert not (tmp_path / "t").exists()  # refused before anything was written
+    assert_usage_error(status, capsys.readouterr().err, message, absent=[tmp_path / "t"])
 
 
 def test_unknown_choices_exit_2(capsys) -> None:
-    assert run_command("tune", ["--tuner", "grid"]) == 2
-    assert "invalid choice: 'grid'" in capsys.readouterr().err
+    assert_usage_error(run_command("tune", ["--tuner", "grid"]), capsys.readouterr().err, "invalid choice: 'grid'")
 
 
 def test_parse_fixed_converts_to_each_hyperparameters_type() -> None:
@@ -235,35 +222,24 @@ def test_incomplete_distributed_environment_is_a_usage_error(monkeypatch) -> Non
     assert distributed_role() == "chief"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_distributed_search_with_a_chief_and_two_workers(tiny_splits, tmp_path) -> None:
     """keras-tuner's chief/worker mode on 127.0.0.1: every trial completes, and exactly once."""
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    np.savez(data_dir / "mnist.npz", x_train=tiny_splits.train_images, y_train=tiny_splits.train_labels,
-             x_test=tiny_splits.test_images, y_test=tiny_splits.test_labels)
+    data_dir = write_npz_data(tiny_splits, tmp_path / "data")
     output = tmp_path / "search"
     trials = 4
-    command = [sys.executable, str(REPO / "tune.py"), "--tuner", "random", "--max-trials", str(trials),
-               "--epochs", "1", "--batch-size", "64", "--data-dir", str(data_dir), "--output", str(output),
-               "--no-analysis", "--fix", "filters=4", "--fix", "depth=1"]
-    port = str(_free_port())
+    args = ["--tuner", "random", "--max-trials", trials, "--epochs", "1", "--batch-size", "64",
+            "--data-dir", data_dir, "--output", output, "--no-analysis", "--fix", "filters=4", "--fix", "depth=1"]
+    port = str(free_port())
     processes: dict[str, subprocess.Popen] = {}
     logs = {}
     try:
         for tuner_id in ("chief", "tuner1", "tuner2"):
-            env = os.environ | {"KERASTUNER_TUNER_ID": tuner_id, "KERASTUNER_ORACLE_IP": "127.0.0.1",
-                                "KERASTUNER_ORACLE_PORT": port, "TF_CPP_MIN_LOG_LEVEL": "3",
-                                "PYTHONPATH": str(REPO)}
+            env = subprocess_env(KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
+                                 KERASTUNER_ORACLE_PORT=port, TF_CPP_MIN_LOG_LEVEL="3")
             logs[tuner_id] = open(tmp_path / f"{tuner_id}.log", "w+")
-            processes[tuner_id] = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=logs[tuner_id],
-                                                   stderr=subprocess.STDOUT)
+            processes[tuner_id] = launch_python("tune.py", args, cwd=tmp_path, env=env, stdout=logs[tuner_id],
+                                                stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 300
         for tuner_id, process in processes.items():
             process.wait(timeout=max(1.0, deadline - time.monotonic()))
@@ -278,7 +254,7 @@ def test_distributed_search_with_a_chief_and_two_workers(tiny_splits, tmp_path) 
     for tuner_id, process in processes.items():
         assert process.returncode == 0, f"{tuner_id} failed:\n{text[tuner_id][-3000:]}"
 
-    rows = read_rows(output)
+    rows = read_csv(output / "results.csv")
     assert len(rows) == trials and all(row["status"] == "COMPLETED" for row in rows)
     ran = [(tuner_id, trial) for tuner_id in ("tuner1", "tuner2")
            for trial in re.findall(rf"\[{tuner_id}\] trial (\d+):", text[tuner_id])]

@@ -196,10 +196,10 @@ def serving_peak_rss(saved_model_dir: str | os.PathLike[str], batch_size: int = 
 
     A separate process per model is the only way to get one model's peak: in the benchmark's own
     process every model, dataset and optimizer ever created stays resident.
-    ``tensorflow_peak_rss_mb`` is the same process's peak after ``import tensorflow`` alone: on
-    this machine it *is* the peak (importing TensorFlow briefly holds more than serving a small
-    model does), so ``serving_rss_growth_mb``, resident memory after serving minus after the
-    import, is the figure that tells the models apart.
+    ``tensorflow_peak_rss_mb`` is the same process's peak after ``import tensorflow`` alone; it
+    can be the whole peak (importing TensorFlow briefly holds more than serving a small model
+    does), so ``serving_rss_growth_mb``, resident memory after serving minus after the import, is
+    the figure that tells the models apart.
     """
     env = dict(os.environ, CUDA_VISIBLE_DEVICES="")
     result = subprocess.run([sys.executable, "-c", _SERVING_PROBE, str(saved_model_dir), str(batch_size)],

@@ -13,10 +13,11 @@ from aezoo.plotting import save_figure, subplots
 
 
 class ReconstructionPlot(keras.callbacks.Callback):
-    """Every ``every`` epochs, save a picture of the same test images: noisy / denoised / clean.
+    """Every ``every`` epochs, save a picture of the same held-out images: noisy / denoised / clean.
 
-    The images are fixed at construction (pass the first test images, with their fixed noise),
-    so the pictures of successive epochs can be flipped through like a film of the training.
+    The images are fixed at construction (training passes the first validation images, with their
+    fixed noise), so the pictures of successive epochs can be flipped through like a film of the
+    training. The caption gives the epoch's ``val_psnr``, the validation split's PSNR.
 
     Args:
         noisy: float ``[n, 28, 28, 1]`` inputs, at most a dozen or so.
@@ -54,7 +55,7 @@ class ReconstructionPlot(keras.callbacks.Callback):
         path = self.directory / f"epoch_{epoch + 1:03d}.png"
         caption = f"epoch {epoch + 1}"
         if "val_psnr" in logs:
-            caption += f"  -  test PSNR {float(logs['val_psnr']):.2f} dB"
+            caption += f"  -  validation PSNR {float(logs['val_psnr']):.2f} dB"
         figure = draw_rows([self.noisy, np.asarray(denoised), self.clean], ["noisy", "denoised", "clean"],
                            f"{self.title}  {caption}".strip())
         save_figure(figure, path, dpi=80)

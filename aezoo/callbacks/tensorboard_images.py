@@ -16,7 +16,7 @@ KL_TAG = "kl_per_dimension"
 
 
 class TensorBoardImages(keras.callbacks.Callback):
-    """Every epoch, write the same test images as one picture: noisy / denoised / clean rows.
+    """Every epoch, write the same held-out images as one picture: noisy / denoised / clean rows.
 
     For models that have ``kl_per_dimension(images)`` (the VAE) it also writes a histogram of the
     mean KL of each latent dimension on those images: dimensions near 0 nats are unused, so the

@@ -41,7 +41,8 @@ class Noise:
 
 
 class GaussianNoise(Noise):
-    """Add N(0, std^2) to every pixel: the brief's noise (``tf.random.normal`` + ``tf.clip_by_value``)."""
+    """Add N(0, std^2) to every pixel, then clip to [0, 1]: the corruption of the classic Keras
+    denoising-autoencoder examples, and aezoo's default (std 0.5)."""
 
     kind = "gaussian"
 

@@ -41,7 +41,10 @@ def summed_bce(clean: tf.Tensor, probabilities: tf.Tensor) -> tf.Tensor:
 class DenoisingAutoencoderBase(keras.Model):
     """Base of every aezoo model: metric trackers, loss scaling, capabilities and ``denoise``.
 
-    Subclasses implement ``call``, ``train_step`` and ``test_step``. Models with a latent space
+    Subclasses implement ``call`` and either ``loss_per_image`` (the ``train_step`` and
+    ``test_step`` here minimise and report its batch mean) or their own ``train_step`` and
+    ``test_step``, for losses that are more than a comparison of output and clean image (the
+    VAE's KL term, the VQ-VAE's codebook losses). Models with a latent space
     derive from :class:`EncoderDecoderModel`, which adds the encoder, the decoder and
     ``encode``/``decode``; the U-Net derives from this class directly. Metrics are
     ``keras.metrics.Mean`` trackers named by ``metric_names`` and listed by the ``metrics``
@@ -104,6 +107,28 @@ class DenoisingAutoencoderBase(keras.Model):
         gradients = tape.gradient(scaled_loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
 
+    def loss_per_image(self, clean: tf.Tensor, denoised: tf.Tensor) -> tf.Tensor:
+        """The training loss of each image, shape ``[batch]``: what the default steps below use."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither loss_per_image nor its own train_step")
+
+    def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
+        noisy, clean = self._unpack(data)
+        with tf.GradientTape() as tape:
+            denoised = self(noisy, training=True)
+            loss = tf.reduce_mean(self.loss_per_image(clean, denoised))
+            scaled_loss = self._loss_for_gradients(loss)
+        self._apply_gradients(tape, scaled_loss)
+        self.trackers["loss"].update_state(loss)
+        self._update_image_metrics(clean, denoised)
+        return self._results()
+
+    def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
+        noisy, clean = self._unpack(data)
+        denoised = self(noisy, training=False)
+        self.trackers["loss"].update_state(self.loss_per_image(clean, denoised))
+        self._update_image_metrics(clean, denoised)
+        return self._results()
+
     def _maybe_symbolic_build(self, iterator: Any = None, data_batch: Any = None) -> None:
         # Work-around for a Keras 3 bug (keras-team/keras#20585): under MultiWorkerMirroredStrategy
         # fit() first averages one input batch across workers to trace the model symbolically,
@@ -124,7 +149,7 @@ class EncoderDecoderModel(DenoisingAutoencoderBase):
     Subclasses say how many numbers the encoder outputs (``_encoder_outputs``), how many the
     decoder takes (``_decoder_inputs``) and how many channels the encoder sees
     (``_encoder_channels``), or replace the networks (``_make_encoder``/``_make_decoder``), and
-    implement ``encode``, ``call``, ``train_step`` and ``test_step``.
+    implement ``encode``, ``call`` and the loss (see :class:`DenoisingAutoencoderBase`).
     """
 
     def __init__(

@@ -102,24 +102,6 @@ class UNet(DenoisingAutoencoderBase):
     def loss_per_image(self, clean: tf.Tensor, denoised: tf.Tensor) -> tf.Tensor:
         return tf.reduce_mean(keras.losses.binary_crossentropy(clean, denoised), axis=[1, 2])
 
-    def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        noisy, clean = self._unpack(data)
-        with tf.GradientTape() as tape:
-            denoised = self(noisy, training=True)
-            loss = tf.reduce_mean(self.loss_per_image(clean, denoised))
-            scaled_loss = self._loss_for_gradients(loss)
-        self._apply_gradients(tape, scaled_loss)
-        self.trackers["loss"].update_state(loss)
-        self._update_image_metrics(clean, denoised)
-        return self._results()
-
-    def test_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        noisy, clean = self._unpack(data)
-        denoised = self(noisy, training=False)
-        self.trackers["loss"].update_state(self.loss_per_image(clean, denoised))
-        self._update_image_metrics(clean, denoised)
-        return self._results()
-
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "depth": self.depth, "filters": self.filters, "activation": self.activation,
                 "batch_norm": self.batch_norm}
