@@ -201,7 +201,7 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
 def measure_latent_space(model: keras.Model, kind: str, data: AnalysisData, embeddings: np.ndarray,
                          noisy_embeddings: np.ndarray, points: np.ndarray, seed: int,
                          baselines: dict[str, Any] | None = None) -> dict[str, Any]:
-    """k-NN, silhouettes, trustworthiness, the pixel baselines; KL per dimension and codebook usage if the model has them."""
+    """k-NN, silhouettes, trustworthiness, the pixel baselines; KL per dimension and codebook usage if it has them."""
     if baselines is None:
         baselines = latent_metrics.pixel_baselines(data.clean, data.labels, embedding_size(model), seed=seed)
     metrics: dict[str, Any] = {

@@ -117,8 +117,12 @@ def read_records(run: RunFolder) -> RunRecords:
 
 def load_model(run: RunFolder, kind: str) -> keras.Model:
     """The trained ``kind`` model of a run, with its ``encode``/``decode`` API."""
-    import aezoo.models  # noqa: F401  (registers aezoo's classes with Keras)
+    from aezoo.models.families import FAMILIES
 
+    # The families import their modules lazily; importing each class registers it with Keras, so a
+    # fresh process (``python -m aezoo analyze RUN``) can load every family's file.
+    for family in FAMILIES.values():
+        family.model_class  # noqa: B018
     path = run.model_file(kind)
     try:
         return keras.saving.load_model(path)

@@ -193,7 +193,9 @@ def _conditional_text(results: dict[str, dict[str, Any]]) -> str:
             sentences.append(
                 f"The {kind.upper()} is told the class, so its code need not carry it; yet its codes still classify "
                 f"{mine:.1%} of the digits by 5 nearest neighbours, not below every other code ({listed}; chance "
-                f"{r['chance_accuracy']:.1%}): in this run its code still holds class information.")
+                f"{r['chance_accuracy']:.1%}): in this run its code still holds class information. Its encoder "
+                "sees the label, so a code can carry it; only the KL term, which charges for every bit the "
+                "decoder could have from the label for free, removes it as training goes on.")
     return " ".join(sentences)
 
 
@@ -253,8 +255,10 @@ def _separation_text(results: dict[str, dict[str, Any]]) -> str:
                 relations.append(f"the {kind.upper()} falls short of it")
             else:
                 relations.append(f"the {kind.upper()} matches it")
-        sentences.append(f"A PCA of the pixels with the same {dimensions} dimensions, the best linear code of that "
-                         f"size, reaches {pca:.1%}: {' and '.join(relations)}.")
+        wanted = results[kinds[0]]["knn_accuracy_pca"].get("requested_dimensions", dimensions)
+        size = (f"the same {dimensions} dimensions, the best linear code of that size," if wanted <= dimensions else
+                f"{dimensions} dimensions (the {wanted}-D code's baseline, capped at the images of a training fold),")
+        sentences.append(f"A PCA of the pixels with {size} reaches {pca:.1%}: {' and '.join(relations)}.")
     sentences.append(f"For scale: the raw 784 pixels reach {first['knn_accuracy_pixels']['accuracy']:.1%} and "
                      f"always guessing the most common class {first['chance_accuracy']:.1%}.")
     return " ".join(sentences)
@@ -288,7 +292,11 @@ def _smoothness_text(results: dict[str, dict[str, Any]]) -> str:
     intro = (f"Interpolation smoothness, over {first['pairs']} image pairs with {first['points_per_pair']} "
              f"decoded points each ({details}). ")
     caveat = (" The measure says how evenly the decoded image changes along the line, not whether the "
-              "intermediate images look like digits; the strips above show that.")
+              "intermediate images look like digits; the strips show that.")
+    switching = [k.upper() for k, r in results.items() if r.get("needs_labels")]
+    if switching:
+        caveat += (f" The {', '.join(switching)} strips switch the class label halfway between two different "
+                   "digits, so their jump ratio includes that switch.")
     if len(smooth) < 2:
         return intro + "A jump ratio of 1 would mean a perfectly even change." + caveat
     ratio = {k: s["jump_ratio"] for k, s in smooth.items()}
@@ -324,8 +332,8 @@ def _kl_text(results: dict[str, dict[str, Any]], summary: dict[str, Any] | None,
     tests = (summary or {}).get("test", {})
     if plain and plain[0] in tests and any(k in tests for k in kl_kinds):
         theirs = tests[plain[0]]["psnr"]
-        listed = ", ".join(f"the {k.upper()}'s {tests[k]['psnr']:.2f} dB ({'lower' if tests[k]['psnr'] < theirs else 'not lower'})"
-                           for k in kl_kinds if k in tests)
+        listed = ", ".join(f"the {k.upper()}'s {tests[k]['psnr']:.2f} dB "
+                           f"({'lower' if tests[k]['psnr'] < theirs else 'not lower'})" for k in kl_kinds if k in tests)
         sentences.append(f"The KL term also limits how much the code can say about each image; in denoising, against "
                          f"the {plain[0].upper()}'s test PSNR of {theirs:.2f} dB, {listed}.")
     return " ".join(s for s in sentences if s)
@@ -393,9 +401,14 @@ def vae_explanation(results: dict[str, dict[str, Any]], trained: dict[str, dict[
         test = trained.get(kind, {}).get("test", {})
         if "latent_usage" in results[kind] and {"reconstruction_loss", "kl", "loss"} <= test.keys():
             beta = (trained[kind].get("config") or {}).get("beta", 1.0)
-            paragraphs.append(f"In this run, on the noisy test images, the {kind.upper()}'s loss is "
-                              f"{test['reconstruction_loss']:.1f} (reconstruction) + {beta:g} × {test['kl']:.2f} "
-                              f"(KL) = {test['loss']:.1f} nats per image.")
+            terms = f"{test['reconstruction_loss']:.1f} (reconstruction) + {beta:g} × {test['kl']:.2f} (KL)"
+            if math.isclose(test["reconstruction_loss"] + beta * test["kl"], test["loss"], rel_tol=1e-3):
+                paragraphs.append(f"In this run, on the noisy test images, the {kind.upper()}'s loss is {terms} = "
+                                  f"{test['loss']:.1f} nats per image.")
+            else:  # a tighter bound than the ELBO (importance weighting): the loss is not the sum of the two terms
+                paragraphs.append(f"In this run, on the noisy test images, the {kind.upper()}'s ELBO terms are {terms} "
+                                  f"= {test['reconstruction_loss'] + beta * test['kl']:.1f} nats per image, but it "
+                                  f"minimises a different bound: its loss is {test['loss']:.1f} nats per image.")
     return paragraphs
 
 
@@ -471,7 +484,8 @@ def _latent_cells(result: dict[str, Any] | None) -> list[str]:
     return [_fmt(result["knn_accuracy"]["accuracy"], ".1%"), _fmt(result["silhouette_embedding"], ".3f"),
             _fmt(result["interpolation"]["jump_ratio"], ".2f"),
             f"{usage['kl_total']:.2f} / {usage['active_units']} of {usage['dimensions']}" if usage else "–",
-            f"{codebook['perplexity']:.1f} of {codebook['num_codes']} / {codebook['dead_codes']}" if codebook else "–"]
+            f"{codebook['perplexity']:.1f} of {codebook['num_codes']} / {codebook['dead_codes']}"
+            if codebook else "–"]
 
 
 def _model_section(context: ReportContext, kind: str) -> str:
@@ -479,6 +493,7 @@ def _model_section(context: ReportContext, kind: str) -> str:
     trained, run = context.trained.get(kind, {}), context.records.folder
     result = context.results.get(kind)
     name = (result or {}).get("class") or trained.get("model_class") or ""
+    name = "" if name.upper() == kind.upper() else name
     heading = f"<h2 id=\"model-{_e(kind)}\">{_e(kind.upper())}{' (' + _e(name) + ')' if name else ''}</h2>"
     epochs = sorted(run.reconstructions_dir(kind).glob("epoch_*.png"))
     parts = [heading, "<div class=\"row\">",
@@ -570,6 +585,10 @@ def _points(results: dict[str, dict[str, Any]]) -> int:
 
 def _method_notes(results: dict[str, dict[str, Any]], data: AnalysisData) -> str:
     first = next(iter(results.values()))
+    has = {"grid": any(len(r.get("embedding_shape", [0])) > 1 for r in results.values()),
+           "labels": any(r.get("needs_labels") for r in results.values()),
+           "codebook": any("codebook" in r for r in results.values()),
+           "kl": any("latent_usage" in r for r in results.values())}
     items = [
         f"Embeddings: the first {len(data)} test images of {data.dataset}, without noise (the question is how the "
         "encoder organises digits); the VAE's embedding is the posterior mean. The noisy-image accuracy row uses "
@@ -583,17 +602,19 @@ def _method_notes(results: dict[str, dict[str, Any]], data: AnalysisData) -> str
         "chosen by the seed from the labels only (the same for every model); step = mean absolute pixel "
         "difference between consecutive decoded images; end error = the same difference between the decoded "
         "ends (t = 0 and t = 1) and the two real images.",
-        f"Active units: latent dimensions whose KL, averaged over the images, exceeds {ACTIVE_KL_THRESHOLD} nats.",
-        "Grid codes (a 7×7 grid of vectors per image) are flattened to one vector per image for t-SNE, k-NN, the "
-        "silhouette and interpolation; their PCA baseline has as many dimensions as the flattened code (at most "
-        "as many as a training fold has images).",
-        "Models that need the class label encode each image with its true label; their interpolation strips "
-        "decode the first half with the first image's label and the second half with the second's.",
-        "Codebook usage: every grid cell of the clean test images snapped to its nearest codebook vector; "
-        "perplexity = exp(entropy of the code frequencies), the number of codes in effective use; dead codes are "
-        "chosen by no cell.",
+        has["kl"] and f"Active units: latent dimensions whose KL, averaged over the images, exceeds "
+        f"{ACTIVE_KL_THRESHOLD} nats; the side-by-side figure sorts each model's dimensions by their KL.",
+        has["grid"] and "Grid codes (a 7×7 grid of vectors per image) are flattened to one vector per image "
+        "for t-SNE, k-NN, the silhouette and interpolation; their PCA baseline has as many dimensions as the "
+        "flattened code (at most as many as a training fold has images).",
+        has["labels"] and "Models that need the class label encode each image with its true label; their "
+        "interpolation strips decode the first half with the first image's label and the second half with the "
+        "second's.",
+        has["codebook"] and "Codebook usage: every grid cell of the clean test images snapped to its nearest "
+        "codebook vector; perplexity = exp(entropy of the code frequencies), the number of codes in effective "
+        "use; dead codes are chosen by no cell.",
     ]
-    return "<ul>" + "".join(f"<li>{_e(item)}</li>" for item in items) + "</ul>"
+    return "<ul>" + "".join(f"<li>{_e(item)}</li>" for item in items if item) + "</ul>"
 
 
 __all__ = ["SECTIONS", "ReportContext", "comparison_table", "render_report", "vae_explanation", "write_report",
