@@ -18,6 +18,7 @@ from aezoo.analysis.figures import style_transfer
 from aezoo.datasets import GaussianNoise, ImageSplits, test_pairs
 from aezoo.models import build
 from tests.conftest import TINY_HYPERPARAMETERS
+from tests.helpers import run_python
 from tests.test_analysis import _StrictHTML
 
 IMAGES = 100
@@ -181,3 +182,13 @@ def test_report_sections_are_a_list_of_builders(zoo_run: Path, analysis_data: An
     page = report.render_report(context)
     assert "<h2>Extra</h2><p>3 models</p>" in page
     assert page.index('id="model-unet"') < page.index("<h2>Extra</h2>") < page.index("How this was measured")
+
+
+def test_a_fresh_process_loads_every_family_of_a_run(zoo_run: Path, tmp_path: Path) -> None:
+    """``python -m aezoo analyze RUN`` starts with no model class imported; loading must register them."""
+    script = tmp_path / "load.py"
+    script.write_text("import sys\nfrom aezoo.analysis.embeddings import load_model\nfrom aezoo.run_folder import "
+                      "RunFolder\nprint([type(load_model(RunFolder(sys.argv[1]), k)).__name__ for k in sys.argv[2:]])\n")
+    result = run_python(script, [zoo_run, "ae", "vqvae", "unet"])
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "['ConvAutoencoder', 'VQVAE', 'UNet']" in result.stdout
