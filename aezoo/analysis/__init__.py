@@ -7,7 +7,8 @@ models, and writes::
 
     RUN/
       report.html                 one self-contained page comparing everything (open offline)
-      <model>/analysis/
+      kl_per_dimension.png        every model with a KL per dimension, side by side
+      <model>/analysis/           only for models with a latent space
         tsne.png                  t-SNE map of the embeddings, coloured by class
         interpolation.png         decoded strips between pairs of test digits
         latent_metrics.json       k-NN accuracy (+ pixel and PCA baselines), silhouette,
@@ -16,6 +17,11 @@ models, and writes::
         prior_samples.png         generative models: digits decoded from z ~ N(0, I)
         kl_per_dimension.png      models with a KL per dimension: which latent dimensions are in use
         latent_grid.png           generative models with a 2-D latent space: decoded grid over the prior
+        style_transfer.png        models that need labels: each digit's code decoded with every label
+        codebook_usage.png        vector-quantised models: how often each code is chosen
+
+Grid codes (7 x 7 x D) are flattened to one vector per image for t-SNE, k-NN and interpolation;
+a model that needs labels encodes and decodes with them.
 
 It reads only the run folder (saved models, config, summary) and the dataset, so it can be
 re-run at any time: ``python -m aezoo analyze RUN``.
@@ -35,13 +41,16 @@ import numpy as np
 from aezoo import files
 from aezoo.analysis import interpolation, latent_metrics
 from aezoo.analysis.embeddings import (
-    FIRST_TEST_IMAGES, AnalysisData, check_run_dir, embed, load_analysis_data, load_model, read_records,
+    FIRST_TEST_IMAGES, AnalysisData, check_run_dir, embed, embedding_size, load_analysis_data, load_model,
+    needs_labels, read_records,
+)
+from aezoo.analysis.figures import (
+    plot_codebook_usage, plot_kl_side_by_side, plot_style_transfer, style_transfer, style_transfer_rows,
 )
 from aezoo.analysis.plotting import image_grid, plt, save_figure
 from aezoo.analysis.report import write_report
 from aezoo.analysis.tsne import DEFAULT_PERPLEXITY, plot_tsne, tsne_map
 from aezoo.datasets import ImageSplits
-from aezoo.errors import UsageError
 
 logger = logging.getLogger("aezoo")
 
@@ -49,6 +58,7 @@ Progress = Callable[[str], None]
 PRIOR_SAMPLES = 64
 LATENT_GRID_SIZE = 15
 KL_BATCH = 250
+KL_SIDE_BY_SIDE = "kl_per_dimension.png"  # RUN/kl_per_dimension.png: every model with a KL, side by side
 
 
 def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int | None = None,
@@ -64,8 +74,11 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
         splits: data already in memory (tests); default: reload the data the run was trained on.
         progress: called with one line per step; default: the ``aezoo`` logger.
 
+    Models without a latent space (``has_latent_space`` false) get no ``analysis/`` folder; the
+    report lists their scores and says in one sentence why their latent sections are skipped.
+
     Raises:
-        UsageError: ``run_dir`` is not a run folder, or holds no finished model with a latent space.
+        UsageError: ``run_dir`` is not a run folder, or holds no finished model.
     """
     say = progress or logger.info
     run = check_run_dir(run_dir)
@@ -74,24 +87,40 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
     started = time.perf_counter()
     data = load_analysis_data(records, images, splits=splits)
     say(f"Analysis of {run.path}: the first {len(data)} clean test images of {data.dataset}")
-    baselines: dict[int, dict[str, Any]] = {}  # per embedding size; shared by models of equal size
+    baselines: dict[int, dict[str, Any]] = {}  # per flattened embedding size; shared by models of equal size
     results: dict[str, dict[str, Any]] = {}
+    skipped: dict[str, str] = {}
     for kind in records.models:
         model = load_model(run, kind)
         if not getattr(type(model), "has_latent_space", False):
+            skipped[kind] = skip_reason(kind)
             say(f"{kind}: no latent space (encode/decode), so no latent analysis")
             continue
-        if model.embedding_dim not in baselines:
-            say(f"Baselines: k-NN on raw pixels and on a {model.embedding_dim}-D PCA")
-            baselines[model.embedding_dim] = latent_metrics.pixel_baselines(
-                data.clean, data.labels, model.embedding_dim, seed=seed)
+        size = embedding_size(model)
+        if size not in baselines:
+            say(f"Baselines: k-NN on raw pixels and on a {size}-D PCA")
+            baselines[size] = latent_metrics.pixel_baselines(data.clean, data.labels, size, seed=seed)
         results[kind] = analyze_model(model, kind, data, run.analysis_dir(kind), seed=seed,
-                                      baselines=baselines[model.embedding_dim], progress=say)
-    if not results:
-        raise UsageError(f"{run.path}: none of its models ({', '.join(records.models)}) has a latent space to analyse")
-    report = write_report(records, results, data)
+                                      baselines=baselines[size], progress=say)
+    extra = run_figures(results, run.path)
+    report = write_report(records, results, data, skipped=skipped, figures=extra)
     say(f"Report: {report} (whole analysis {time.perf_counter() - started:.1f} s)")
     return report
+
+
+def skip_reason(kind: str) -> str:
+    """The one sentence the report gives for a model without a latent space."""
+    return (f"The {kind.upper()} has no latent space: it maps a noisy image straight to a clean one with no "
+            "code in between (no encode or decode), so there are no embeddings to map, classify or "
+            "interpolate, and its latent sections are skipped.")
+
+
+def run_figures(results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Path]:
+    """Figures that compare models in one picture, written beside ``report.html``."""
+    usages = {kind: r["latent_usage"] for kind, r in results.items() if "latent_usage" in r}
+    if not usages:
+        return {}
+    return {"kl_side_by_side": _save(plot_kl_side_by_side(usages), Path(run_dir) / KL_SIDE_BY_SIDE)}
 
 
 class Stopwatch:
@@ -122,8 +151,10 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
     """Analyse one model on ``data``: write its figures and ``latent_metrics.json`` into ``out_dir``.
 
     Args:
-        model: a trained model with a latent space (``encode``, ``decode``, ``embedding_dim``);
-            ``kl_per_dimension`` adds the KL measures, ``is_generative`` the prior samples.
+        model: a trained model with a latent space (``encode``, ``decode``, ``embedding_shape``);
+            ``kl_per_dimension`` adds the KL measures, ``codebook_usage`` the codebook's,
+            ``is_generative`` the prior samples, ``needs_labels`` label-aware encoding and the
+            style-transfer figure. Grid embeddings are flattened to one vector per image.
         kind: the model's name in the run (``"ae"``, ``"vae"``), used in titles and file names.
         data: the test images and labels to analyse.
         out_dir: the model's ``analysis/`` folder (created).
@@ -138,8 +169,9 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     watch = Stopwatch()
-    say(f"{kind}: embedding {len(data)} test images ({model.embedding_dim}-D)")
-    embeddings, noisy_embeddings = embed(model, data.clean), embed(model, data.noisy)
+    labels = data.labels if needs_labels(model) else None  # a conditional model encodes given the class
+    say(f"{kind}: embedding {len(data)} test images ({_shape_text(model)})")
+    embeddings, noisy_embeddings = embed(model, data.clean, labels), embed(model, data.noisy, labels)
     watch.lap("embed")
     say(f"{kind}: t-SNE of {len(data)} points...")
     points = tsne_map(embeddings, seed=seed)
@@ -154,6 +186,8 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
         lines.strips, ends=(data.clean[[a for a, _ in lines.pairs]], data.clean[[b for _, b in lines.pairs]]))
     watch.lap("interpolation")
     figures = draw(model, kind, data, points, lines, metrics, out_dir, seed)
+    if needs_labels(model):
+        figures["style_transfer"] = _style_transfer_figure(model, kind, data, embeddings, out_dir, seed)
     watch.lap("figures")
     metrics["seconds"] = watch.seconds | {"total": watch.total()}
     metrics["interpolation_pairs_shown"] = [list(pair) for pair in lines.pairs[:interpolation.SHOWN_PAIRS]]
@@ -167,11 +201,12 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
 def measure_latent_space(model: keras.Model, kind: str, data: AnalysisData, embeddings: np.ndarray,
                          noisy_embeddings: np.ndarray, points: np.ndarray, seed: int,
                          baselines: dict[str, Any] | None = None) -> dict[str, Any]:
-    """k-NN, silhouettes, trustworthiness, the pixel baselines and (if the model has it) KL per dimension."""
+    """k-NN, silhouettes, trustworthiness, the pixel baselines; KL per dimension and codebook usage if it has them."""
     if baselines is None:
-        baselines = latent_metrics.pixel_baselines(data.clean, data.labels, model.embedding_dim, seed=seed)
+        baselines = latent_metrics.pixel_baselines(data.clean, data.labels, embedding_size(model), seed=seed)
     metrics: dict[str, Any] = {
-        "model": kind, "class": type(model).__name__, "embedding_dim": int(model.embedding_dim),
+        "model": kind, "class": type(model).__name__, "embedding_dim": embedding_size(model),
+        "embedding_shape": [int(n) for n in model.embedding_shape], "needs_labels": needs_labels(model),
         "dataset": data.dataset, "images": len(data),
         "images_used": f"the first {len(data)} clean test images (embeddings of the noiseless digits)",
         "seed": seed, "knn": {"neighbours": latent_metrics.KNN_NEIGHBOURS, "folds": latent_metrics.KNN_FOLDS},
@@ -181,16 +216,21 @@ def measure_latent_space(model: keras.Model, kind: str, data: AnalysisData, embe
     metrics["knn_accuracy_noisy_input"] = latent_metrics.knn_accuracy(noisy_embeddings, data.labels, seed=seed)
     metrics |= baselines
     if hasattr(model, "kl_per_dimension"):
-        kl = np.concatenate([np.asarray(model.kl_per_dimension(data.clean[i:i + KL_BATCH]))
+        extra = (data.labels,) if needs_labels(model) else ()
+        kl = np.concatenate([np.asarray(model.kl_per_dimension(data.clean[i:i + KL_BATCH],
+                                                                *[e[i:i + KL_BATCH] for e in extra]))
                              for i in range(0, len(data), KL_BATCH)])
         metrics["latent_usage"] = latent_metrics.kl_usage(kl, embeddings)
+    if hasattr(model, "codebook_usage"):
+        metrics["codebook"] = dict(model.codebook_usage(data.clean)) | {"images": "the clean test images"}
     return metrics
 
 
 def interpolate(model: keras.Model, data: AnalysisData, embeddings: np.ndarray, seed: int) -> Interpolations:
     """Decoded straight lines between the embeddings of pairs of test digits chosen by the seed."""
     pairs = interpolation.choose_pairs(data.labels, interpolation.MEASURED_PAIRS, seed=seed)
-    return Interpolations(pairs, interpolation.interpolation_strips(model, embeddings, pairs))
+    labels = data.labels if needs_labels(model) else None
+    return Interpolations(pairs, interpolation.interpolation_strips(model, embeddings, pairs, labels=labels))
 
 
 def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, lines: Interpolations,
@@ -199,7 +239,7 @@ def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, 
     name = kind.upper()
     figures: dict[str, Path] = {}
     figure = plot_tsne(points, data.labels, data.class_names,
-                       f"{name}: t-SNE of the {model.embedding_dim}-D embeddings of {len(data)} test digits",
+                       f"{name}: t-SNE of the {_shape_text(model)} embeddings of {len(data)} test digits",
                        f"5-NN accuracy {metrics['knn_accuracy']['accuracy']:.1%} · silhouette "
                        f"{metrics['silhouette_embedding']:.2f} · trustworthiness {metrics['tsne_trustworthiness']:.2f}")
     figures["tsne"] = _save(figure, out_dir / "tsne.png")
@@ -214,7 +254,32 @@ def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, 
         figures |= _generative_figures(model, out_dir, seed, name)
     if "latent_usage" in metrics:
         figures["kl_per_dimension"] = _save(_kl_figure(metrics["latent_usage"], name), out_dir / "kl_per_dimension.png")
+    if "codebook" in metrics:
+        usage = metrics["codebook"]
+        figures["codebook_usage"] = _save(plot_codebook_usage(
+            usage, f"{name}: codebook usage, perplexity {usage['perplexity']:.1f} of {usage['num_codes']} codes, "
+                   f"{usage['dead_codes']} dead"), out_dir / "codebook_usage.png")
     return figures
+
+
+def _shape_text(model: keras.Model) -> str:
+    """``"10-D"``, or ``"7x7x16 grid (784-D flattened)"`` for a grid code."""
+    shape = tuple(model.embedding_shape)
+    if len(shape) == 1:
+        return f"{shape[0]}-D"
+    return f"{'x'.join(str(n) for n in shape)} grid ({embedding_size(model)}-D flattened)"
+
+
+def _style_transfer_figure(model: keras.Model, kind: str, data: AnalysisData, embeddings: np.ndarray,
+                           out_dir: Path, seed: int) -> Path:
+    """A few digits' codes, each decoded with every class label (the code keeps the style)."""
+    classes = int(getattr(model, "num_classes", len(data.class_names)))
+    rows = style_transfer_rows(data.labels, seed=seed)
+    grid = style_transfer(model, embeddings, rows, classes)
+    names = tuple(data.class_names) + tuple(str(c) for c in range(len(data.class_names), classes))
+    figure = plot_style_transfer(data.clean, data.labels, rows, grid, names,
+                                 f"{kind.upper()}: style transfer, each digit's code decoded with every label")
+    return _save(figure, out_dir / "style_transfer.png")
 
 
 def write_metrics(metrics: dict[str, Any], out_dir: Path) -> Path:
@@ -231,10 +296,11 @@ def _save(figure: Any, path: Path) -> Path:
 def _generative_figures(model: keras.Model, out_dir: Path, seed: int, name: str) -> dict[str, Path]:
     """Digits decoded from the prior, and (2-D latent spaces only) the decoded latent grid."""
     samples = np.asarray(model.sample(PRIOR_SAMPLES, seed=seed))
+    labelled = " with labels 0-9 in turn" if needs_labels(model) else ""
     figures = {"prior_samples": _save(
-        image_grid(samples, columns=8, title=f"{name}: {PRIOR_SAMPLES} digits decoded from z ~ N(0, I)"),
+        image_grid(samples, columns=8, title=f"{name}: {PRIOR_SAMPLES} digits decoded from z ~ N(0, I){labelled}"),
         out_dir / "prior_samples.png")}
-    if model.embedding_dim == 2:
+    if tuple(model.embedding_shape) == (2,) and not needs_labels(model):
         figures["latent_grid"] = _save(_latent_grid(model, name), out_dir / "latent_grid.png")
     return figures
 

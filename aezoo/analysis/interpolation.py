@@ -68,14 +68,22 @@ def choose_pairs(labels: np.ndarray, count: int, seed: int = 0) -> list[tuple[in
     return pairs
 
 
-def interpolate(model: keras.Model, z_a: np.ndarray, z_b: np.ndarray,
-                points: int = INTERPOLATION_POINTS) -> np.ndarray:
-    """``[points, 28, 28, 1]`` images decoded along the segment from ``z_a`` to ``z_b`` (ends included)."""
+def interpolate(model: keras.Model, z_a: np.ndarray, z_b: np.ndarray, points: int = INTERPOLATION_POINTS,
+                labels: tuple[int, int] | None = None) -> np.ndarray:
+    """``[points, 28, 28, 1]`` images decoded along the segment from ``z_a`` to ``z_b`` (ends included).
+
+    ``z_a`` and ``z_b`` are flattened embeddings (a grid code is interpolated cell by cell and
+    reshaped by :func:`~aezoo.analysis.embeddings.decode`). ``labels``, for a model that decodes
+    a code *given* a class: the classes of the two ends. The first half of the strip is decoded as
+    the first class and the second half as the second, so both ends reconstruct their own digit;
+    between two classes the label switch is a jump that no straight line in code space can avoid.
+    """
     if points < 2:
         raise ValueError(f"interpolation needs at least 2 points, got {points}")
     t = np.linspace(0.0, 1.0, points)[:, None]
-    codes = (1.0 - t) * np.asarray(z_a)[None, :] + t * np.asarray(z_b)[None, :]
-    return decode(model, codes)
+    codes = (1.0 - t) * np.asarray(z_a).reshape(1, -1) + t * np.asarray(z_b).reshape(1, -1)
+    strip_labels = None if labels is None else np.where(t[:, 0] < 0.5, labels[0], labels[1])
+    return decode(model, codes, strip_labels)
 
 
 def step_distances(strip: np.ndarray) -> np.ndarray:
@@ -109,9 +117,10 @@ def smoothness(strips: Sequence[np.ndarray], ends: tuple[np.ndarray, np.ndarray]
 
 
 def interpolation_strips(model: keras.Model, embeddings: np.ndarray, pairs: Sequence[tuple[int, int]],
-                         points: int = INTERPOLATION_POINTS) -> list[np.ndarray]:
-    """One decoded strip per pair of image indices, from the images' embeddings."""
-    return [interpolate(model, embeddings[a], embeddings[b], points) for a, b in pairs]
+                         points: int = INTERPOLATION_POINTS, labels: np.ndarray | None = None) -> list[np.ndarray]:
+    """One decoded strip per pair of image indices, from the images' embeddings (and classes, if given)."""
+    return [interpolate(model, embeddings[a], embeddings[b], points,
+                        None if labels is None else (int(labels[a]), int(labels[b]))) for a, b in pairs]
 
 
 def plot_interpolations(images: np.ndarray, labels: np.ndarray, pairs: Sequence[tuple[int, int]],

@@ -13,6 +13,9 @@
 * **KL per dimension** (VAE): the average ``KL(q(z_i|x) || N(0, 1))`` of each latent coordinate.
   A coordinate whose posterior equals the prior for every image carries no information about the
   image (KL near 0): it is *inactive*. Counting the others gives the **active units**.
+* **Codebook usage** (vector-quantised models, measured by the model's ``codebook_usage``): the
+  perplexity ``exp(entropy)`` of how often each code is chosen, i.e. how many codes are in
+  effective use, and the dead codes that no image chooses.
 
 Every function here takes plain arrays, so each can be checked on embeddings whose answer is
 known (labels one-hot: perfect; random noise: chance).
@@ -61,13 +64,18 @@ def knn_accuracy(features: np.ndarray, labels: np.ndarray, seed: int = 0, pca_di
     # StratifiedKFold needs every class in every fold; tiny test sets fall back to fewer folds.
     folds = max(2, min(folds, int(smallest)))
     classifier = KNeighborsClassifier(n_neighbors=min(neighbours, len(labels) - len(labels) // folds - 1))
-    model = classifier if pca_dimensions is None else make_pipeline(
-        PCA(n_components=min(pca_dimensions, features.shape[1]), random_state=seed), classifier)
+    # A PCA has at most as many components as its (smallest) training fold has images: a 784-D grid
+    # code's baseline analysed on a few hundred images is capped there.
+    components = None if pca_dimensions is None else min(
+        pca_dimensions, features.shape[1], len(labels) - -(-len(labels) // folds))
+    model = classifier if components is None else make_pipeline(PCA(n_components=components, random_state=seed),
+                                                                 classifier)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "the least populated class has only ... members"
         scores = cross_val_score(model, features, labels, cv=splitter)
-    return {"accuracy": float(scores.mean()), "std": float(scores.std()), "folds": int(folds)}
+    result = {"accuracy": float(scores.mean()), "std": float(scores.std()), "folds": int(folds)}
+    return result if components is None else result | {"dimensions": int(components)}
 
 
 def chance_accuracy(labels: np.ndarray) -> float:
@@ -140,12 +148,16 @@ def embedding_metrics(embeddings: np.ndarray, labels: np.ndarray, points: np.nda
 
 
 def pixel_baselines(images: np.ndarray, labels: np.ndarray, dimensions: int, seed: int = 0) -> dict[str, Any]:
-    """k-NN accuracy and silhouette of the raw pixels, and k-NN accuracy of a ``dimensions``-D PCA."""
+    """k-NN accuracy and silhouette of the raw pixels, and k-NN accuracy of a ``dimensions``-D PCA.
+
+    ``dimensions`` is the size of the *flattened* embedding it is compared with (a 7 x 7 x 16 grid:
+    784, as many as the pixels; the PCA's ``dimensions`` says how many it could really use).
+    """
     pixels = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
     return {
         "knn_accuracy_pixels": knn_accuracy(pixels, labels, seed=seed),
         "knn_accuracy_pca": knn_accuracy(pixels, labels, seed=seed, pca_dimensions=dimensions) | {
-            "dimensions": int(min(dimensions, pixels.shape[1]))},
+            "requested_dimensions": int(dimensions)},
         "silhouette_pixels": class_silhouette(pixels, labels),
         "chance_accuracy": chance_accuracy(labels),
     }
