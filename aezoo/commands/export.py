@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from aezoo.inference import MODEL_KINDS
+from aezoo.inference import model_kinds
 
 # aezoo.runtimes.FORMATS (a test keeps them equal), repeated so that --help imports nothing more.
 FORMAT_NAMES = ("onnx", "litert")
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="onnx (onnxruntime) or litert (the TFLite / LiteRT interpreter)")
     parser.add_argument("--output", "-o", metavar="DIR", required=True,
                         help="folder for the exported files (new, empty, or an earlier export, which is replaced)")
-    parser.add_argument("--model-kind", choices=MODEL_KINDS,
+    parser.add_argument("--model-kind", choices=model_kinds(),
                         help="which model of a run folder to export (default: ae when present)")
 
 
