@@ -121,7 +121,6 @@ def test_the_cards_loading_instructions_work_on_a_real_model(tiny_run, tiny_spli
 
     noisy, _ = test_pairs(tiny_splits.test_images[:8], GaussianNoise(0.5))
     monkeypatch.chdir(folder)
-    monkeypatch.setitem(commands.COMMANDS, "export", ("aezoo.commands.export", "export"))
     results = []
     for language, code in blocks:
         if language == "bash":
