@@ -134,8 +134,8 @@ def _loss(config: dict[str, Any], described: str | None) -> str | None:
     summed = "binary cross-entropy summed over the 784 pixels"
     if "iw_samples" in config:
         return (f"negative importance-weighted bound per image, K = {config['iw_samples']} codes drawn from "
-                f"q(z|noisy): −log mean_k w_k with log w_k = log p(clean|z_k) + β·(log p(z_k) − log q(z_k|noisy)); "
-                f"reconstruction term: {summed}; β = {config.get('beta', 1.0)}")
+                "q(z|noisy): −log mean_k w_k with log w_k = log p(clean|z_k) + β·(log p(z_k) − "
+                f"log q(z_k|noisy)); reconstruction term: {summed}; β = {config.get('beta', 1.0)}")
     if "num_codes" in config or "commitment_cost" in config:
         return (f"binary cross-entropy between the output for the noisy image and the clean image, averaged over "
                 f"the pixels, + codebook loss ‖sg[z_e] − e‖² + {config.get('commitment_cost', 0.25)}·commitment "
