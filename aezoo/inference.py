@@ -138,6 +138,12 @@ class TrainedModel:
     def describe(self) -> str:
         return f"{self.kind or 'unknown-kind'} model ({self.location.format}: {self.path})"
 
+    def card(self) -> dict[str, Any]:
+        """The model card's facts as a dict (:func:`aezoo.model_card.model_card`; ``README.md`` renders them)."""
+        from aezoo.model_card import model_card
+
+        return model_card(self.path)
+
     def __repr__(self) -> str:
         return f"<aezoo TrainedModel {self.describe()}, embedding_dim={self.embedding_dim}>"
 

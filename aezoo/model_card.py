@@ -36,7 +36,8 @@ NOISES = {
 }
 LOSSES = {
     "mse": "mean squared error between the output for the noisy image and the clean image",
-    "bce": "binary cross-entropy per pixel between the output for the noisy image and the clean image",
+    "bce": "binary cross-entropy between the output for the noisy image and the clean image, averaged over the "
+           "pixels",
 }
 
 
@@ -120,12 +121,37 @@ def _family(metrics: dict[str, Any]) -> dict[str, Any]:
 
 
 def _loss(config: dict[str, Any], described: str | None) -> str | None:
+    """The training loss in words: the model class's ``loss_description``, else read from its options.
+
+    Each family's loss has its own constructor options (``iw_samples``, ``num_codes``, ``beta``,
+    ``pixel_loss``), so the config says which objective trained it; the most specific goes first
+    (the IWAE and the conditional VAE also have ``beta``).
+    """
     if described:  # a model class may say in words what it minimises
         return described
+    if not config:
+        return None
+    summed = "binary cross-entropy summed over the 784 pixels"
+    if "iw_samples" in config:
+        return (f"negative importance-weighted bound per image, K = {config['iw_samples']} codes drawn from "
+                "q(z|noisy): −log mean_k w_k with log w_k = log p(clean|z_k) + β·(log p(z_k) − "
+                f"log q(z_k|noisy)); reconstruction term: {summed}; β = {config.get('beta', 1.0)}")
+    if "num_codes" in config or "commitment_cost" in config:
+        return (f"binary cross-entropy between the output for the noisy image and the clean image, averaged over "
+                f"the pixels, + codebook loss ‖sg[z_e] − e‖² + {config.get('commitment_cost', 0.25)}·commitment "
+                f"loss ‖z_e − sg[e]‖², with a codebook of {config.get('num_codes', '?')} vectors")
+    if "beta" in config and "num_classes" in config:
+        return ("negative conditional ELBO per image: Bernoulli reconstruction loss of the clean image given the "
+                f"code and the class label ({summed}) + β·KL(q(z|noisy, label) ‖ N(0, I)), β = {config['beta']}")
     if "beta" in config:
-        return ("negative ELBO per image: Bernoulli reconstruction loss of the clean image (binary cross-entropy "
-                f"summed over the 784 pixels) + β·KL(q(z|noisy) ‖ N(0, I)), β = {config['beta']}")
-    return LOSSES.get(str(config.get("pixel_loss", config.get("reconstruction_loss"))))
+        return (f"negative ELBO per image: Bernoulli reconstruction loss of the clean image ({summed}) "
+                f"+ β·KL(q(z|noisy) ‖ N(0, I)), β = {config['beta']}")
+    option = config.get("pixel_loss", config.get("reconstruction_loss"))  # the AE's option, by its old name too
+    if option is not None:
+        return LOSSES.get(str(option))
+    # A model with no loss option at all is an image-to-image model trained on per-pixel
+    # binary cross-entropy (the U-Net); a family that trains otherwise sets loss_description.
+    return LOSSES["bce"]
 
 
 def _data(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -30,12 +30,14 @@ import tensorflow as tf
 
 from aezoo import files
 from aezoo.callbacks import BestCheckpoint, EpochTimer, HistoryCSV, LossCurves, ReconstructionPlot, StopOnInterrupt
+from aezoo.callbacks.tensorboard_images import TensorBoardImages
 from aezoo.config import TrainConfig
 from aezoo.datasets import ImageSplits, load_dataset, pairs_dataset, test_pairs, training_dataset, validation_pairs
 from aezoo.distribute import is_chief, make_strategy
 from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
 from aezoo.metrics import baselines, image_quality
+from aezoo.model_card import write_model_card
 from aezoo.models import build
 from aezoo.run_folder import INCOMPLETE, RunFolder
 
@@ -206,6 +208,8 @@ def _train_all(config: TrainConfig, splits: ImageSplits, run: RunFolder, strateg
         summary["test"][kind] = {k: metrics["test"][k] for k in SCORED_METRICS}
         summary["models"][kind] = {k: metrics[k] for k in ("parameters", "training_seconds", "images_per_second")}
     run.write_summary(summary)
+    for kind in config.models:  # the cards set each model beside the run's baselines, from summary.json
+        write_model_card(run.model_dir(kind))
     run.mark_complete()
     logger.debug("%s", format_comparison(summary))
     return RunResult(run.path, summary)
@@ -276,7 +280,9 @@ def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut
         LossCurves(run.loss_curves_path(kind), history_csv=history, title=kind.upper()),
     ]
     if config.tensorboard:
-        callbacks.append(keras.callbacks.TensorBoard(str(run.tensorboard_dir(kind))))
+        callbacks += [keras.callbacks.TensorBoard(str(run.tensorboard_dir(kind))),
+                      TensorBoardImages(run.tensorboard_dir(kind), held_out.noisy_validation[:PLOTTED_IMAGES],
+                                        held_out.clean_validation[:PLOTTED_IMAGES])]
     return callbacks
 
 

@@ -121,7 +121,6 @@ def test_the_cards_loading_instructions_work_on_a_real_model(tiny_run, tiny_spli
 
     noisy, _ = test_pairs(tiny_splits.test_images[:8], GaussianNoise(0.5))
     monkeypatch.chdir(folder)
-    monkeypatch.setitem(commands.COMMANDS, "export", ("aezoo.commands.export", "export"))
     results = []
     for language, code in blocks:
         if language == "bash":
@@ -136,3 +135,60 @@ def test_the_cards_loading_instructions_work_on_a_real_model(tiny_run, tiny_spli
     assert len(results) >= 3  # aezoo, SavedModel, ONNX (the Keras block only loads)
     for result in results[1:]:
         assert np.max(np.abs(result - results[0])) <= 1e-5
+
+
+# What each family's card must say it minimised, read from the family's real constructor config.
+FAMILY_LOSSES = {
+    "ae": ["mean squared error"],
+    "vae": ["negative ELBO", "summed over the 784 pixels", "β = 1.0"],
+    "beta_vae": ["negative ELBO", "β = 4.0"],
+    "iwae": ["importance-weighted bound", "K = 5"],
+    "cvae": ["conditional ELBO", "q(z|noisy, label)"],
+    "vqvae": ["codebook loss", "0.25·commitment", "64 vectors", "averaged over the pixels"],
+    "unet": ["binary cross-entropy", "averaged over the pixels"],
+}
+
+
+@pytest.mark.parametrize("family", sorted(FAMILY_LOSSES))
+def test_every_family_card_names_its_own_loss(family, tmp_path):
+    from aezoo.models import FAMILIES, build
+
+    assert set(FAMILY_LOSSES) == set(FAMILIES)  # a new family needs its loss checked here
+    model = build(family)
+    metrics = {**METRICS, "model": family, "class": type(model).__name__, "config": model.get_config()}
+    loss = cards.model_card(make_model_dir(tmp_path, metrics))["loss"]
+    for phrase in FAMILY_LOSSES[family]:
+        assert phrase in loss, loss
+    if family in ("iwae", "vqvae", "unet"):
+        assert "ELBO" not in loss  # they are not trained on the VAE's bound
+    if family == "vqvae":
+        assert "summed" not in loss
+
+
+def test_a_models_own_loss_description_comes_first(tmp_path, monkeypatch):
+    from aezoo.models import FAMILIES
+
+    monkeypatch.setattr(FAMILIES["vae"].model_class, "loss_description", "whatever the class says", raising=False)
+    assert cards.model_card(make_model_dir(tmp_path, METRICS))["loss"] == "whatever the class says"
+
+
+def test_the_aes_old_loss_option_name_still_reads(tmp_path):
+    config = {"embedding_dim": 10, "reconstruction_loss": "bce"}
+    loss = cards.model_card(make_model_dir(tmp_path, {**METRICS, "model": "ae", "config": config}))["loss"]
+    assert loss.startswith("binary cross-entropy")
+
+
+def test_a_trained_run_has_a_card_in_every_model_folder_and_load_card_gives_its_facts(tiny_run):
+    import aezoo
+
+    for kind in ("ae", "vae"):
+        text = (tiny_run / kind / "README.md").read_text()
+        assert text.startswith(f"# Model card: {kind}") and "## Evaluation" in text
+        assert "| noisy input |" in text  # the baselines came from summary.json, written before the card
+    card = aezoo.load(tiny_run, model_kind="vae").card()
+    assert card["model"] == "vae" and card["class"] == "VariationalAutoencoder"
+    assert {"description", "loss", "parameters", "architecture", "data", "test", "baselines", "intended_use",
+            "limits", "how_to_load"} <= set(card)
+    assert card["test"] == json.loads((tiny_run / "vae" / "metrics.json").read_text())["test"]
+    assert "noisy input" in card["baselines"] and "ae" in card["baselines"]
+    assert aezoo.load(tiny_run / "ae" / "model.keras").card()["model"] == "ae"

@@ -164,11 +164,26 @@ def test_missing_packages_are_named_with_the_install_command(monkeypatch):
 
 
 @pytest.fixture
-def export_command(monkeypatch):
+def export_command():
     from aezoo import commands
 
-    monkeypatch.setitem(commands.COMMANDS, "export", ("aezoo.commands.export", "export to ONNX or LiteRT"))
     return lambda *argv: commands.main(["export", *map(str, argv)])
+
+
+def test_export_is_a_command_and_a_console_script(capsys, monkeypatch):
+    import configparser
+
+    from aezoo import commands
+    from tests.helpers import REPO
+
+    assert commands.main(["--help"]) == 0 and "  export " in capsys.readouterr().out
+    config = configparser.ConfigParser()
+    config.read(REPO / "setup.cfg")
+    assert "aezoo-export = aezoo.commands:export_entry" in config["options.entry_points"]["console_scripts"]
+    monkeypatch.setattr("sys.argv", ["aezoo-export", "--help"])
+    with pytest.raises(SystemExit) as exit:
+        commands.export_entry()
+    assert exit.value.code == 0 and "--format" in capsys.readouterr().out
 
 
 def test_command_formats_are_the_runtimes_formats():

@@ -90,3 +90,25 @@ def test_grid_puts_rows_of_images_with_grey_gaps():
 def test_mismatched_images_are_refused(tmp_path):
     with pytest.raises(ValueError, match="equal, non-empty"):
         TensorBoardImages(tmp_path, np.zeros((2, 28, 28, 1)), np.zeros((3, 28, 28, 1)))
+
+
+def test_training_with_tensorboard_writes_the_pictures_beside_keras_scalars(tiny_splits, tmp_path):
+    from aezoo.config import TrainConfig
+    from aezoo.training import PLOTTED_IMAGES, HeldOut, train
+    from tests.conftest import TINY_HYPERPARAMETERS, subset
+
+    splits = subset(tiny_splits, 64, 16)
+    config = TrainConfig(models=("vae",), dataset="embedded", epochs=1, batch_size=32, tensorboard=True,
+                         hyperparameters=dict(TINY_HYPERPARAMETERS))
+    train(config, output=tmp_path / "run", verbose=0, splits=splits)
+
+    log_dir = tmp_path / "run" / "vae" / "tensorboard"
+    assert list((log_dir / "train").glob("events.out.tfevents.*"))  # Keras's own scalars are still there
+    events = read_events(log_dir / IMAGES_RUN)
+    (step, picture), = events[IMAGE_TAG]
+    noisy = HeldOut.of(splits.with_validation(config.validation_fraction), config).noisy_validation
+    shown = min(PLOTTED_IMAGES, len(noisy))  # the validation images the reconstruction plot draws
+    assert step == 0 and picture.shape[1] == shown * 30 - 2
+    first_row = np.stack([picture[:28, c * 30:c * 30 + 28] for c in range(shown)]) / 255
+    assert np.max(np.abs(first_row - noisy[:shown])) <= 1 / 255 + 1e-6
+    assert len(events[KL_TAG]) == 1

@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from aezoo.bench import measure
+from aezoo.bench.onnx_serving import onnx_serving_speeds
 from aezoo.bench.references import DESCRIPTIONS, REFERENCE_KINDS, build_reference
 from aezoo.config import TrainConfig, model_defaults
 from aezoo.datasets import ImageSplits, carve_validation, load_embedded, training_dataset, validation_pairs
@@ -329,7 +330,8 @@ def serve_all(entries: list[Entry], images: np.ndarray, mode: dict[str, Any]) ->
         serving = measure_serving(entries, exported, images, mode["serving_calls"], mode["rounds"])
         for entry in entries:
             serving[entry.name] |= measure.serving_peak_rss(exported[entry.name])
-        return serving
+        onnx = onnx_serving_speeds(exported, [e.name for e in entries if e.is_reference], folder, mode is QUICK)
+        return {name: figures | onnx.get(name, {}) for name, figures in serving.items()}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

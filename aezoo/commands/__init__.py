@@ -28,6 +28,7 @@ COMMANDS = {
     "denoise": ("aezoo.commands.denoise", "denoise image files or arrays with a trained model"),
     "encode": ("aezoo.commands.encode", "write the embeddings of images with a trained model"),
     "models": ("aezoo.commands.models", "list the model families: idea, capabilities, default arguments"),
+    "export": ("aezoo.commands.export", "export a trained model to ONNX or LiteRT, checked in its runtime"),
 }
 
 
@@ -145,3 +146,8 @@ def encode_entry() -> None:
 def tune_entry() -> None:
     """Console script ``aezoo-tune``."""
     entry_point("tune")
+
+
+def export_entry() -> None:
+    """Console script ``aezoo-export``."""
+    entry_point("export")
