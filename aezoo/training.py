@@ -397,7 +397,7 @@ def _check_output(run: RunFolder, wanted: dict[str, Any]) -> None:
         return
     if not run.is_incomplete():
         raise UsageError(f"--output {path} already holds a finished run; choose a new path or delete it")
-    if existing != wanted:
+    if not _same_settings(existing, wanted):
         raise UsageError(f"--output {path} holds an unfinished run with other settings; "
                          "repeat its own command to resume it, or choose a new path")
     logger.info("Resuming the unfinished run in %s", path)
@@ -407,8 +407,22 @@ def _find_unfinished(runs_root: Path, wanted: dict[str, Any]) -> RunFolder | Non
     if not runs_root.is_dir():
         return None
     candidates = [RunFolder(d) for d in runs_root.iterdir()]
-    candidates = [run for run in candidates if run.is_incomplete() and run.read_config() == wanted]
+    candidates = [run for run in candidates if run.is_incomplete() and _same_settings(run.read_config(), wanted)]
     return max(candidates, key=lambda run: run.path.stat().st_mtime) if candidates else None
+
+
+def _same_settings(existing: Any, wanted: dict[str, Any]) -> bool:
+    """Whether a run folder's config.json asks for the run ``wanted`` describes.
+
+    A config written before a setting existed lacks it; read back through TrainConfig it takes
+    the setting's default, which is what that older run trained with.
+    """
+    if not isinstance(existing, dict):
+        return False
+    try:
+        return existing == wanted or TrainConfig.from_json(existing).to_json() == wanted
+    except (TypeError, ValueError):
+        return False
 
 
 def _new_run_dir(runs_root: Path) -> Path:
