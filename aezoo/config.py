@@ -96,7 +96,8 @@ class TrainConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise UsageError(f"seed must be an integer >= 0, got {self.seed!r}")
         if _not_int(self.kl_warmup_epochs) or self.kl_warmup_epochs < 0:
-            raise UsageError(f"KL warm-up epochs must be an integer >= 0 (0: no warm-up), got {self.kl_warmup_epochs!r}")
+            raise UsageError("KL warm-up epochs must be an integer >= 0 (0: no warm-up), "
+                             f"got {self.kl_warmup_epochs!r}")
         self._validate_hyperparameters()
         check_validation_fraction(self.validation_fraction)
         try:

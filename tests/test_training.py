@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
 from aezoo.commands import main
@@ -260,7 +261,7 @@ def test_every_family_trains_in_one_run_and_the_table_lists_them_against_both_ba
 
     run = RunFolder(zoo_run)
     summary = run.read_summary()
-    assert run.is_finished() and run.models() == sorted(FAMILIES)
+    assert run.is_finished() and sorted(run.models()) == sorted(FAMILIES)
     assert list(summary["test"]) == ["noisy input", "median 3x3", *FAMILIES]
     table = format_comparison(summary).splitlines()
     assert "vs noisy" in table[1] and "vs median" in table[1]
@@ -379,3 +380,17 @@ def test_an_old_run_folder_without_the_new_settings_still_resumes(tmp_path, tiny
     run.mark_incomplete()
     train(config, output=run.path, verbose=0, splits=tiny_splits)
     assert run.is_finished()
+
+
+def test_every_model_gets_the_kl_warm_up_before_the_history_is_written(tmp_path):
+    from aezoo.callbacks import EpochTimer, HistoryCSV, KLWarmup
+    from aezoo.training import HeldOut, _callbacks
+
+    images = np.zeros((4, 28, 28, 1), np.float32)
+    held_out = HeldOut(images, images, images, images, np.arange(4), np.arange(4))
+    config = TrainConfig(kl_warmup_epochs=3)
+    for kind in ("ae", "cvae"):
+        callbacks = _callbacks(kind, config, RunFolder(tmp_path), held_out, EpochTimer(4), needs_labels=kind == "cvae")
+        kinds = [type(callback) for callback in callbacks]
+        (warmup,) = [callback for callback in callbacks if isinstance(callback, KLWarmup)]
+        assert warmup.warmup_epochs == 3 and kinds.index(KLWarmup) < kinds.index(HistoryCSV), kind
