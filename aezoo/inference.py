@@ -92,7 +92,9 @@ def locate_model(path: str | os.PathLike[str], model_kind: str | None = None) ->
     if path.is_file():
         if path.suffix != ".keras":
             raise UsageError(f"{path}: not a model; {_not_a_model()}")
-        location = ModelLocation(path, "keras", None)
+        # A model folder's name says the family (RUN/beta_vae/model.keras), as for a saved_model/.
+        guess = path.resolve().parent.name
+        location = ModelLocation(path, "keras", guess if guess in kinds else None)
     elif (path / "saved_model.pb").is_file():
         guess = path.resolve().parent.name
         location = ModelLocation(path, "saved_model", guess if guess in kinds else None)
@@ -280,7 +282,7 @@ def as_labels(labels: Any, count: int, what: str = "labels") -> np.ndarray:
     whole = np.isfinite(array) & (array == np.round(array)) if array.dtype.kind == "f" else np.ones(array.shape, bool)
     if not whole.all():
         index = np.unravel_index(int(np.argmin(whole)), array.shape)
-        raise UsageError(f"{what}: {array[index]!r} is not an integer; give {allowed}")
+        raise UsageError(f"{what}: {array[index].item()!r} is not an integer; give {allowed}")
     if array.ndim == 0:
         array = np.full(count, array)
     if array.ndim != 1 or len(array) != count:
@@ -448,15 +450,21 @@ def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
 
     from aezoo.models.families import FAMILIES
 
-    # Importing each family's class registers it with Keras, so the file can name it.
-    families = {keras.saving.get_registered_name(family.model_class): family for family in FAMILIES.values()}
+    # Importing each family's class registers it with Keras, so the file can name it. Families that
+    # share a class (vae and its beta_vae preset) are told apart by the folder's name, if it says.
+    families: dict[str, Any] = {}
+    for candidate in FAMILIES.values():
+        families.setdefault(keras.saving.get_registered_name(candidate.model_class), candidate)
     if registered not in families:
         raise UsageError(f"{location.path}: holds a model of class {registered!r}, not one of aezoo's "
                          f"({', '.join(sorted(families))}); it was not loaded")
     check_keras_config(location.path, config, families)
     family = families[registered]
     if location.kind is not None and location.kind != family.name:
-        raise UsageError(f"{location.path}: is a {family.name} model, not {location.kind}")
+        named = FAMILIES.get(location.kind)
+        if named is None or keras.saving.get_registered_name(named.model_class) != registered:
+            raise UsageError(f"{location.path}: is a {family.name} model, not {location.kind}")
+        family = named
     try:
         # safe_mode=True: Keras refuses to deserialize Python lambdas (bytecode) from the file.
         model = keras.saving.load_model(location.path, compile=False, safe_mode=True)

@@ -264,7 +264,8 @@ def test_every_family_trains_in_one_run_and_the_table_lists_them_against_both_ba
     assert run.is_finished() and sorted(run.models()) == sorted(FAMILIES)
     assert list(summary["test"]) == ["noisy input", "median 3x3", *FAMILIES]
     table = format_comparison(summary).splitlines()
-    assert "vs noisy" in table[1] and "vs median" in table[1]
+    (header,) = [line for line in table if "PSNR dB" in line]
+    assert "vs noisy" in header and "vs median" in header
     for kind in FAMILIES:
         (row,) = [line for line in table if line.startswith(f"{kind} ")]
         gains = [float(cell) for cell in row.split() if cell.startswith(("+", "-"))]
@@ -315,9 +316,10 @@ def test_labels_reach_only_the_models_that_need_them(tmp_path, tiny_splits, monk
 
         def watched(self, x=None, *args, **kwargs):
             seen.setdefault((self.name, method), set()).add(_specs(x))
-            if kwargs.get("validation_data") is not None:
-                seen.setdefault((self.name, "validation"), set()).add(_specs(kwargs["validation_data"]))
-            for callback in kwargs.get("callbacks") or []:
+            if method != "fit":  # fit's own evaluate() gets its CallbackList, nothing new
+                return original(self, x, *args, **kwargs)
+            seen.setdefault((self.name, "validation"), set()).add(_specs(kwargs["validation_data"]))
+            for callback in kwargs["callbacks"]:
                 if hasattr(callback, "labels"):
                     seen.setdefault((self.name, "plot"), set()).add(
                         "images" if callback.labels is None else "(images, labels)")

@@ -128,12 +128,17 @@ class InputLabels:
         start = 0
         for source in sources:
             self._starts[id(source)] = start
-            start += source.count
+            start += image_count(source)
 
     def of(self, source: Source, start: int = 0, stop: int | None = None) -> np.ndarray:
         """int32 labels of images ``start:stop`` of ``source``."""
         first = self._starts[id(source)]
-        return self.values[first + start:first + (source.count if stop is None else stop)]
+        return self.values[first + start:first + (image_count(source) if stop is None else stop)]
+
+
+def image_count(source: Source) -> int:
+    """How many images an input holds: one per image file, ``count`` per array file."""
+    return source.count if isinstance(source, ArrayFile) else 1
 
 
 def read_labels(args: argparse.Namespace, sources: Sequence[Source]) -> InputLabels | None:
@@ -143,7 +148,7 @@ def read_labels(args: argparse.Namespace, sources: Sequence[Source]) -> InputLab
         UsageError: an unreadable file, a value that is not a class 0-9, or a count other than
             the number of images in the inputs.
     """
-    count = sum(source.count for source in sources)
+    count = sum(map(image_count, sources))
     if args.label is not None:
         if not 0 <= args.label < NUM_CLASSES:
             raise UsageError(f"--label {args.label}: not a digit class; labels are 0-{NUM_CLASSES - 1}")
