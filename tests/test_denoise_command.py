@@ -216,8 +216,8 @@ def test_subprocess_bad_model_is_exactly_one_stderr_line(tmp_path: Path) -> None
     result = run_aezoo("denoise", "not_a_model", "x.png", "--output", "out", cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "python -m aezoo denoise: error: not_a_model: not a model; expected a run folder (with ae/ or vae/), "
-        "a model folder, a saved_model/ folder or a .keras file"
+        "python -m aezoo denoise: error: not_a_model: not a model; expected a run folder (with ae/, vae/, "
+        "beta_vae/, iwae/, cvae/, vqvae/ or unet/), a model folder, a saved_model/ folder or a .keras file"
     ]
     assert not (tmp_path / "out").exists()
 
