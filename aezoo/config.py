@@ -53,6 +53,10 @@ class TrainConfig:
     # checkpoint, the tuner's objective); the test split is never used to choose anything.
     validation_fraction: float = DEFAULT_VALIDATION_FRACTION
     hyperparameters: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Epochs over which the KL weight of models with a KL term ramps from 0 to their beta
+    # (aezoo.callbacks.KLWarmup); 0 weighs the KL by beta from the first step. A training
+    # schedule, not a model argument: the saved model keeps only its beta.
+    kl_warmup_epochs: int = 0
     tensorboard: bool = False
     strategy: str = "auto"
     mixed_precision: bool = False
@@ -91,12 +95,24 @@ class TrainConfig:
             raise UsageError(f"unknown strategy {self.strategy!r}; choose one of {', '.join(STRATEGIES)}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise UsageError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if _not_int(self.kl_warmup_epochs) or self.kl_warmup_epochs < 0:
+            raise UsageError("KL warm-up epochs must be an integer >= 0 (0: no warm-up), "
+                             f"got {self.kl_warmup_epochs!r}")
+        self._validate_hyperparameters()
         check_validation_fraction(self.validation_fraction)
         try:
             make_noise(self.noise, self.noise_strength)
         except ValueError as error:
             raise UsageError(str(error)) from None
         return self
+
+    def _validate_hyperparameters(self) -> None:
+        # Checked here as well as in the constructor because a value the run's models ignore
+        # (--iw-samples 0 with --model ae) is still a mistake the user should hear about.
+        samples = self.hyperparameters.get("iw_samples")
+        if samples is not None and (_not_int(samples) or samples < 1):
+            raise UsageError(f"iw_samples (importance samples per image of the IWAE) must be a positive integer, "
+                             f"got {samples!r}")
 
     def model_arguments(self, kind: str) -> dict[str, Any]:
         """The constructor arguments for ``kind``: its defaults, the user's overrides, the run seed."""
@@ -121,8 +137,12 @@ class TrainConfig:
         return cls(**{key: value for key, value in data.items() if key in known})
 
 
+def _not_int(value: Any) -> bool:
+    return isinstance(value, bool) or not isinstance(value, int)
+
+
 def _positive_int(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if _not_int(value) or value < 1:
         raise UsageError(f"{name} must be a positive integer, got {value!r}")
 
 

@@ -7,13 +7,23 @@ hyperparameter's *default*, and here the defaults are the model constructors' ow
 :func:`aezoo.config.model_defaults`, never repeated), so ``build(HyperParameters())`` is exactly
 the untuned model that ``train.py`` trains.
 
-The search space (per kind)::
+The search space derives from each family's constructor: every constructor argument named in
+the table below is searched, with the family's own default (preset included) as the default
+value; arguments not in the table (``activation``, ``seed``, ``num_classes``, ...) keep their
+defaults. So a family is tunable by being listed, and searches only what it has::
 
     embedding_dim   2 4 8 16 32 64 (+ the default)       ordered choice: neighbours are similar
     depth           1 .. 3                                convolutions per resolution level
-    filters         8 16 32 64                            first level's filters
+    filters         8 16 32 64 (+ the default)            first level's filters
+    beta            0.25 .. 4, log scale                  VAE family: weight of the KL term
+    iw_samples      1 2 5 10 (+ the default)              IWAE: codes per image (a trial's cost
+                                                          grows with it, so at most 10)
+    num_codes       16 32 64 128 (+ the default)          VQ-VAE: codebook size (cheap: one
+                                                          distance matrix per batch)
     learning_rate   3e-4 .. 1e-2, log scale               Adam's step (contains TrainConfig's default)
-    beta            0.25 .. 4, log scale (VAE only)       weight of the KL term
+
+For example the U-Net (no bottleneck) searches depth, filters and the learning rate; the IWAE
+adds beta and iw_samples to the VAE's architecture.
 
 To narrow it, declare hyperparameters *before* the search and pass them to the tuner
 (``hyperparameters=hp``): keras-tuner keeps the first declaration of a name, so
@@ -27,7 +37,7 @@ and the models themselves do not depend on keras_tuner.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 import keras
 import keras_tuner as kt
@@ -48,11 +58,14 @@ FILTER_CHOICES = (8, 16, 32, 64)
 # output (the measurements are in docs/tuning.md and bench/README.md).
 LEARNING_RATE_RANGE = (3e-4, 1e-2)
 BETA_RANGE = (0.25, 4.0)
+IW_SAMPLE_CHOICES = (1, 2, 5, 10)
+NUM_CODE_CHOICES = (16, 32, 64, 128)
 
 # Validation metrics worth optimising, and which way is better. The names are the trackers of
 # the models' ``test_step`` (``metric_names``) with Keras' ``val_`` prefix; the VAE's KL alone is
 # left out on purpose: minimising it rewards a model that ignores its input.
-OBJECTIVE_DIRECTIONS = {"psnr": "max", "loss": "min", "mse": "min", "reconstruction_loss": "min"}
+OBJECTIVE_DIRECTIONS = {"psnr": "max", "loss": "min", "mse": "min", "reconstruction_loss": "min",
+                        "iwae_bound": "max", "elbo": "max"}
 DEFAULT_OBJECTIVE = "val_psnr"
 
 
@@ -64,6 +77,29 @@ def objectives(kind: str) -> dict[str, kt.Objective]:
 
 def _with_default(values: tuple[int, ...], default: int) -> list[int]:
     return sorted({*values, default})
+
+
+def _ordered_choice(values: tuple[int, ...]) -> Callable[[kt.HyperParameters, str, Any], Any]:
+    return lambda hp, name, default: hp.Choice(name, _with_default(values, default), ordered=True, default=default)
+
+
+def _log_float(low: float, high: float) -> Callable[[kt.HyperParameters, str, Any], Any]:
+    # The range widens to hold a default outside it (keras-tuner requires the default inside).
+    return lambda hp, name, default: hp.Float(name, min(low, default), max(high, default), sampling="log",
+                                              default=default)
+
+
+# Constructor argument -> how to declare it, given its default: the searchable arguments, in
+# the order a family's constructor lists them.
+SEARCHABLE: dict[str, Callable[[kt.HyperParameters, str, Any], Any]] = {
+    "embedding_dim": _ordered_choice(EMBEDDING_DIMS),
+    "depth": lambda hp, name, default: hp.Int(name, min(DEPTH_RANGE[0], default), max(DEPTH_RANGE[1], default),
+                                              default=default),
+    "filters": _ordered_choice(FILTER_CHOICES),
+    "beta": _log_float(*BETA_RANGE),
+    "iw_samples": _ordered_choice(IW_SAMPLE_CHOICES),
+    "num_codes": _ordered_choice(NUM_CODE_CHOICES),
+}
 
 
 class AutoencoderHyperModel(kt.HyperModel):
@@ -94,18 +130,9 @@ class AutoencoderHyperModel(kt.HyperModel):
         return hp
 
     def model_hyperparameters(self, hp: kt.HyperParameters) -> dict[str, Any]:
-        """Declare (or look up) the architectural hyperparameters: constructor arguments by name."""
-        defaults = model_defaults(self.kind)
-        values = {
-            "embedding_dim": hp.Choice("embedding_dim", _with_default(EMBEDDING_DIMS, defaults["embedding_dim"]),
-                                       ordered=True, default=defaults["embedding_dim"]),
-            "depth": hp.Int("depth", *DEPTH_RANGE, default=defaults["depth"]),
-            "filters": hp.Choice("filters", _with_default(FILTER_CHOICES, defaults["filters"]),
-                                 ordered=True, default=defaults["filters"]),
-        }
-        if "beta" in defaults:
-            values["beta"] = hp.Float("beta", *BETA_RANGE, sampling="log", default=defaults["beta"])
-        return values
+        """Declare (or look up) the family's searchable constructor arguments (:data:`SEARCHABLE`)."""
+        return {name: SEARCHABLE[name](hp, name, default) for name, default in model_defaults(self.kind).items()
+                if name in SEARCHABLE}
 
     def learning_rate(self, hp: kt.HyperParameters) -> float:
         # Not a constructor argument: its default is the training default, TrainConfig's.
@@ -143,7 +170,8 @@ class AutoencoderHyperModel(kt.HyperModel):
         """Train ``model`` with ``model.fit``; every argument of ``tuner.search`` passes through.
 
         The data are expected as :func:`aezoo.datasets.training_dataset` (``(noisy, clean)``
-        batches with fresh noise every epoch) and ``validation_data`` as the fixed noisy
+        batches with fresh noise every epoch; ``((noisy, labels), clean)`` for a family that
+        needs labels) and ``validation_data`` as the fixed noisy
         validation pairs, exactly as in training (never the test split); the tuner adds
         ``epochs`` (Hyperband: its rounds' epochs and ``initial_epoch``) and its callbacks.
         """

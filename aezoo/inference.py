@@ -9,7 +9,11 @@ unless it holds one of aezoo's model classes and nothing that carries code (a se
 then loaded with Keras safe mode on as a second line of defence.
 
 What a model can do comes from its capabilities, not its name: a model without a latent space
-(``has_latent_space`` False) denoises but cannot ``encode`` or ``decode``.
+(``has_latent_space`` False) denoises but cannot ``encode`` or ``decode``; a model that needs
+labels (``needs_labels``, a conditional model) takes the images' digit classes beside them in
+``denoise``, ``encode`` and ``decode``, and every other model refuses labels. An embedding's shape
+is the model's own (``embedding_shape``): a vector for most families, a 7x7 grid of vectors for
+the VQ-VAE.
 
 Every method works batch by batch (``batch_size`` images at a time): the memory used on top of
 the input and output arrays stays bounded for any number of images, and the ``*_batches``
@@ -19,6 +23,7 @@ generators stream inputs of any length without holding them at all.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 import zipfile
@@ -31,6 +36,8 @@ from aezoo.errors import UsageError
 from aezoo.imageio import SIZE, check_array, normalize_pixels
 
 DEFAULT_BATCH_SIZE = 1024
+# The classes a conditional model's labels name: the ten digits.
+NUM_CLASSES = 10
 
 
 def model_kinds() -> tuple[str, ...]:
@@ -45,7 +52,8 @@ def _not_a_model() -> str:
     folders = " or ".join(folders) if len(folders) < 3 else f"{', '.join(folders[:-1])} or {folders[-1]}"
     return f"expected a run folder (with {folders}), a model folder, a saved_model/ folder or a .keras file"
 
-Batch = Callable[[np.ndarray], np.ndarray]
+# One endpoint on one batch: ``f(batch)``, or ``f(batch, labels)`` for a model that needs labels.
+Batch = Callable[..., np.ndarray]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +92,9 @@ def locate_model(path: str | os.PathLike[str], model_kind: str | None = None) ->
     if path.is_file():
         if path.suffix != ".keras":
             raise UsageError(f"{path}: not a model; {_not_a_model()}")
-        location = ModelLocation(path, "keras", None)
+        # A model folder's name says the family (RUN/beta_vae/model.keras), as for a saved_model/.
+        guess = path.resolve().parent.name
+        location = ModelLocation(path, "keras", guess if guess in kinds else None)
     elif (path / "saved_model.pb").is_file():
         guess = path.resolve().parent.name
         location = ModelLocation(path, "saved_model", guess if guess in kinds else None)
@@ -110,16 +120,26 @@ class TrainedModel:
 
     Images are ``[N,28,28]``, ``[N,28,28,1]`` or one ``[28,28]``, ``uint8`` 0-255 or float in
     [0, 1]; results are float32 in [0, 1]. ``denoise`` returns the shape it was given, ``encode``
-    ``[N, embedding_dim]`` (the VAE's posterior mean), ``decode`` ``[N,28,28]``. ``encode`` and
-    ``decode`` need a latent space (:attr:`has_latent_space`); without one they raise UsageError.
+    ``[N, *embedding_shape]`` (the VAE's posterior mean; the VQ-VAE's grid ``[N,7,7,D]``),
+    ``decode`` ``[N,28,28]``. ``encode`` and ``decode`` need a latent space
+    (:attr:`has_latent_space`); without one they raise UsageError. A model that needs labels
+    (:attr:`needs_labels`) takes ``labels``: one integer class 0-9 per image, or one for all.
     """
 
-    def __init__(self, location: ModelLocation, functions: dict[str, Batch], embedding_dim: int | None,
-                 batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+    def __init__(self, location: ModelLocation, functions: dict[str, Batch],
+                 embedding_shape: tuple[int, ...] | int | None, batch_size: int = DEFAULT_BATCH_SIZE,
+                 needs_labels: bool = False) -> None:
         self.location = location
-        self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
+        self.embedding_shape = (None if embedding_shape is None
+                                else tuple(int(d) for d in np.atleast_1d(embedding_shape)))
         self.batch_size = _check_batch_size(batch_size)
+        self.needs_labels = bool(needs_labels)
         self._functions = functions
+
+    @property
+    def embedding_dim(self) -> int | None:
+        """The size of one embedding vector (the last axis of :attr:`embedding_shape`), or None."""
+        return None if self.embedding_shape is None else self.embedding_shape[-1]
 
     @property
     def kind(self) -> str | None:
@@ -133,7 +153,7 @@ class TrainedModel:
     @property
     def has_latent_space(self) -> bool:
         """Whether the model has ``encode``/``decode`` (an image -> image model such as a U-Net has not)."""
-        return self.embedding_dim is not None and "encode" in self._functions and "decode" in self._functions
+        return self.embedding_shape is not None and "encode" in self._functions and "decode" in self._functions
 
     def describe(self) -> str:
         return f"{self.kind or 'unknown-kind'} model ({self.location.format}: {self.path})"
@@ -145,70 +165,99 @@ class TrainedModel:
         return model_card(self.path)
 
     def __repr__(self) -> str:
-        return f"<aezoo TrainedModel {self.describe()}, embedding_dim={self.embedding_dim}>"
+        return f"<aezoo TrainedModel {self.describe()}, embedding_shape={self.embedding_shape}>"
 
-    def require_latent_space(self, action: str) -> int:
-        """The embedding size; UsageError naming ``action`` when the model has no latent space."""
-        if not self.has_latent_space or self.embedding_dim is None:
+    def require_latent_space(self, action: str) -> tuple[int, ...]:
+        """The embedding shape; UsageError naming ``action`` when the model has no latent space."""
+        if not self.has_latent_space or self.embedding_shape is None:
             raise UsageError(f"the {self.describe()} has no latent space, so it cannot {action}; "
                              "it maps images to images (use denoise)")
-        return self.embedding_dim
+        return self.embedding_shape
+
+    def check_labels(self, labels: Any, count: int) -> np.ndarray | None:
+        """int32 ``[count]`` labels for this model, or None for a model that takes none.
+
+        ``labels`` is one integer per image or a single integer for all of them. Raises
+        UsageError when a model that needs labels gets none (or the wrong count, or a value
+        outside 0-9), and when a model that takes none gets some: labels must never reach it.
+        """
+        if not self.needs_labels:
+            if labels is not None:
+                raise UsageError(f"the {self.describe()} takes no labels (only a conditional model does); "
+                                 "give the images alone")
+            return None
+        if labels is None:
+            raise UsageError(f"the {self.describe()} is conditioned on the digit's class: give one label "
+                             f"(0-{NUM_CLASSES - 1}) per image, or one for all")
+        return as_labels(labels, count)
 
     # -- whole arrays -------------------------------------------------------------------------
 
-    def denoise(self, images: Any, batch_size: int | None = None) -> np.ndarray:
+    def denoise(self, images: Any, labels: Any = None, batch_size: int | None = None) -> np.ndarray:
         """The clean estimate of ``images``, float32, same shape as ``images``."""
         images = _as_images(images)
         stack = images[None] if images.ndim == 2 else images
+        classes = self.check_labels(labels, len(stack))
         out = np.empty(stack.shape, np.float32)
         for start, stop, batch in self._image_batches(stack, batch_size):
-            out[start:stop] = self._functions["denoise"](batch).reshape(out[start:stop].shape)
+            out[start:stop] = self._call("denoise", batch, classes, start, stop).reshape(out[start:stop].shape)
         return out[0] if images.ndim == 2 else out
 
-    def encode(self, images: Any, batch_size: int | None = None) -> np.ndarray:
-        """Embeddings ``[N, embedding_dim]`` (``[embedding_dim]`` for one ``[28,28]`` image)."""
-        size = self.require_latent_space("encode images")
+    def encode(self, images: Any, labels: Any = None, batch_size: int | None = None) -> np.ndarray:
+        """Embeddings ``[N, *embedding_shape]`` (``[*embedding_shape]`` for one ``[28,28]`` image)."""
+        shape = self.require_latent_space("encode images")
         images = _as_images(images)
         stack = images[None] if images.ndim == 2 else images
-        out = np.empty((len(stack), size), np.float32)
+        classes = self.check_labels(labels, len(stack))
+        out = np.empty((len(stack), *shape), np.float32)
         for start, stop, batch in self._image_batches(stack, batch_size):
-            out[start:stop] = self._functions["encode"](batch)
+            out[start:stop] = self._call("encode", batch, classes, start, stop)
         return out[0] if images.ndim == 2 else out
 
-    def decode(self, embeddings: Any, batch_size: int | None = None) -> np.ndarray:
-        """Images ``[N,28,28]`` in [0, 1] from ``[N, embedding_dim]`` (one ``[28,28]`` from ``[embedding_dim]``)."""
-        size = self.require_latent_space("decode embeddings")
+    def decode(self, embeddings: Any, labels: Any = None, batch_size: int | None = None) -> np.ndarray:
+        """Images ``[N,28,28]`` in [0, 1] from ``[N, *embedding_shape]`` (one ``[28,28]`` from one embedding)."""
+        shape = self.require_latent_space("decode embeddings")
         embeddings = np.asarray(embeddings)
-        single = embeddings.ndim == 1
-        matrix = embeddings.reshape(1, -1) if single else embeddings
-        if matrix.ndim != 2 or matrix.shape[1] != size:
+        single = embeddings.shape == shape
+        stack = embeddings[None] if single else embeddings
+        if stack.ndim != len(shape) + 1 or stack.shape[1:] != shape:
+            accepted = ",".join(map(str, shape))
             raise UsageError(f"embeddings: shape {list(embeddings.shape)} is not accepted; this model "
-                             f"decodes [N,{size}] or [{size}]")
-        if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
-            raise UsageError(f"embeddings: dtype {matrix.dtype} is not accepted; use float")
-        out = np.empty((len(matrix), SIZE, SIZE), np.float32)
+                             f"decodes [N,{accepted}] or [{accepted}]")
+        if not (np.issubdtype(stack.dtype, np.floating) or np.issubdtype(stack.dtype, np.integer)):
+            raise UsageError(f"embeddings: dtype {stack.dtype} is not accepted; use float")
+        classes = self.check_labels(labels, len(stack))
+        out = np.empty((len(stack), SIZE, SIZE), np.float32)
         step = self._batch_size(batch_size)
-        for start in range(0, len(matrix), step):
-            chunk = matrix[start:start + step].astype(np.float32)
+        for start in range(0, len(stack), step):
+            chunk = stack[start:start + step].astype(np.float32)
             if not np.isfinite(chunk).all():
                 bad = start + int(np.argwhere(~np.isfinite(chunk))[0][0])
                 raise UsageError(f"embeddings: row {bad} holds NaN or infinity; embeddings must be finite")
-            out[start:start + len(chunk)] = self._functions["decode"](chunk).reshape(-1, SIZE, SIZE)
+            stop = start + len(chunk)
+            out[start:stop] = self._call("decode", chunk, classes, start, stop).reshape(-1, SIZE, SIZE)
         return out[0] if single else out
 
     # -- streams ------------------------------------------------------------------------------
 
-    def denoise_batches(self, batches: Iterable[Any]) -> Iterator[np.ndarray]:
-        """Denoise a stream of image batches lazily: one output per input batch, nothing kept."""
-        for batch in batches:
-            yield self.denoise(batch)
+    def denoise_batches(self, batches: Iterable[Any], labels: Iterable[Any] | None = None) -> Iterator[np.ndarray]:
+        """Denoise a stream of image batches lazily: one output per input batch, nothing kept.
 
-    def encode_batches(self, batches: Iterable[Any]) -> Iterator[np.ndarray]:
-        """Encode a stream of image batches lazily: one ``[b, embedding_dim]`` per input batch."""
-        for batch in batches:
-            yield self.encode(batch)
+        ``labels``: for a model that needs labels, a stream of label batches beside ``batches``.
+        """
+        for batch, classes in zip(batches, _label_stream(labels)):
+            yield self.denoise(batch, classes)
+
+    def encode_batches(self, batches: Iterable[Any], labels: Iterable[Any] | None = None) -> Iterator[np.ndarray]:
+        """Encode a stream of image batches lazily: one ``[b, *embedding_shape]`` per input batch."""
+        for batch, classes in zip(batches, _label_stream(labels)):
+            yield self.encode(batch, classes)
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _call(self, name: str, batch: np.ndarray, labels: np.ndarray | None, start: int, stop: int) -> np.ndarray:
+        function = self._functions[name]
+        return function(batch) if labels is None else function(batch, labels[start:stop])
 
     def _batch_size(self, batch_size: int | None) -> int:
         return self.batch_size if batch_size is None else _check_batch_size(batch_size)
@@ -221,6 +270,36 @@ class TrainedModel:
             # Slice before reshaping: a reshape of a strided whole array could copy all of it.
             chunk = images[start:stop].reshape(-1, SIZE, SIZE)
             yield start, stop, normalize_pixels(chunk, "images", offset=start)[..., None]
+
+
+def _label_stream(labels: Iterable[Any] | None) -> Iterator[Any]:
+    return itertools.repeat(None) if labels is None else iter(labels)
+
+
+def as_labels(labels: Any, count: int, what: str = "labels") -> np.ndarray:
+    """int32 ``[count]`` from one integer class or ``count`` of them; UsageError otherwise.
+
+    ``what`` starts the error messages (e.g. ``"--labels digits.txt"``).
+    """
+    array = np.asarray(labels)
+    allowed = f"integer classes 0-{NUM_CLASSES - 1}"
+    if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise UsageError(f"{what}: {array.dtype} values are not accepted; give {allowed}")
+    whole = np.isfinite(array) & (array == np.round(array)) if array.dtype.kind == "f" else np.ones(array.shape, bool)
+    if not whole.all():
+        index = np.unravel_index(int(np.argmin(whole)), array.shape)
+        raise UsageError(f"{what}: {array[index].item()!r} is not an integer; give {allowed}")
+    if array.ndim == 0:
+        array = np.full(count, array)
+    if array.ndim != 1 or len(array) != count:
+        raise UsageError(f"{what}: {array.size} label(s) for {count} image(s); give one label per image, "
+                         "or one for all")
+    outside = (array < 0) | (array >= NUM_CLASSES)
+    if outside.any():
+        index = int(np.argmax(outside))
+        raise UsageError(f"{what}: {array[index]:g} (label {index}) is not a digit class; labels are "
+                         f"0-{NUM_CLASSES - 1}")
+    return array.astype(np.int32)
 
 
 def _check_batch_size(batch_size: int) -> int:
@@ -274,22 +353,28 @@ def _load_saved_model(location: ModelLocation, batch_size: int) -> TrainedModel:
         missing = [name for name in ("denoise", "encode", "decode") if name not in signatures]
         raise UsageError(f"{location.path}: not an aezoo SavedModel: it lacks the {', '.join(missing)} "
                          f"signature(s) (it has: {', '.join(signatures) or 'none'})")
-    images_spec = signatures["denoise"].structured_input_signature[1].get("images")
+    denoise_inputs = signatures["denoise"].structured_input_signature[1]
+    images_spec = denoise_inputs.get("images")
     embeddings_spec = signatures["decode"].structured_input_signature[1].get("embeddings") if latent else None
     if (images_spec is None or list(images_spec.shape[1:]) != [SIZE, SIZE, 1]
             or (latent and embeddings_spec is None)):
         raise UsageError(f"{location.path}: not an aezoo SavedModel: its signatures do not take "
                          "images [N,28,28,1] (and embeddings)")
+    # A conditional model's signatures all take labels beside images or embeddings.
+    needs_labels = "labels" in denoise_inputs
 
     def endpoint(name: str, argument: str) -> Batch:
         function = signatures[name]
+        if needs_labels:
+            return lambda batch, labels: function(**{argument: tf.constant(batch, tf.float32),
+                                                     "labels": tf.constant(labels, tf.int32)})["output_0"].numpy()
         return lambda batch: function(**{argument: tf.constant(batch, tf.float32)})["output_0"].numpy()
 
     functions = {"denoise": endpoint("denoise", "images")}
     if latent:
         functions |= {"encode": endpoint("encode", "images"), "decode": endpoint("decode", "embeddings")}
-    embedding_dim = int(embeddings_spec.shape[-1]) if embeddings_spec is not None else None
-    return TrainedModel(location, functions, embedding_dim, batch_size)
+    embedding_shape = tuple(int(d) for d in embeddings_spec.shape[1:]) if embeddings_spec is not None else None
+    return TrainedModel(location, functions, embedding_shape, batch_size, needs_labels)
 
 
 def read_keras_config(path: Path) -> dict[str, Any]:
@@ -371,15 +456,21 @@ def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
 
     from aezoo.models.families import FAMILIES
 
-    # Importing each family's class registers it with Keras, so the file can name it.
-    families = {keras.saving.get_registered_name(family.model_class): family for family in FAMILIES.values()}
+    # Importing each family's class registers it with Keras, so the file can name it. Families that
+    # share a class (vae and its beta_vae preset) are told apart by the folder's name, if it says.
+    families: dict[str, Any] = {}
+    for candidate in FAMILIES.values():
+        families.setdefault(keras.saving.get_registered_name(candidate.model_class), candidate)
     if registered not in families:
         raise UsageError(f"{location.path}: holds a model of class {registered!r}, not one of aezoo's "
                          f"({', '.join(sorted(families))}); it was not loaded")
     check_keras_config(location.path, config, families)
     family = families[registered]
     if location.kind is not None and location.kind != family.name:
-        raise UsageError(f"{location.path}: is a {family.name} model, not {location.kind}")
+        named = FAMILIES.get(location.kind)
+        if named is None or keras.saving.get_registered_name(named.model_class) != registered:
+            raise UsageError(f"{location.path}: is a {family.name} model, not {location.kind}")
+        family = named
     try:
         # safe_mode=True: Keras refuses to deserialize Python lambdas (bytecode) from the file.
         model = keras.saving.load_model(location.path, compile=False, safe_mode=True)
@@ -387,25 +478,28 @@ def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
         raise UsageError(f"{location.path}: cannot load the Keras model ({_first_line(error)})") from None
     if not isinstance(model, family.model_class):
         raise UsageError(f"{location.path}: holds a {type(model).__name__}, not an aezoo {family.name} model")
-    functions, embedding_dim = _keras_functions(model)
-    return TrainedModel(dataclasses.replace(location, kind=family.name), functions, embedding_dim, batch_size)
+    functions, embedding_shape = _keras_functions(model)
+    return TrainedModel(dataclasses.replace(location, kind=family.name), functions, embedding_shape, batch_size,
+                        bool(getattr(model, "needs_labels", False)))
 
 
-def _keras_functions(model: Any) -> tuple[dict[str, Batch], int | None]:
+def _keras_functions(model: Any) -> tuple[dict[str, Batch], tuple[int, ...] | None]:
     """numpy-in, numpy-out endpoints of a Keras model, as far as its capabilities go."""
     import tensorflow as tf
 
     images = tf.TensorSpec([None, SIZE, SIZE, 1], tf.float32)
+    # A conditional model takes int32 labels [N] after its images or embeddings, in every endpoint.
+    extra = [tf.TensorSpec([None], tf.int32)] if getattr(model, "needs_labels", False) else []
     # One traced graph per endpoint: eager calls would redo Python work for every batch.
-    graphs = {"denoise": tf.function(model.denoise, input_signature=[images])}
-    embedding_dim = None
+    graphs = {"denoise": tf.function(model.denoise, input_signature=[images, *extra])}
+    embedding_shape = None
     if getattr(type(model), "has_latent_space", False):
-        embedding_dim = int(model.embedding_dim)
-        embeddings = tf.TensorSpec([None, embedding_dim], tf.float32)
-        graphs |= {"encode": tf.function(model.encode, input_signature=[images]),
-                   "decode": tf.function(model.decode, input_signature=[embeddings])}
-    functions = {name: (lambda graph: lambda batch: graph(batch).numpy())(graph) for name, graph in graphs.items()}
-    return functions, embedding_dim
+        embedding_shape = tuple(int(d) for d in model.embedding_shape)
+        embeddings = tf.TensorSpec([None, *embedding_shape], tf.float32)
+        graphs |= {"encode": tf.function(model.encode, input_signature=[images, *extra]),
+                   "decode": tf.function(model.decode, input_signature=[embeddings, *extra])}
+    functions = {name: (lambda graph: lambda *batch: graph(*batch).numpy())(graph) for name, graph in graphs.items()}
+    return functions, embedding_shape
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,5 +524,13 @@ def add_noise(images: np.ndarray, kind: str = "gaussian", strength: float | None
     return noise(tf.constant(images, tf.float32), seed_pair).numpy()
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "ModelLocation", "TrainedModel", "add_noise", "check_keras_config", "keras_class",
-           "load", "locate_model", "model_kinds", "read_keras_config"]
+def __getattr__(name: str) -> Any:
+    # MODEL_KINDS, for callers written when the family list was fixed; model_kinds() reads the
+    # list at each call (tests add families to it).
+    if name == "MODEL_KINDS":
+        return model_kinds()
+    raise AttributeError(f"module 'aezoo.inference' has no attribute {name!r}")
+
+
+__all__ = ["DEFAULT_BATCH_SIZE", "NUM_CLASSES", "ModelLocation", "TrainedModel", "add_noise", "as_labels",
+           "check_keras_config", "keras_class", "load", "locate_model", "model_kinds", "read_keras_config"]

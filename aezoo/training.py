@@ -29,7 +29,9 @@ import numpy as np
 import tensorflow as tf
 
 from aezoo import files
-from aezoo.callbacks import BestCheckpoint, EpochTimer, HistoryCSV, LossCurves, ReconstructionPlot, StopOnInterrupt
+from aezoo.callbacks import (
+    BestCheckpoint, EpochTimer, HistoryCSV, KLWarmup, LossCurves, ReconstructionPlot, StopOnInterrupt,
+)
 from aezoo.callbacks.tensorboard_images import TensorBoardImages
 from aezoo.config import TrainConfig
 from aezoo.datasets import ImageSplits, load_dataset, pairs_dataset, test_pairs, training_dataset, validation_pairs
@@ -46,6 +48,8 @@ logger = logging.getLogger("aezoo")
 INCOMPLETE_MARKER = INCOMPLETE
 PLOTTED_IMAGES = 10
 SCORED_METRICS = ("mse", "psnr", "ssim")
+# The keys of aezoo.metrics.baselines(), the two rows every model is compared with.
+BASELINE_NAMES = ("noisy input", "median 3x3")
 
 
 class TrainingDiverged(UsageError):
@@ -69,18 +73,39 @@ class RunResult:
 
 @dataclasses.dataclass(frozen=True)
 class HeldOut:
-    """The fixed noisy pairs of the validation and test splits, float32 ``[n, 28, 28, 1]`` each."""
+    """The fixed noisy pairs of the validation and test splits, float32 ``[n, 28, 28, 1]`` each,
+    and their labels (int ``[n]``), which only a model that needs labels is given."""
 
     noisy_validation: np.ndarray
     clean_validation: np.ndarray
     noisy_test: np.ndarray
     clean_test: np.ndarray
+    validation_labels: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
 
     @classmethod
     def of(cls, splits: ImageSplits, config: TrainConfig) -> "HeldOut":
         noise = config.noise_model()
         return cls(*validation_pairs(splits.validation_images, noise, config.seed),
-                   *test_pairs(splits.test_images, noise, config.seed))
+                   *test_pairs(splits.test_images, noise, config.seed),
+                   validation_labels=splits.validation_labels, test_labels=splits.test_labels)
+
+    def validation(self, batch_size: int, needs_labels: bool = False) -> tf.data.Dataset:
+        """The validation pairs as batches; ``((noisy, labels), clean)`` for a model that needs labels."""
+        return pairs_dataset(self.noisy_validation, self.clean_validation, batch_size,
+                             self.validation_labels if needs_labels else None)
+
+    def test(self, batch_size: int, needs_labels: bool = False) -> tf.data.Dataset:
+        """The test pairs as batches; ``((noisy, labels), clean)`` for a model that needs labels."""
+        return pairs_dataset(self.noisy_test, self.clean_test, batch_size, self.test_labels if needs_labels else None)
+
+
+def model_inputs(model: keras.Model, images: Any, labels: Any) -> Any:
+    """What ``model`` takes for ``images``: ``(images, labels)`` if it needs labels, else the images alone.
+
+    The one place where training decides whether labels reach a model, by its capability.
+    """
+    return (images, labels) if getattr(model, "needs_labels", False) else images
 
 
 # ----------------------------------------------------------------------------- building and compiling
@@ -249,14 +274,17 @@ def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolde
     outcome = _fit(model, kind, config, splits, run, held_out, verbose, strategy)
     metrics = _score(outcome, kind, config, splits, held_out, strategy)
     _save(outcome.model, kind, run, metrics)
+    # The model folder is complete here (model.keras, saved_model/, metrics.json): steps that
+    # only read a finished model (model card, generation) are called from this point.
     return metrics
 
 
-def _datasets(config: TrainConfig, splits: ImageSplits, held_out: HeldOut,
-              strategy: tf.distribute.Strategy) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+def _datasets(config: TrainConfig, splits: ImageSplits, held_out: HeldOut, strategy: tf.distribute.Strategy,
+              needs_labels: bool = False) -> tuple[tf.data.Dataset, tf.data.Dataset]:
     # The global batch is config.batch_size; a strategy splits each batch across its replicas.
-    train_ds = training_dataset(splits.train_images, config.noise_model(), config.batch_size, seed=config.seed)
-    val_ds = pairs_dataset(held_out.noisy_validation, held_out.clean_validation, config.batch_size)
+    train_ds = training_dataset(splits.train_images, config.noise_model(), config.batch_size, seed=config.seed,
+                                labels=splits.train_labels if needs_labels else None)
+    val_ds = held_out.validation(config.batch_size, needs_labels)
     if strategy.num_replicas_in_sync > 1:
         # Workers each take their share of every epoch's batches (the data is in memory on each).
         options = tf.data.Options()
@@ -265,34 +293,38 @@ def _datasets(config: TrainConfig, splits: ImageSplits, held_out: HeldOut,
     return train_ds, val_ds
 
 
-def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut,
-               timer: EpochTimer) -> list[keras.callbacks.Callback]:
+def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut, timer: EpochTimer,
+               needs_labels: bool = False) -> list[keras.callbacks.Callback]:
     history = run.history_path(kind)
+    plotted_labels = held_out.validation_labels[:PLOTTED_IMAGES] if needs_labels else None
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.BackupAndRestore(str(run.backup_dir(kind))),
         keras.callbacks.TerminateOnNaN(),
         StopOnInterrupt(),
         timer,
+        # Before HistoryCSV, which then records the epoch's KL weight; a no-op without a KL term.
+        KLWarmup(config.kl_warmup_epochs),
         HistoryCSV(history),
         BestCheckpoint(run.best_checkpoint_path(kind), monitor="val_loss"),
         ReconstructionPlot(held_out.noisy_validation[:PLOTTED_IMAGES], held_out.clean_validation[:PLOTTED_IMAGES],
-                           run.reconstructions_dir(kind), title=kind.upper()),
+                           run.reconstructions_dir(kind), title=kind.upper(), labels=plotted_labels),
         LossCurves(run.loss_curves_path(kind), history_csv=history, title=kind.upper()),
     ]
     if config.tensorboard:
         callbacks += [keras.callbacks.TensorBoard(str(run.tensorboard_dir(kind))),
                       TensorBoardImages(run.tensorboard_dir(kind), held_out.noisy_validation[:PLOTTED_IMAGES],
-                                        held_out.clean_validation[:PLOTTED_IMAGES])]
+                                        held_out.clean_validation[:PLOTTED_IMAGES], labels=plotted_labels)]
     return callbacks
 
 
 def _fit(model: keras.Model, kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder,
          held_out: HeldOut, verbose: str | int, strategy: tf.distribute.Strategy) -> FitOutcome:
-    train_ds, val_ds = _datasets(config, splits, held_out, strategy)
+    needs_labels = bool(model.needs_labels)
+    train_ds, val_ds = _datasets(config, splits, held_out, strategy, needs_labels)
     timer = EpochTimer(images_per_epoch=len(splits.train_images))
     logger.info("%s: %s parameters, training %d epochs", kind, f"{model.count_params():,}", config.epochs)
     history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose, shuffle=False,
-                        callbacks=_callbacks(kind, config, run, held_out, timer))
+                        callbacks=_callbacks(kind, config, run, held_out, timer, needs_labels))
     # TerminateOnNaN is the only callback here that stops training early.
     diverged = bool(model.stop_training) or not all(math.isfinite(v) for v in history.history.get("loss", []))
     if diverged:
@@ -304,9 +336,10 @@ def _score(outcome: FitOutcome, kind: str, config: TrainConfig, splits: ImageSpl
            strategy: tf.distribute.Strategy) -> dict[str, Any]:
     """The model's one look at the test split, and everything metrics.json records about the run."""
     model = outcome.model
-    test_ds = pairs_dataset(held_out.noisy_test, held_out.clean_test, config.batch_size)
-    test_scores = model.evaluate(test_ds, verbose=0, return_dict=True)
-    denoised = model.predict(held_out.noisy_test, batch_size=512, verbose=0)
+    test_scores = model.evaluate(held_out.test(config.batch_size, bool(model.needs_labels)), verbose=0,
+                                 return_dict=True)
+    denoised = model.predict(model_inputs(model, held_out.noisy_test, held_out.test_labels), batch_size=512,
+                             verbose=0)
     test = image_quality(held_out.clean_test, denoised) | {k: float(v) for k, v in test_scores.items()
                                                           if k not in ("mse", "psnr")}
     return {
@@ -315,7 +348,8 @@ def _score(outcome: FitOutcome, kind: str, config: TrainConfig, splits: ImageSpl
         "validation_fraction": config.validation_fraction,
         "noise": {"kind": config.noise, "strength": config.noise_strength}, "seed": config.seed,
         "epochs": config.epochs, "batch_size": config.batch_size, "learning_rate": config.learning_rate,
-        "lr_schedule": config.lr_schedule, "strategy": type(strategy).__name__,
+        "lr_schedule": config.lr_schedule, "kl_warmup_epochs": config.kl_warmup_epochs,
+        "strategy": type(strategy).__name__,
         "replicas": strategy.num_replicas_in_sync, "mixed_precision": config.mixed_precision,
         "test": test, "diverged": outcome.diverged,
         "training_seconds": round(outcome.timer.total_seconds, 2),
@@ -369,7 +403,7 @@ def _check_output(run: RunFolder, wanted: dict[str, Any]) -> None:
         return
     if not run.is_incomplete():
         raise UsageError(f"--output {path} already holds a finished run; choose a new path or delete it")
-    if existing != wanted:
+    if not _same_settings(existing, wanted):
         raise UsageError(f"--output {path} holds an unfinished run with other settings; "
                          "repeat its own command to resume it, or choose a new path")
     logger.info("Resuming the unfinished run in %s", path)
@@ -379,8 +413,22 @@ def _find_unfinished(runs_root: Path, wanted: dict[str, Any]) -> RunFolder | Non
     if not runs_root.is_dir():
         return None
     candidates = [RunFolder(d) for d in runs_root.iterdir()]
-    candidates = [run for run in candidates if run.is_incomplete() and run.read_config() == wanted]
+    candidates = [run for run in candidates if run.is_incomplete() and _same_settings(run.read_config(), wanted)]
     return max(candidates, key=lambda run: run.path.stat().st_mtime) if candidates else None
+
+
+def _same_settings(existing: Any, wanted: dict[str, Any]) -> bool:
+    """Whether a run folder's config.json asks for the run ``wanted`` describes.
+
+    A config written before a setting existed lacks it; read back through TrainConfig it takes
+    the setting's default, which is what that older run trained with.
+    """
+    if not isinstance(existing, dict):
+        return False
+    try:
+        return existing == wanted or TrainConfig.from_json(existing).to_json() == wanted
+    except (TypeError, ValueError):
+        return False
 
 
 def _new_run_dir(runs_root: Path) -> Path:
@@ -393,16 +441,28 @@ def _new_run_dir(runs_root: Path) -> Path:
 
 
 def format_comparison(summary: dict[str, Any]) -> str:
-    """The console table: baselines and models on the same noisy test images."""
+    """The console table: the two baselines, then every model, on the same noisy test images.
+
+    Besides each row's scores, two columns give its PSNR gain in dB over each baseline (doing
+    nothing, and the 3x3 median filter), so a model of the zoo is read against both at a glance.
+    """
     sizes = summary.get("splits", {})
     trained_on = (f" (trained on {sizes['train']}, validated on {sizes['validation']})"
                   if {"train", "validation"} <= sizes.keys() else "")
+    tests = summary["test"]
+    references = [name for name in BASELINE_NAMES if name in tests]
+    width = max([14, *(len(name) + 2 for name in tests)])
     lines = [f"\nTest set: {summary['test_images']} {summary['dataset']} images{trained_on}, "
              f"{summary['noise']['kind']} noise {summary['noise']['strength']}",
-             f"{'':14}{'MSE':>9}{'PSNR dB':>9}{'SSIM':>8}{'params':>10}{'train s':>9}{'img/s':>8}"]
-    for name, scores in summary["test"].items():
+             f"{'':{width}}{'MSE':>9}{'PSNR dB':>9}{'SSIM':>8}"
+             + "".join(f"{'vs ' + name.split()[0]:>11}" for name in references)
+             + f"{'params':>10}{'train s':>9}{'img/s':>8}"]
+    for name, scores in tests.items():
+        gains = "".join(f"{scores['psnr'] - tests[ref]['psnr']:>+11.2f}" for ref in references)
         extra = summary["models"].get(name)
         tail = (f"{extra['parameters']:>10,}{extra['training_seconds']:>9.1f}{extra['images_per_second']:>8.0f}"
                 if extra else "")
-        lines.append(f"{name:14}{scores['mse']:>9.4f}{scores['psnr']:>9.2f}{scores['ssim']:>8.3f}{tail}")
+        lines.append(f"{name:{width}}{scores['mse']:>9.4f}{scores['psnr']:>9.2f}{scores['ssim']:>8.3f}{gains}{tail}")
+    if references:
+        lines.append(f"vs ...: PSNR gain in dB over {' and over '.join('the ' + ref for ref in references)}")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ A tuning folder (default ``tuning/<model>-<tuner>/``)::
       search.json        the search settings: re-running the same command resumes this search
       keras_tuner/       keras-tuner's own state: oracle.json, tunerN.json, trial_NN/ (checkpoints)
       results.csv        every trial: hyperparameters, epochs, objective, parameters, seconds
-      results.png        the objective against embedding size and depth
+      results.png        the objective against embedding size (or filters) and depth
       best.json          the best trial, its validation objective, and its retrained run's test scores
       best/              a normal run folder (see :mod:`aezoo.run_folder`) of the best configuration
 
@@ -46,10 +46,10 @@ import numpy as np
 
 from aezoo import files
 from aezoo.config import TrainConfig
-from aezoo.datasets import DEFAULT_VALIDATION_FRACTION, ImageSplits, pairs_dataset, training_dataset
+from aezoo.datasets import DEFAULT_VALIDATION_FRACTION, ImageSplits, training_dataset
 from aezoo.errors import UsageError
 from aezoo.hypermodels import DEFAULT_OBJECTIVE, AutoencoderHyperModel, objectives
-from aezoo.models import FAMILIES
+from aezoo.models import FAMILIES, get_family
 from aezoo.run_folder import RunFolder, read_json
 from aezoo.training import HeldOut, check_models, prepare_splits, train
 
@@ -68,6 +68,8 @@ SETTINGS_FILE = "search.json"
 BEST_RUN = "best"
 # keras-tuner's Hyperband bookkeeping, stored among each trial's hyperparameter values.
 _HYPERBAND_EPOCHS, _HYPERBAND_PARENT = "tuner/epochs", "tuner/trial_id"
+# results.png's x axis: the first of these the family searches (the U-Net has no embedding).
+PLOT_AXES = ("embedding_dim", "filters")
 
 
 @dataclasses.dataclass
@@ -209,9 +211,11 @@ def run_search(tuner: kt.Tuner, settings: SearchSettings, hypermodel: Autoencode
     config = settings.train_config(hypermodel, hp)
     # The data exactly as in aezoo.training: fresh noise every epoch for training, the fixed noisy
     # validation pairs to score on, so trial scores and the retrained run's val_* are comparable.
-    train_ds = training_dataset(splits.train_images, config.noise_model(), settings.batch_size, seed=settings.seed)
-    held_out = HeldOut.of(splits, config)
-    val_ds = pairs_dataset(held_out.noisy_validation, held_out.clean_validation, settings.batch_size)
+    # A family that needs labels gets ((noisy, labels), clean) batches, as in training; no other does.
+    needs_labels = get_family(settings.model).needs_labels
+    train_ds = training_dataset(splits.train_images, config.noise_model(), settings.batch_size, seed=settings.seed,
+                                labels=splits.train_labels if needs_labels else None)
+    val_ds = HeldOut.of(splits, config).validation(settings.batch_size, needs_labels)
     started = time.perf_counter()
     tuner.search(train_ds, validation_data=val_ds, epochs=settings.epochs, verbose=verbose)
     logger.info("Search finished in %.0f s (this process)", time.perf_counter() - started)
@@ -401,33 +405,36 @@ def format_results(rows: list[dict[str, Any]], settings: SearchSettings) -> str:
 
 
 def plot_results(rows: list[dict[str, Any]], settings: SearchSettings, path: Path) -> None:
-    """Left: objective against embedding size, one colour per depth, bigger dots for more epochs.
-    Right: the best objective of each (embedding size, depth) cell."""
+    """Left: objective against embedding size (filters for a family without one), one colour per
+    depth, bigger dots for more epochs. Right: the best objective of each (size, depth) cell."""
     from aezoo.plotting import plt, save_figure
 
     name = settings.objective
     scored = [r for r in rows if r[name] is not None and math.isfinite(r[name])]
+    axis = next((x for x in PLOT_AXES if any(r.get(x) is not None for r in scored)), PLOT_AXES[0])
+    label = axis.replace("_dim", " size").replace("_", " ")
+    scored = [r for r in scored if r.get(axis) is not None and r.get("depth") is not None]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     depths = sorted({r["depth"] for r in scored})
-    dims = sorted({r["embedding_dim"] for r in scored})
+    dims = sorted({r[axis] for r in scored})
     max_epochs = max([r["epochs"] for r in scored], default=1)
     for i, depth in enumerate(depths):
         points = [r for r in scored if r["depth"] == depth]
-        left.scatter([r["embedding_dim"] for r in points], [r[name] for r in points], label=f"depth {depth}",
+        left.scatter([r[axis] for r in points], [r[name] for r in points], label=f"depth {depth}",
                      s=[20 + 60 * r["epochs"] / max_epochs for r in points], alpha=0.75, color=f"C{i}")
     if scored:
         best = scored[0]
-        left.scatter([best["embedding_dim"]], [best[name]], marker="*", s=250, color="black", label="best", zorder=3)
+        left.scatter([best[axis]], [best[name]], marker="*", s=250, color="black", label="best", zorder=3)
         left.set_xscale("log", base=2)
         left.set_xticks(dims, [str(d) for d in dims])
         left.legend(fontsize=8)
-    left.set(xlabel="embedding size", ylabel=name, title=f"{settings.model.upper()}: {name} per trial")
+    left.set(xlabel=label, ylabel=name, title=f"{settings.model.upper()}: {name} per trial")
     left.grid(alpha=0.3)
 
     grid = np.full((len(depths), len(dims)), np.nan)
     better = max if objectives(settings.model)[name].direction == "max" else min
     for r in scored:
-        i, j = depths.index(r["depth"]), dims.index(r["embedding_dim"])
+        i, j = depths.index(r["depth"]), dims.index(r[axis])
         grid[i, j] = r[name] if np.isnan(grid[i, j]) else better(grid[i, j], r[name])
     cmap = "viridis" if better is max else "viridis_r"
     image = right.imshow(grid, cmap=cmap, aspect="auto", origin="lower")
@@ -436,7 +443,7 @@ def plot_results(rows: list[dict[str, Any]], settings: SearchSettings, path: Pat
     for (i, j), value in np.ndenumerate(grid):
         if not np.isnan(value):
             right.text(j, i, f"{value:.3g}", ha="center", va="center", fontsize=8, color="white")
-    right.set(xlabel="embedding size", ylabel="depth", title=f"best {name} per cell")
+    right.set(xlabel=label, ylabel="depth", title=f"best {name} per cell")
     fig.colorbar(image, ax=right)
     fig.tight_layout()
     save_figure(fig, path)

@@ -55,3 +55,20 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits)
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def zoo_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits) -> Path:
+    """A finished run folder with every family of the zoo trained for 1 epoch (4 steps) on the tiny split.
+
+    The VAE family trains under a 2-epoch KL warm-up, so its one epoch has KL weight 0.
+    Tests must treat it as read-only (copy it first to change anything).
+    """
+    from aezoo.config import TrainConfig
+    from aezoo.training import train
+
+    run_dir = tmp_path_factory.mktemp("runs") / "zoo"
+    config = TrainConfig(models="all", dataset="embedded", epochs=1, batch_size=64, learning_rate=3e-3,
+                         kl_warmup_epochs=2, hyperparameters=dict(TINY_HYPERPARAMETERS))
+    train(config, output=run_dir, verbose=0, splits=tiny_splits)
+    return run_dir

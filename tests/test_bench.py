@@ -125,3 +125,25 @@ def test_seconds_to_reach_is_epoch_granular() -> None:
 def test_bad_flags_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["--quick", "--models", "textbook,nope", "--output", str(tmp_path / "x.json")])
     assert_usage_error(status, capsys.readouterr().err, "unknown model", absent=[tmp_path / "x.json"])
+
+
+# --- the zoo's families ------------------------------------------------------------------------
+
+
+def test_models_accept_family_names_and_groups() -> None:
+    from aezoo.bench.runner import BenchSettings, make_entries
+    from aezoo.models import FAMILIES
+
+    entries = make_entries(BenchSettings(models=("textbook", "cvae", "all"), epochs=1))
+    assert [e.name for e in entries] == ["textbook", "cvae", *(kind for kind in FAMILIES if kind != "cvae")]
+    assert [e.name for e in entries if e.needs_labels] == ["cvae"]
+    with pytest.raises(UsageError, match="unknown model 'gan'; choose from textbook, kerasio, ae, vae, beta_vae"):
+        make_entries(BenchSettings(models=("gan",)))
+
+
+def test_a_conditional_family_is_benchmarked_with_labels(tmp_path: Path) -> None:
+    output = tmp_path / "cvae.json"
+    assert main(["--quick", "--quiet", "--no-parity", "--models", "cvae", "--output", str(output)]) == 0
+    result = json.loads(output.read_text())["models"]["cvae"]
+    assert math.isfinite(result["validation"]["psnr"]) and result["parameters"] > 0
+    assert "serving" not in result  # serving_default takes labels too; the serving probe feeds images alone

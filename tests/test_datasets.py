@@ -249,3 +249,36 @@ def test_a_validation_split_is_not_carved_twice(tiny_splits):
         carve_validation(carve_validation(tiny_splits))
     with pytest.raises(UsageError, match="validation images and labels come together"):
         dataclasses.replace(tiny_splits, validation_images=tiny_splits.test_images)
+
+
+# ----------------------------------------------------------------------------- labels, for conditional models
+
+
+def test_labels_travel_with_their_images_only_when_given(tiny_splits):
+    from aezoo.datasets import pairs_dataset
+
+    images, labels = tiny_splits.train_images, tiny_splits.train_labels
+    plain = training_dataset(images, GaussianNoise(0.5), 32, seed=1)
+    assert not isinstance(plain.element_spec[0], tuple)  # images alone, as before
+    (noisy, batch_labels), clean = next(iter(training_dataset(images, GaussianNoise(0.5), 32, seed=1, labels=labels)))
+    assert batch_labels.dtype == tf.int32 and batch_labels.shape == (32,)
+    # Shuffled together: each label is the class of its own clean image.
+    flat = normalize(images).reshape(len(images), -1)
+    for image, label in zip(clean.numpy(), batch_labels.numpy()):
+        index = int(np.argmin(np.abs(flat - image.reshape(1, -1)).max(axis=1)))
+        assert labels[index] == label
+    # The same shuffle and noise as without labels: adding labels changes nothing else.
+    plain_noisy, plain_clean = first_batch(plain)
+    np.testing.assert_array_equal(plain_noisy, noisy.numpy())
+    np.testing.assert_array_equal(plain_clean, clean.numpy())
+    noisy_test, clean_test = test_pairs(tiny_splits.test_images, GaussianNoise(0.5))
+    (_, held_labels), _ = next(iter(pairs_dataset(noisy_test, clean_test, 16, labels=tiny_splits.test_labels)))
+    np.testing.assert_array_equal(held_labels.numpy(), tiny_splits.test_labels[:16])
+
+
+def test_labels_must_be_one_integer_per_image(tiny_splits):
+    with pytest.raises(ValueError, match=r"labels must be integers, one per image \(256\)"):
+        training_dataset(tiny_splits.train_images, GaussianNoise(0.5), 32, labels=tiny_splits.train_labels[:10])
+    with pytest.raises(ValueError, match="labels must be integers"):
+        training_dataset(tiny_splits.train_images, GaussianNoise(0.5), 32,
+                         labels=tiny_splits.train_labels.astype(np.float32))

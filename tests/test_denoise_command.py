@@ -200,7 +200,7 @@ def test_subprocess_bad_model_is_exactly_one_stderr_line(tmp_path: Path) -> None
                         timeout=300, env=subprocess_env(quiet=False))  # no log level set, as in a user's shell
     line = assert_usage_error(result.returncode, result.stderr, absent=[tmp_path / "out"])
     assert result.stderr.splitlines() == [line]
-    assert line.startswith("python -m aezoo denoise: error: not_a_model: not a model; expected a run folder (with ae/")
+    assert line.startswith("python -m aezoo denoise: error: not_a_model: not a model; expected a run folder (with ae/, vae/, beta_vae/")
     assert line.endswith("a model folder, a saved_model/ folder or a .keras file")
 
 
@@ -382,3 +382,73 @@ def test_encode_does_not_overwrite_a_skipped_input_either(tiny_run: Path, tmp_pa
     assert main(["encode", str(tiny_run), str(folder / "broken.npy"), str(folder / "good.png"),
                  "-o", str(folder / "broken.npy")]) == 2
     assert (folder / "broken.npy").read_bytes() == b"not numpy"
+
+
+# --- the zoo: labels for the conditional VAE, grids for the VQ-VAE, no encode for the U-Net -----
+
+
+def test_cvae_denoises_with_labels_from_a_file_or_one_for_all(zoo_run: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Train (the zoo run) -> load -> denoise with labels, through the command line."""
+    import aezoo
+
+    digits = np.random.default_rng(1).integers(0, 256, (4, 28, 28), dtype=np.uint8)
+    np.save(tmp_path / "four.npy", digits)
+    digit_png(tmp_path / "pngs" / "one.png")
+    (tmp_path / "labels.txt").write_text("7\n1 2\n3\n9\n")  # the PNG first (folders in the order given), then the array
+    np.save(tmp_path / "labels.npy", np.array([7, 1, 2, 3, 9]))
+    cvae = aezoo.load(zoo_run, model_kind="cvae")
+    expected = cvae.denoise(digits, [1, 2, 3, 9])
+    for name, flags in (("text", ["--labels", str(tmp_path / "labels.txt")]),
+                        ("npy", ["--labels", str(tmp_path / "labels.npy")])):
+        out = tmp_path / name
+        assert main(["denoise", str(zoo_run), str(tmp_path / "pngs"), str(tmp_path / "four.npy"), "-o", str(out),
+                     "--model-kind", "cvae", "--batch-size", "3", *flags]) == 0, capsys.readouterr().err
+        np.testing.assert_allclose(np.load(out / "four.npy"), expected, atol=1e-5)
+        assert (out / "pngs" / "one.png").exists()
+    out = tmp_path / "all-fives"
+    assert main(["denoise", str(zoo_run / "cvae"), str(tmp_path / "four.npy"), "-o", str(out), "--label", "5"]) == 0
+    np.testing.assert_allclose(np.load(out / "four.npy"), cvae.denoise(digits, 5), atol=1e-5)
+    z = tmp_path / "z.npy"
+    assert main(["encode", str(zoo_run / "cvae"), str(tmp_path / "four.npy"), "-o", str(z), "--label", "5"]) == 0
+    np.testing.assert_allclose(np.load(z), cvae.encode(digits, 5), atol=1e-5)
+
+
+@pytest.mark.parametrize("command", ["denoise", "encode"])
+@pytest.mark.parametrize("model, flags, message", [
+    ("cvae", [], "is conditioned on the digit's class: give --labels FILE (one class 0-9 per image, in input "
+                 "order) or --label N (one class for all)"),
+    ("cvae", ["--labels", "{tmp}/three.txt"], "three.txt: 3 label(s) for 2 image(s); give one label per image"),
+    ("cvae", ["--labels", "{tmp}/eleven.txt"], "eleven.txt: 11 (label 1) is not a digit class; labels are 0-9"),
+    ("cvae", ["--labels", "{tmp}/words.txt"], "words.txt: 'two' (label 1) is not an integer; labels are 0-9"),
+    ("cvae", ["--labels", "{tmp}/missing.txt"], "missing.txt: cannot read it"),
+    ("cvae", ["--label", "12"], "--label 12: not a digit class; labels are 0-9"),
+    ("cvae", ["--label", "1", "--labels", "{tmp}/three.txt"], "argument --labels: not allowed with argument --label"),
+    ("ae", ["--label", "1"], "--label: the ae model (saved_model: "),
+    ("vae", ["--labels", "{tmp}/two.txt"], "--labels: the vae model (saved_model: "),
+])
+def test_label_mistakes_are_one_line_and_write_nothing(zoo_run: Path, tmp_path: Path, capsys, command: str,
+                                                       model: str, flags: list[str], message: str) -> None:
+    from tests.helpers import assert_usage_error
+
+    np.save(tmp_path / "x.npy", np.zeros((2, 28, 28), np.uint8))
+    for name, text in (("three", "1 2 3"), ("eleven", "1 11"), ("words", "1 two"), ("two", "1 2")):
+        (tmp_path / f"{name}.txt").write_text(text)
+    out = tmp_path / ("out" if command == "denoise" else "z.npy")
+    status = main([command, str(zoo_run), str(tmp_path / "x.npy"), "-o", str(out), "--model-kind", model,
+                   *(flag.format(tmp=tmp_path) for flag in flags)])
+    assert_usage_error(status, capsys.readouterr().err, message, absent=[out])
+
+
+def test_encode_on_a_unet_is_one_line_and_the_vqvae_writes_grids(zoo_run: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.helpers import assert_usage_error
+
+    np.save(tmp_path / "x.npy", np.zeros((3, 28, 28), np.uint8))
+    out = tmp_path / "z.npy"
+    status = main(["encode", str(zoo_run), str(tmp_path / "x.npy"), "-o", str(out), "--model-kind", "unet"])
+    assert_usage_error(status, capsys.readouterr().err, "the unet model (saved_model: ", absent=[out])
+    assert main(["denoise", str(zoo_run / "unet"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "d")]) == 0
+    assert main(["encode", str(zoo_run / "vqvae"), str(tmp_path / "x.npy"), "-o", str(out)]) == 0
+    assert np.load(out).shape == (3, 7, 7, 4)
+    assert "embedding(s) of shape 7x7x4" in capsys.readouterr().out

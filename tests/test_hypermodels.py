@@ -90,3 +90,34 @@ def test_fit_passes_arguments_through_and_reports_validation_metrics(tiny_splits
     assert epochs_seen == [1]  # epochs, initial_epoch and callbacks all reached model.fit
     assert {"val_psnr", "val_loss", "val_mse"} <= set(history.history)
     assert np.isfinite(history.history["val_psnr"][0])
+
+
+# --- every family ------------------------------------------------------------------------------
+
+
+def test_every_familys_search_space_comes_from_its_constructor() -> None:
+    from aezoo.hypermodels import SEARCHABLE
+    from aezoo.models import FAMILIES
+
+    spaces = {kind: AutoencoderHyperModel(kind).search_space().values for kind in FAMILIES}
+    for kind, values in spaces.items():
+        defaults = model_defaults(kind)
+        searched = set(values) - {"learning_rate"}
+        assert searched == set(defaults) & set(SEARCHABLE), kind  # every searchable argument, no other
+        assert {name: values[name] for name in searched} == {name: defaults[name] for name in searched}, kind
+    assert {"beta", "iw_samples"} <= set(spaces["iwae"]) and spaces["beta_vae"]["beta"] == 4.0
+    assert "num_codes" in spaces["vqvae"] and "beta" not in spaces["vqvae"]
+    assert set(spaces["unet"]) == {"depth", "filters", "learning_rate"}  # no bottleneck to size
+
+
+@pytest.mark.parametrize("kind", ["iwae", "cvae", "vqvae", "unet"])
+def test_default_hyperparameters_build_each_familys_default_model(kind: str) -> None:
+    untuned = build_model(kind, TrainConfig(models=(kind,)))
+    untuned.build()
+    tuned = AutoencoderHyperModel(kind).build(kt.HyperParameters())
+    assert type(tuned) is type(untuned) and _architecture(tuned) == _architecture(untuned)
+
+
+def test_the_iwae_can_be_searched_by_its_bounds() -> None:
+    assert objectives("iwae")["val_iwae_bound"].direction == "max"
+    assert objectives("iwae")["val_elbo"].direction == "max"

@@ -15,6 +15,7 @@ import aezoo
 from aezoo.errors import UsageError
 from aezoo.inference import TrainedModel, add_noise, locate_model, model_kinds
 from tests.helpers import run_python
+from tests.conftest import TINY_HYPERPARAMETERS
 from tests.model_doubles import image_to_image_family, marker_lambda, save_image_to_image  # noqa: F401
 
 
@@ -45,7 +46,7 @@ def test_locate_model_forms(tiny_run: Path) -> None:
     assert locate_model(tiny_run, "vae").path == tiny_run / "vae" / "saved_model"
     assert locate_model(tiny_run / "vae" / "saved_model").kind == "vae"
     keras_file = locate_model(tiny_run / "ae" / "model.keras")
-    assert (keras_file.format, keras_file.kind) == ("keras", None)  # known once loaded
+    assert (keras_file.format, keras_file.kind) == ("keras", "ae")  # the model folder's name
 
 
 def test_run_folder_defaults_to_the_model_it_has(tiny_run: Path, tmp_path: Path) -> None:
@@ -184,7 +185,7 @@ def test_keras_file_of_an_unknown_class_is_not_loaded(tmp_path: Path) -> None:
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Lambda(lambda x: x * 2)])
     model.save(tmp_path / "other.keras")
     with pytest.raises(UsageError, match=r"other\.keras: holds a model of class 'keras\.Sequential', not one of "
-                                         r"aezoo's \(aezoo>ConvAutoencoder, aezoo>VariationalAutoencoder\)"):
+                                         r"aezoo's \(aezoo>ConditionalVAE, aezoo>ConvAutoencoder, "):
         aezoo.load(tmp_path / "other.keras")
 
 
@@ -288,3 +289,80 @@ def test_corrupt_saved_model(tiny_run: Path, tmp_path: Path) -> None:
     (tmp_path / "saved_model" / "saved_model.pb").write_bytes(b"not a protobuf")
     with pytest.raises(UsageError, match=r"saved_model: cannot load the SavedModel"):
         aezoo.load(tmp_path / "saved_model")
+
+
+# --- every family of the zoo -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def zoo_models(zoo_run: Path) -> dict[tuple[str, str], TrainedModel]:
+    """(family, "saved_model" | "model.keras") -> the loaded model, for every family of the zoo run."""
+    from aezoo.models import FAMILIES
+
+    return {(kind, artifact): aezoo.load(zoo_run / kind / artifact) for kind in FAMILIES
+            for artifact in ("saved_model", "model.keras")}
+
+
+def test_every_family_loads_from_both_artifacts_and_they_agree(zoo_models, digits: np.ndarray) -> None:
+    from aezoo.models import get_family
+
+    labels = np.arange(10) % 10
+    for kind in {kind for kind, _ in zoo_models}:
+        family = get_family(kind)
+        saved, keras_file = zoo_models[(kind, "saved_model")], zoo_models[(kind, "model.keras")]
+        given = labels if family.needs_labels else None
+        for model in (saved, keras_file):
+            assert model.kind == kind and model.needs_labels == family.needs_labels
+            assert model.has_latent_space == family.has_latent_space
+        np.testing.assert_allclose(saved.denoise(digits, given), keras_file.denoise(digits, given), atol=1e-5)
+        if family.has_latent_space:
+            built = family.build(**TINY_HYPERPARAMETERS)
+            assert saved.embedding_shape == keras_file.embedding_shape == tuple(built.embedding_shape)
+            z = saved.encode(digits, given)
+            assert z.shape == (10, *saved.embedding_shape)
+            np.testing.assert_allclose(z, keras_file.encode(digits, given), atol=1e-5)
+            assert saved.decode(z, given).shape == (10, 28, 28)
+
+
+def test_the_vqvae_embedding_is_a_grid(zoo_models, digits: np.ndarray) -> None:
+    vqvae = zoo_models[("vqvae", "saved_model")]
+    assert vqvae.embedding_shape == (7, 7, TINY_HYPERPARAMETERS["embedding_dim"])
+    assert vqvae.encode(digits[0]).shape == vqvae.embedding_shape
+    with pytest.raises(UsageError, match=r"decodes \[N,7,7,4\] or \[7,7,4\]"):
+        vqvae.decode(np.zeros((2, 4), np.float32))
+
+
+@pytest.mark.parametrize("artifact", ["saved_model", "model.keras"])
+def test_the_cvae_takes_labels_and_they_matter(zoo_models, digits: np.ndarray, artifact: str) -> None:
+    cvae = zoo_models[("cvae", artifact)]
+    as_threes = cvae.denoise(digits, 3)
+    np.testing.assert_array_equal(as_threes, cvae.denoise(digits, np.full(10, 3)))
+    assert np.abs(as_threes - cvae.denoise(digits, 7)).max() > 1e-4  # the decoder sees the label
+    np.testing.assert_allclose(cvae.denoise(digits, np.arange(10), batch_size=3),
+                               cvae.denoise(digits, np.arange(10)), atol=1e-6)  # labels follow their batch
+
+
+@pytest.mark.parametrize("labels, message", [
+    (None, r"is conditioned on the digit's class: give one label \(0-9\) per image"),
+    (np.arange(3), r"labels: 3 label\(s\) for 10 image\(s\)"),
+    (np.full(10, 10), r"labels: 10 \(label 0\) is not a digit class; labels are 0-9"),
+    (np.array([1, 2, -1, 0, 0, 0, 0, 0, 0, 0]), r"labels: -1 \(label 2\) is not a digit class"),
+    (np.full(10, 2.5), r"labels: 2.5 is not an integer"),
+    (np.array(["a"] * 10), r"labels: <U1 values are not accepted"),
+])
+def test_bad_labels_for_the_cvae(zoo_models, digits: np.ndarray, labels, message: str) -> None:
+    for artifact in ("saved_model", "model.keras"):
+        with pytest.raises(UsageError, match=message):
+            zoo_models[("cvae", artifact)].denoise(digits, labels)
+
+
+def test_labels_never_reach_a_model_that_takes_none(zoo_models, digits: np.ndarray) -> None:
+    for kind in ("ae", "vae", "unet"):
+        with pytest.raises(UsageError, match=r"takes no labels \(only a conditional model does\)"):
+            zoo_models[(kind, "saved_model")].denoise(digits, np.zeros(10, int))
+
+
+def test_the_old_name_model_kinds_still_imports() -> None:
+    from aezoo.inference import MODEL_KINDS
+
+    assert MODEL_KINDS == model_kinds()

@@ -6,6 +6,7 @@ import json
 import shutil
 
 import keras
+import numpy as np
 import pytest
 
 from aezoo.commands import main
@@ -96,7 +97,7 @@ def test_a_finished_or_foreign_output_folder_is_refused(tmp_path, tiny_run, tiny
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--model", "gan"], "argument --model: unknown model 'gan'"),
+    (["--model", "gan"], "argument --model: unknown model 'gan'; choose one or more"),
     (["--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
     (["--epochs", "0"], "epochs must be a positive integer, got 0"),
     (["--batch-size", "-4"], "batch size must be a positive integer, got -4"),
@@ -235,3 +236,148 @@ def test_run_folder_knows_what_is_finished(tiny_run, tmp_path):
     copy.mark_incomplete()
     assert not copy.is_finished() and copy.models() == ["vae"] and copy.unfinished_models() == ["ae"]
     assert RunFolder(tmp_path / "nothing").read_config() is None and not RunFolder(tmp_path / "nothing").is_run()
+
+
+# ----------------------------------------------------------------------------- the whole zoo
+
+
+def test_every_family_trains_in_one_run_and_the_table_lists_them_against_both_baselines(zoo_run):
+    from aezoo.models import FAMILIES
+
+    run = RunFolder(zoo_run)
+    summary = run.read_summary()
+    assert run.is_finished() and sorted(run.models()) == sorted(FAMILIES)
+    assert list(summary["test"]) == ["noisy input", "median 3x3", *FAMILIES]
+    table = format_comparison(summary).splitlines()
+    (header,) = [line for line in table if "PSNR dB" in line]
+    assert "vs noisy" in header and "vs median" in header
+    for kind in FAMILIES:
+        (row,) = [line for line in table if line.startswith(f"{kind} ")]
+        gains = [float(cell) for cell in row.split()[4:6]]  # after MSE, PSNR and SSIM
+        psnr = summary["test"][kind]["psnr"]
+        assert gains == pytest.approx([psnr - summary["test"][name]["psnr"] for name in ("noisy input", "median 3x3")],
+                                      abs=0.006)
+        for name in MODEL_FILES[:3]:
+            assert (zoo_run / kind / name).exists(), f"{kind}/{name} missing"
+
+
+def test_the_iwae_records_both_bounds_and_the_cvae_is_scored_with_labels(zoo_run):
+    run = RunFolder(zoo_run)
+    iwae = run.read_metrics("iwae")
+    assert {"iwae_bound", "elbo"} <= set(iwae["test"]) and iwae["config"]["iw_samples"] == 5
+    # The bound is the average of log-mean-exp weights, never below the first sample's ELBO by much;
+    # both are finite log-likelihoods in nats.
+    assert all(-1e4 < iwae["test"][name] < 0 for name in ("iwae_bound", "elbo"))
+    cvae = run.read_metrics("cvae")
+    assert 0 < cvae["test"]["mse"] < 0.3 and {"reconstruction_loss", "kl"} <= set(cvae["test"])
+    assert (zoo_run / "cvae" / "reconstructions" / "epoch_001.png").exists()
+
+
+def test_the_kl_warm_up_reaches_every_model_with_a_kl_term(zoo_run):
+    from tests.helpers import read_csv
+
+    assert RunFolder(zoo_run).read_metrics("vae")["kl_warmup_epochs"] == 2
+    for kind in ("vae", "beta_vae", "iwae", "cvae"):
+        (row,) = read_csv(zoo_run / kind / "history.csv")
+        assert float(row["kl_weight"]) == 0.0, kind  # epoch 0 of a 2-epoch warm-up
+    for kind in ("ae", "vqvae", "unet"):
+        assert "kl_weight" not in read_csv(zoo_run / kind / "history.csv")[0], kind
+
+
+def _specs(data):
+    """The structure of a dataset's or array input's first element: "images" or "(images, labels)"."""
+    import tensorflow as tf
+
+    element = data.element_spec[0] if isinstance(data, tf.data.Dataset) else data
+    return "(images, labels)" if isinstance(element, tuple) else "images"
+
+
+def test_labels_reach_only_the_models_that_need_them(tmp_path, tiny_splits, monkeypatch):
+    """Every door into a model (fit, validation, evaluate, predict, the reconstruction plot) is watched."""
+    seen: dict[tuple[str, str], set[str]] = {}
+
+    def spy(method):
+        original = getattr(keras.Model, method)
+
+        def watched(self, x=None, *args, **kwargs):
+            seen.setdefault((self.name, method), set()).add(_specs(x))
+            if method != "fit":  # fit's own evaluate() gets its CallbackList, nothing new
+                return original(self, x, *args, **kwargs)
+            seen.setdefault((self.name, "validation"), set()).add(_specs(kwargs["validation_data"]))
+            for callback in kwargs["callbacks"]:
+                if hasattr(callback, "labels"):
+                    seen.setdefault((self.name, "plot"), set()).add(
+                        "images" if callback.labels is None else "(images, labels)")
+            return original(self, x, *args, **kwargs)
+
+        monkeypatch.setattr(keras.Model, method, watched)
+
+    for method in ("fit", "evaluate", "predict"):
+        spy(method)
+    config = TrainConfig(models=("ae", "vae", "cvae"), epochs=1, batch_size=64,
+                         hyperparameters=dict(TINY_HYPERPARAMETERS))
+    train(config, output=tmp_path / "run", verbose=0, splits=tiny_splits)
+    doors = ("fit", "validation", "evaluate", "predict", "plot")
+    for kind in ("ae", "vae"):
+        assert {door: seen[(kind, door)] for door in doors} == {door: {"images"} for door in doors}, kind
+    assert {door: seen[("cvae", door)] for door in doors} == {door: {"(images, labels)"} for door in doors}
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--kl-warmup-epochs", "-1"], "KL warm-up epochs must be an integer >= 0 (0: no warm-up), got -1"),
+    (["--model", "iwae", "--iw-samples", "0"], "iw_samples (importance samples per image of the IWAE) must be a "
+                                               "positive integer, got 0"),
+    (["--model", "ae", "--iw-samples", "0"], "iw_samples"),  # a mistake even when no IWAE is trained
+    (["--model", "ae,gan"], "unknown model 'gan'; choose one or more (comma-separated) of ae, vae, beta_vae, iwae, "
+                            "cvae, vqvae, unet, or both, all"),
+])
+def test_zoo_flag_mistakes_are_one_line_status_2_and_write_nothing(flags, message, tmp_path, capsys, monkeypatch):
+    from tests.helpers import assert_usage_error
+
+    monkeypatch.chdir(tmp_path)
+    status = main(["train", "--output", str(tmp_path / "run"), *flags])
+    assert_usage_error(status, capsys.readouterr().err, message, absent=[tmp_path / "run", tmp_path / "runs"])
+
+
+def test_kl_warmup_and_iw_samples_flags_reach_the_config_and_the_iwae_only():
+    from aezoo.commands import build_parser
+    from aezoo.commands.flags import IW_SAMPLES_DEFAULT
+    from aezoo.commands.train import config_from_args
+    from aezoo.config import model_defaults
+    from aezoo.training import build_model
+
+    def config(*flags):
+        return config_from_args(build_parser("train").parse_args(["--model", "all", *flags]))
+
+    given = config("--kl-warmup-epochs", "3", "--iw-samples", "2").validate()
+    assert given.kl_warmup_epochs == 3 and build_model("iwae", given).iw_samples == 2
+    assert "iw_samples" not in build_model("vae", given).get_config()  # only the IWAE takes it
+    default = config().validate()
+    assert default.kl_warmup_epochs == 0 and build_model("iwae", default).iw_samples == IW_SAMPLES_DEFAULT
+    assert IW_SAMPLES_DEFAULT == model_defaults("iwae")["iw_samples"]  # the --help copy is the constructor's
+
+
+def test_an_old_run_folder_without_the_new_settings_still_resumes(tmp_path, tiny_splits):
+    config = TrainConfig(models=("ae",), epochs=1, batch_size=64, hyperparameters=dict(TINY_HYPERPARAMETERS))
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    older = config.to_json()
+    del older["kl_warmup_epochs"]  # written before the setting existed
+    run.write_config(older)
+    run.mark_incomplete()
+    train(config, output=run.path, verbose=0, splits=tiny_splits)
+    assert run.is_finished()
+
+
+def test_every_model_gets_the_kl_warm_up_before_the_history_is_written(tmp_path):
+    from aezoo.callbacks import EpochTimer, HistoryCSV, KLWarmup
+    from aezoo.training import HeldOut, _callbacks
+
+    images = np.zeros((4, 28, 28, 1), np.float32)
+    held_out = HeldOut(images, images, images, images, np.arange(4), np.arange(4))
+    config = TrainConfig(kl_warmup_epochs=3)
+    for kind in ("ae", "cvae"):
+        callbacks = _callbacks(kind, config, RunFolder(tmp_path), held_out, EpochTimer(4), needs_labels=kind == "cvae")
+        kinds = [type(callback) for callback in callbacks]
+        (warmup,) = [callback for callback in callbacks if isinstance(callback, KLWarmup)]
+        assert warmup.warmup_epochs == 3 and kinds.index(KLWarmup) < kinds.index(HistoryCSV), kind

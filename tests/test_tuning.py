@@ -263,3 +263,31 @@ def test_distributed_search_with_a_chief_and_two_workers(tiny_splits, tmp_path) 
     assert len(set(ran_trials)) == len(ran_trials)
     assert not re.search(r"\[chief\] trial", text["chief"])  # the chief only serves the oracle
     assert (output / "best" / "ae" / "model.keras").exists()
+
+
+# --- families beyond the AE and the VAE ---------------------------------------------------------
+
+
+def test_a_conditional_family_is_searched_with_labels(tiny_splits, tmp_path) -> None:
+    """The CVAE trains on ((noisy, labels), clean) in its trials and in the retrained best run."""
+    hp = kt.HyperParameters()
+    for name, value in {"embedding_dim": 4, **TINY_FIX}.items():
+        hp.Fixed(name, value)
+    settings = tiny_settings(model="cvae", max_trials=1)
+    result = tune(settings, output=tmp_path / "cvae", splits=tiny_splits, hyperparameters=hp, verbose=0, analyze=False)
+    assert result.best is not None and np.isfinite(result.best["validation_objective"])
+    assert (tmp_path / "cvae" / "results.png").exists() and result.best["retrained_test"]["psnr"] > 0
+
+
+def test_the_results_plot_of_a_family_without_an_embedding(tmp_path) -> None:
+    from aezoo.tuning import plot_results
+
+    rows = [{"trial": str(i), "status": "COMPLETED", "depth": depth, "filters": filters, "learning_rate": 1e-3,
+             "epochs": 1, "val_psnr": 10.0 + i} for i, (depth, filters) in enumerate([(1, 8), (2, 16), (1, 16)])]
+    plot_results(rows, tiny_settings(model="unet"), tmp_path / "results.png")
+    assert (tmp_path / "results.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("model", ["beta_vae", "iwae", "cvae", "vqvae", "unet"])
+def test_tune_accepts_every_family(model, tmp_path) -> None:
+    assert tiny_settings(model=model).validate().model == model

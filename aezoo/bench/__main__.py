@@ -16,14 +16,17 @@ import dataclasses  # noqa: E402
 
 from aezoo import files  # noqa: E402
 from aezoo.commands import flags  # noqa: E402
-from aezoo.bench.runner import ALL_KINDS, TEXTBOOK_BATCH_SIZE, BenchSettings, parse_overrides, run_benchmark  # noqa: E402
+from aezoo.bench.runner import (  # noqa: E402
+    ALL_KINDS, DEFAULT_KINDS, TEXTBOOK_BATCH_SIZE, BenchSettings, parse_overrides, run_benchmark,
+)
 from aezoo.errors import UsageError  # noqa: E402
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m aezoo.bench", description=__doc__)
-    parser.add_argument("--models", default=",".join(ALL_KINDS),
-                        help=f"comma-separated, from {', '.join(ALL_KINDS)} (default: all)")
+    parser.add_argument("--models", default=",".join(DEFAULT_KINDS),
+                        help=f"comma-separated, from {', '.join(ALL_KINDS)}, or the groups both and all "
+                             f"(default: {','.join(DEFAULT_KINDS)})")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs for every model (default: TrainConfig's, what train.py uses)")
     parser.add_argument("--batch-size", type=int, default=TEXTBOOK_BATCH_SIZE,

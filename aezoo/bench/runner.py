@@ -36,12 +36,15 @@ from aezoo.datasets import ImageSplits, carve_validation, load_embedded, trainin
 from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
 from aezoo.metrics import baselines
-from aezoo.models import FAMILIES
+from aezoo.models import FAMILIES, GROUPS, get_family, parse_model_list
 from aezoo.training import build_compiled_model
 
 logger = logging.getLogger("aezoo.bench")
 
+# Every name --models accepts besides the groups (both, all) of the family list.
 ALL_KINDS = (*REFERENCE_KINDS, *FAMILIES)
+# What a benchmark run trains unless told: the references and train.py's default models.
+DEFAULT_KINDS = (*REFERENCE_KINDS, *GROUPS["both"])
 TEXTBOOK_BATCH_SIZE = 128  # the batch size textbook Keras autoencoders train with
 TEXTBOOK_LEARNING_RATE = 1e-3  # Adam's default, what the textbook models use
 # Settings of the benchmark itself, accepted in overrides next to TrainConfig fields and model arguments.
@@ -55,7 +58,7 @@ FULL = dict(serving_calls=(300, 4), rounds=3, parity_epochs=4)
 class BenchSettings:
     """What one benchmark run trains and measures (the command-line flags)."""
 
-    models: tuple[str, ...] = ALL_KINDS
+    models: tuple[str, ...] = DEFAULT_KINDS  # reference kinds, family names and groups ("all"), in table order
     epochs: int | None = None  # None: TrainConfig's default, for references and aezoo alike
     batch_size: int = TEXTBOOK_BATCH_SIZE  # the references'; aezoo's models use TrainConfig's
     overrides: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # "ae"/"vae" -> settings
@@ -85,6 +88,28 @@ class Entry:
     @property
     def is_reference(self) -> bool:
         return self.kind in REFERENCE_KINDS
+
+    @property
+    def needs_labels(self) -> bool:
+        """A conditional family: its data, scoring and serving take the images' labels too."""
+        return not self.is_reference and get_family(self.kind).needs_labels
+
+
+def expand_models(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Reference kinds, family names and family groups (``both``, ``all``) -> names in order, no repeats.
+
+    Raises:
+        UsageError: an unknown name; the message lists what is allowed.
+    """
+    expanded: list[str] = []
+    for name in names:
+        try:
+            found = (name,) if name in REFERENCE_KINDS else parse_model_list(name)
+        except ValueError:
+            raise UsageError(f"unknown model {name!r}; choose from {', '.join(ALL_KINDS)}, "
+                             f"or {', '.join(GROUPS)}") from None
+        expanded += [kind for kind in found if kind not in expanded]
+    return tuple(expanded)
 
 
 def parse_overrides(text: str) -> dict[str, Any]:
@@ -155,9 +180,7 @@ def reference_config(batch_size: int, epochs: int | None, seed: int | None) -> T
 def make_entries(settings: BenchSettings) -> list[Entry]:
     """The models to benchmark, in table order: references first, then aezoo's, then candidates."""
     entries = []
-    for kind in settings.models:
-        if kind not in ALL_KINDS:
-            raise UsageError(f"unknown model {kind!r}; choose from {', '.join(ALL_KINDS)}")
+    for kind in expand_models(settings.models):
         if kind in REFERENCE_KINDS:
             config = reference_config(settings.batch_size, settings.epochs, settings.seed)
             entries.append(Entry(kind, kind, config, {"jit_compile": "auto"}, {}))
@@ -176,8 +199,11 @@ def make_entries(settings: BenchSettings) -> list[Entry]:
     return entries
 
 
-def build_entry(entry: Entry, train_images: np.ndarray) -> None:
-    """Build and compile ``entry``'s model and its training dataset, seeded like ``fit_model``."""
+def build_entry(entry: Entry, train_images: np.ndarray, train_labels: np.ndarray | None = None) -> None:
+    """Build and compile ``entry``'s model and its training dataset, seeded like ``fit_model``.
+
+    ``train_labels`` reach the dataset only of a model that needs labels, as in training.
+    """
     config = entry.config
     keras.utils.set_random_seed(config.seed)
     if entry.is_reference:
@@ -185,7 +211,8 @@ def build_entry(entry: Entry, train_images: np.ndarray) -> None:
     else:
         entry.model = build_compiled_model(entry.kind, config, len(train_images),
                                            jit_compile=entry.bench_options["jit_compile"])
-    entry.dataset = training_dataset(train_images, config.noise_model(), config.batch_size, seed=config.seed)
+    entry.dataset = training_dataset(train_images, config.noise_model(), config.batch_size, seed=config.seed,
+                                     labels=train_labels if entry.needs_labels else None)
 
 
 def train_in_turns(entries: list[Entry]) -> None:
@@ -277,8 +304,10 @@ def run_benchmark(settings: BenchSettings) -> dict[str, Any]:
     reference = reference_config(settings.batch_size, settings.epochs, settings.seed)
     noisy, clean = validation_pairs(splits.validation_images, reference.noise_model(), reference.seed)
     for entry in entries:
-        build_entry(entry, splits.train_images)
-        entry.quality = measure.EpochQuality(noisy, clean)
+        build_entry(entry, splits.train_images, splits.train_labels)
+        # A conditional model denoises (images, labels); predict() takes the pair as its input.
+        inputs = (noisy, splits.validation_labels) if entry.needs_labels else noisy
+        entry.quality = measure.EpochQuality(inputs, clean)
         logger.info("%-10s %s parameters, batch %d, %d epochs", entry.name, f"{entry.model.count_params():,}",
                     entry.config.batch_size, entry.config.epochs)
     train_in_turns(entries)
@@ -323,7 +352,12 @@ def bench_splits(quick: bool) -> ImageSplits:
 
 
 def serve_all(entries: list[Entry], images: np.ndarray, mode: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Export every model to a temporary folder and measure its serving speed and memory."""
+    """Export every model to a temporary folder and measure its serving speed and memory.
+
+    The serving measurements feed ``serving_default`` images alone, so a model that needs
+    labels is left out (its row shows no serving figures).
+    """
+    entries = [entry for entry in entries if not entry.needs_labels]
     folder = Path(tempfile.mkdtemp(prefix="aezoo-bench-"))
     try:
         exported = {e.name: export(e, folder) for e in entries}

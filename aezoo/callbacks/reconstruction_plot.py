@@ -25,10 +25,12 @@ class ReconstructionPlot(keras.callbacks.Callback):
         directory: where ``epoch_NNN.png`` files go (NNN counts from 1).
         every: plot every this many epochs (the last epoch is always plotted).
         title: text above the grid, e.g. the model's name.
+        labels: the images' classes, for a model that needs labels (its inputs are
+            ``(images, labels)``); ``None`` for every other model.
     """
 
     def __init__(self, noisy: np.ndarray, clean: np.ndarray, directory: str | os.PathLike[str],
-                 every: int = 1, title: str = "") -> None:
+                 every: int = 1, title: str = "", labels: np.ndarray | None = None) -> None:
         super().__init__()
         if noisy.shape != clean.shape or noisy.ndim != 4 or len(noisy) == 0:
             raise ValueError(f"noisy and clean must be equal, non-empty [n, 28, 28, 1] arrays; got {noisy.shape} and {clean.shape}")
@@ -39,6 +41,7 @@ class ReconstructionPlot(keras.callbacks.Callback):
         self.directory = Path(directory)
         self.every = every
         self.title = title
+        self.labels = None if labels is None else np.asarray(labels, np.int32)
         self.written: list[Path] = []
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -51,7 +54,8 @@ class ReconstructionPlot(keras.callbacks.Callback):
         if (epoch + 1) % self.every and not last:
             return
         # A direct eager call: predict() would trace a new graph for this odd-sized batch.
-        denoised = self.model(self.noisy, training=False)
+        inputs = self.noisy if self.labels is None else (self.noisy, self.labels)
+        denoised = self.model(inputs, training=False)
         path = self.directory / f"epoch_{epoch + 1:03d}.png"
         caption = f"epoch {epoch + 1}"
         if "val_psnr" in logs:

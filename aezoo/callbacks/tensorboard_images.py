@@ -30,9 +30,12 @@ class TensorBoardImages(keras.callbacks.Callback):
         log_dir: the TensorBoard log folder.
         noisy: float ``[n, 28, 28, 1]`` inputs in [0, 1], a dozen or so.
         clean: their clean targets, same shape.
+        labels: the images' classes, for a model that needs labels (its inputs are
+            ``(images, labels)``); ``None`` for every other model.
     """
 
-    def __init__(self, log_dir: str | os.PathLike[str], noisy: np.ndarray, clean: np.ndarray) -> None:
+    def __init__(self, log_dir: str | os.PathLike[str], noisy: np.ndarray, clean: np.ndarray,
+                 labels: np.ndarray | None = None) -> None:
         super().__init__()
         if noisy.shape != clean.shape or noisy.ndim != 4 or len(noisy) == 0:
             raise ValueError("noisy and clean must be equal, non-empty [n, 28, 28, 1] arrays; "
@@ -40,6 +43,7 @@ class TensorBoardImages(keras.callbacks.Callback):
         self.directory = Path(log_dir) / IMAGES_RUN
         self.noisy = np.asarray(noisy, np.float32)
         self.clean = np.asarray(clean, np.float32)
+        self.labels = None if labels is None else np.asarray(labels, np.int32)
         self._writer: Any = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -47,13 +51,15 @@ class TensorBoardImages(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         # A direct eager call: predict() would trace a new graph for this odd-sized batch.
-        denoised = np.asarray(self.model(self.noisy, training=False), np.float32)
+        extra = () if self.labels is None else (self.labels,)
+        inputs = self.noisy if self.labels is None else (self.noisy, self.labels)
+        denoised = np.asarray(self.model(inputs, training=False), np.float32)
         with self._writer.as_default(step=epoch):
             tf.summary.image(IMAGE_TAG, grid([self.noisy, denoised, self.clean])[None], max_outputs=1,
                              description="Rows: noisy input, denoised, clean original "
                                          "(the same test images every epoch).")
             if hasattr(self.model, KL_TAG):
-                kl = np.asarray(self.model.kl_per_dimension(self.noisy)).mean(axis=0)
+                kl = np.asarray(self.model.kl_per_dimension(self.noisy, *extra)).mean(axis=0)
                 tf.summary.histogram(KL_TAG, kl, buckets=max(2, min(30, kl.size)),
                                      description="Mean KL (nats) of each latent dimension on the pictured images; "
                                                  "near 0: an unused dimension.")

@@ -8,6 +8,8 @@ an output (a folder digits/ and an IDX file digits-ubyte) are told apart with a 
 input is skipped with a one-line warning and leaves no output (an array file is read whole before
 any of its results is written); the others are still written and the exit status is 2. The
 output folder is checked writable, and no result may replace an input, before the model loads.
+A conditional model (cvae) needs the digit class of each image: --labels FILE (one integer 0-9 per
+image, in input order) or --label N for all; any other model refuses them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import numpy as np
 from aezoo import files
 from aezoo.commands import flags
 from aezoo.commands.images import (
-    ReadImage, add_common_arguments, check_writable_folder, feed, finish, load_model, prepare,
-    refuse_overwriting_inputs,
+    InputLabels, ReadImage, add_common_arguments, check_writable_folder, feed, finish, load_model, prepare,
+    read_labels, refuse_overwriting_inputs,
 )
 from aezoo.errors import UsageError
 from aezoo.imageio import ArrayFile, ContactSheet, ImageFile, Source, npy_writer, save_png
@@ -42,25 +44,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 class _Denoising:
     """Runs batches through the model and writes results; keeps only one batch in memory."""
 
-    def __init__(self, args: argparse.Namespace, model: TrainedModel, output: Path) -> None:
-        self.args, self.model, self.output = args, model, output
+    def __init__(self, args: argparse.Namespace, model: TrainedModel, output: Path,
+                 labels: InputLabels | None = None) -> None:
+        self.args, self.model, self.output, self.labels = args, model, output, labels
         columns = ["input", "noisy", "denoised"] if args.add_noise else ["input", "denoised"]
         self.sheet = ContactSheet(columns, limit=args.sheet_size)
         self.calls = 0  # one noise seed per model call, so every batch gets fresh noise
         self.images = 0  # images whose results were written
 
-    def run_batch(self, clean: np.ndarray) -> np.ndarray:
-        """float32 [b,28,28] -> denoised [b,28,28] (noised first with --add-noise)."""
+    def run_batch(self, clean: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        """float32 [b,28,28] -> denoised [b,28,28] (noised first with --add-noise); ``labels``
+        only for a model that needs them."""
         noisy = (add_noise(clean, self.args.add_noise, self.args.noise_strength, self.args.seed, self.calls)
                  if self.args.add_noise else clean)
         self.calls += 1
-        denoised = self.model.denoise(noisy)
+        denoised = self.model.denoise(noisy, labels)
         if not self.sheet.full:
             self.sheet.add(clean, noisy, denoised) if self.args.add_noise else self.sheet.add(clean, denoised)
         return denoised
 
+    def _labels(self, source: Source, start: int = 0, stop: int | None = None) -> np.ndarray | None:
+        return None if self.labels is None else self.labels.of(source, start, stop)
+
     def image_files(self, batch: list[ReadImage]) -> None:
-        denoised = self.run_batch(np.stack([image for _, image in batch]))
+        labels = None if self.labels is None else np.concatenate([self._labels(source) for source, _ in batch])
+        denoised = self.run_batch(np.stack([image for _, image in batch]), labels)
         for (source, _), result in zip(batch, denoised):
             save_png(self.output / f"{source.name}.png", result)
         self.images += len(batch)
@@ -72,8 +80,10 @@ class _Denoising:
             if source.kind == "npy":
                 # The output keeps the input's shape; written chunk by chunk.
                 with npy_writer(self.output / f"{source.name}.npy", source.shape) as write:
+                    start = 0
                     for chunk in source.chunks(self.args.invert, self.args.batch_size):
-                        write(self.run_batch(chunk))
+                        write(self.run_batch(chunk, self._labels(source, start, start + len(chunk))))
+                        start += len(chunk)
             else:
                 self._png_folder(source)
         self.images += source.count
@@ -83,7 +93,8 @@ class _Denoising:
         with files.atomic_directory(self.output / source.name) as folder:
             start = 0
             for chunk in source.chunks(self.args.invert, self.args.batch_size):
-                for i, result in enumerate(self.run_batch(chunk), start):
+                labels = self._labels(source, start, start + len(chunk))
+                for i, result in enumerate(self.run_batch(chunk, labels), start):
                     save_png(folder / f"{i:0{width}d}.png", result)
                 start += len(chunk)
 
@@ -120,9 +131,10 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwriting_inputs(_targets(sources, output), sources, args.inputs)
     if not sources:
         return 2  # every input was bad, and each already has its line on stderr
-    model = load_model(args)
+    labels = read_labels(args, sources)
+    model = load_model(args, labels=labels)
     output.mkdir(parents=True, exist_ok=True)
-    work = _Denoising(args, model, output)
+    work = _Denoising(args, model, output, labels)
     feed(args, sources, problems, work.image_files, work.array_file)
     sheet = output / f"{CONTACT_SHEET}.png"
     drew = work.sheet.save(sheet) if args.sheet_size else False

@@ -1,10 +1,12 @@
 """Write the embeddings of images (the VAE's posterior mean) with a trained model.
 
-Takes the same MODEL and INPUTs as ``denoise``; the model needs a latent space. Writes FILE.npy,
-float32 [N, embedding_dim], one row per image in input order, and FILE.rows.txt saying which
-input each row came from ("path" for an image file, "path:index" for an image of an array). Bad
-inputs are skipped with a one-line warning and the exit status is 2; the rows of the good ones
-are still written. FILE may not be one of the inputs.
+Takes the same MODEL and INPUTs as ``denoise``; the model needs a latent space (a U-Net has none
+and is refused). Writes FILE.npy, float32 [N, *embedding shape] (a vector per image for most
+models, a 7x7 grid of vectors for the VQ-VAE), one row per image in input order, and
+FILE.rows.txt saying which input each row came from ("path" for an image file, "path:index" for
+an image of an array). A conditional model (cvae) needs --labels FILE or --label N, as for
+denoise. Bad inputs are skipped with a one-line warning and the exit status is 2; the rows of the
+good ones are still written. FILE may not be one of the inputs.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import numpy as np
 
 from aezoo import files
 from aezoo.commands.images import (
-    ReadImage, add_common_arguments, check_writable_folder, feed, finish, load_model, prepare,
-    refuse_overwriting_inputs,
+    InputLabels, ReadImage, add_common_arguments, check_writable_folder, feed, finish, load_model, prepare,
+    read_labels, refuse_overwriting_inputs,
 )
 from aezoo.errors import UsageError
 from aezoo.imageio import ArrayFile
@@ -35,28 +37,33 @@ def rows_path(output: Path) -> Path:
 
 
 class _Encoding:
-    """Embeddings are small (N x embedding_dim floats), so they are kept and written at the end,
-    when the number of good rows is known."""
+    """Embeddings are small (N embeddings of a few hundred floats at most), so they are kept and
+    written at the end, when the number of good rows is known."""
 
-    def __init__(self, args: argparse.Namespace, model: TrainedModel) -> None:
-        self.args, self.model = args, model
+    def __init__(self, args: argparse.Namespace, model: TrainedModel, labels: InputLabels | None = None) -> None:
+        self.args, self.model, self.labels = args, model, labels
         self.blocks: list[np.ndarray] = []
         self.rows: list[str] = []
 
     def image_files(self, batch: list[ReadImage]) -> None:
-        self.blocks.append(self.model.encode(np.stack([image for _, image in batch])))
+        labels = None if self.labels is None else np.concatenate([self.labels.of(source) for source, _ in batch])
+        self.blocks.append(self.model.encode(np.stack([image for _, image in batch]), labels))
         self.rows.extend(str(source.path) for source, _ in batch)
 
     def array_file(self, source: ArrayFile) -> None:
-        mine = [self.model.encode(chunk) for chunk in source.chunks(self.args.invert, self.args.batch_size)]
+        mine, start = [], 0
+        for chunk in source.chunks(self.args.invert, self.args.batch_size):
+            labels = None if self.labels is None else self.labels.of(source, start, start + len(chunk))
+            mine.append(self.model.encode(chunk, labels))
+            start += len(chunk)
         # Only a whole file counts: a bad chunk halfway raises before its rows are kept.
         self.blocks.extend(mine)
         self.rows.extend([str(source.path)] if len(source.shape) == 2
                          else [f"{source.path}:{i}" for i in range(source.count)])
 
     def embeddings(self) -> np.ndarray:
-        size = self.model.embedding_dim or 0
-        return np.concatenate(self.blocks) if self.blocks else np.empty((0, size), np.float32)
+        shape = self.model.embedding_shape or (0,)
+        return np.concatenate(self.blocks) if self.blocks else np.empty((0, *shape), np.float32)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,12 +77,14 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwriting_inputs([output, rows_path(output)], sources, args.inputs)
     if not sources:
         return 2  # every input was bad, and each already has its line on stderr
-    model = load_model(args, action="encode images")
-    work = _Encoding(args, model)
+    labels = read_labels(args, sources)
+    model = load_model(args, action="encode images", labels=labels)
+    work = _Encoding(args, model, labels)
     feed(args, sources, problems, work.image_files, work.array_file)
     embeddings = work.embeddings()
     files.write_with(output, lambda tmp: np.save(tmp, embeddings))
     files.write_text(rows_path(output), "".join(f"{row}\n" for row in work.rows))
-    print(f"Wrote {len(embeddings)} embedding(s) of size {model.embedding_dim} to {output} "
+    shape = "x".join(map(str, model.embedding_shape or ()))
+    print(f"Wrote {len(embeddings)} embedding(s) of shape {shape} to {output} "
           f"(rows named in {rows_path(output)})")
     return finish(problems)

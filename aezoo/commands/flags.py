@@ -24,7 +24,10 @@ STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")  # aezoo.distrib
 LR_SCHEDULES = ("constant", "cosine")  # aezoo.config.LR_SCHEDULES
 # aezoo.config.TrainConfig's field defaults, as shown in --help.
 TRAINING_DEFAULTS = {"epochs": 10, "batch_size": 48, "learning_rate": 4e-3, "lr_schedule": "cosine",
-                     "steps_per_execution": 12, "seed": 0, "strategy": "auto", "validation_fraction": 0.1}
+                     "steps_per_execution": 12, "seed": 0, "strategy": "auto", "validation_fraction": 0.1,
+                     "kl_warmup_epochs": 0}
+# The IWAE's constructor default for iw_samples (aezoo.models.iwae; tests/test_training.py keeps it equal).
+IW_SAMPLES_DEFAULT = 5
 
 _STRENGTH_MEANING = {"gaussian": "std", "salt_pepper": "fraction of pixels set to 0 or 1",
                      "mask": "fraction of pixels zeroed"}
@@ -118,11 +121,14 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--beta", type=float,
                        help="VAE family: weight of the KL term (default: 1, the ELBO"
                             + (f"; presets: {presets})" if presets else ")"))
+    group.add_argument("--iw-samples", type=int, metavar="K",
+                       help="IWAE: codes drawn per image for its importance-weighted bound, >= 1 "
+                            f"(default: {IW_SAMPLES_DEFAULT}; 1 is the VAE's ELBO)")
 
 
 def hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
     """The model flags the user gave; each family reads the rest from its constructor."""
-    names = ("embedding_dim", "depth", "filters", "batch_norm", "beta")
+    names = ("embedding_dim", "depth", "filters", "batch_norm", "beta", "iw_samples")
     return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
 
 

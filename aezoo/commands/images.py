@@ -1,5 +1,6 @@
-"""What the denoise and encode commands share: MODEL and INPUT arguments, checks made before the
-model loads, loading it, and the loop that feeds inputs to the model in batches.
+"""What the denoise and encode commands share: MODEL and INPUT arguments, labels for a
+conditional model, checks made before the model loads, loading it, and the loop that feeds
+inputs to the model in batches.
 
 Everything up to :func:`load_model` runs without TensorFlow, so a mistyped path, an unwritable
 output folder or a bad flag costs a fraction of a second and writes nothing.
@@ -19,7 +20,7 @@ import numpy as np
 from aezoo.batching import PendingBatch
 from aezoo.errors import UsageError
 from aezoo.imageio import ArrayFile, ImageFile, Source, collect_inputs
-from aezoo.inference import DEFAULT_BATCH_SIZE, TrainedModel, load, locate_model, model_kinds
+from aezoo.inference import DEFAULT_BATCH_SIZE, NUM_CLASSES, TrainedModel, as_labels, load, locate_model, model_kinds
 
 # One image file read and ready for the model: (where it came from, float32 [28,28] in [0, 1]).
 ReadImage = tuple[ImageFile, np.ndarray]
@@ -40,6 +41,12 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="images per model call")
     parser.add_argument("--strict", action="store_true",
                         help="read every input first and write nothing if any is bad")
+    labels = parser.add_argument_group("labels, for a model that needs them (a conditional model: cvae)")
+    choice = labels.add_mutually_exclusive_group()
+    choice.add_argument("--labels", metavar="FILE",
+                        help=f"the digit class (0-{NUM_CLASSES - 1}) of each image, in input order (folders "
+                             "sorted, arrays row by row): a .npy array or a text file of integers")
+    choice.add_argument("--label", type=int, metavar="N", help=f"one class (0-{NUM_CLASSES - 1}) for every image")
     parser.set_defaults(prog=parser.prog)
 
 
@@ -108,11 +115,88 @@ def prepare(args: argparse.Namespace, reserved: Sequence[str] = ()) -> tuple[lis
     return sources, problems
 
 
-def load_model(args: argparse.Namespace, action: str | None = None) -> TrainedModel:
-    """Load MODEL; ``action`` (e.g. "encode images") requires a latent space, refused in one line."""
+class InputLabels:
+    """The labels of the inputs (``--labels FILE`` or ``--label N``), found by input and position.
+
+    Labels are consumed in input order, one per image; each input owns a fixed stretch of them,
+    so an input skipped as bad skips its own labels and the others keep theirs.
+    """
+
+    def __init__(self, values: np.ndarray, sources: Sequence[Source]) -> None:
+        self.values = values
+        self._starts: dict[int, int] = {}
+        start = 0
+        for source in sources:
+            self._starts[id(source)] = start
+            start += image_count(source)
+
+    def of(self, source: Source, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """int32 labels of images ``start:stop`` of ``source``."""
+        first = self._starts[id(source)]
+        return self.values[first + start:first + (image_count(source) if stop is None else stop)]
+
+
+def image_count(source: Source) -> int:
+    """How many images an input holds: one per image file, ``count`` per array file."""
+    return source.count if isinstance(source, ArrayFile) else 1
+
+
+def read_labels(args: argparse.Namespace, sources: Sequence[Source]) -> InputLabels | None:
+    """The labels given for ``sources`` (None without ``--labels``/``--label``), checked before the model loads.
+
+    Raises:
+        UsageError: an unreadable file, a value that is not a class 0-9, or a count other than
+            the number of images in the inputs.
+    """
+    count = sum(map(image_count, sources))
+    if args.label is not None:
+        if not 0 <= args.label < NUM_CLASSES:
+            raise UsageError(f"--label {args.label}: not a digit class; labels are 0-{NUM_CLASSES - 1}")
+        return InputLabels(as_labels(args.label, count, what="--label"), sources)
+    if args.labels is None:
+        return None
+    what = f"--labels {args.labels}"
+    values = as_labels(_label_values(Path(args.labels), what), count, what=what)
+    return InputLabels(values, sources)
+
+
+def _label_values(path: Path, what: str) -> np.ndarray:
+    """The raw values of a labels file: a .npy array, or whitespace-separated integers in a text file."""
+    try:
+        if path.suffix == ".npy":
+            values = np.load(path, allow_pickle=False)
+            return values.reshape(-1) if values.ndim == 2 and 1 in values.shape else values
+        words = path.read_text().split()
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise UsageError(f"{what}: cannot read it ({getattr(error, 'strerror', None) or error}); give a .npy "
+                         "array or a text file of integers") from None
+    numbers = []
+    for position, word in enumerate(words):
+        try:
+            numbers.append(int(word))
+        except ValueError:
+            raise UsageError(f"{what}: {word!r} (label {position}) is not an integer; labels are "
+                             f"0-{NUM_CLASSES - 1}") from None
+    return np.asarray(numbers, dtype=np.int64)
+
+
+def load_model(args: argparse.Namespace, action: str | None = None,
+               labels: InputLabels | None = None) -> TrainedModel:
+    """Load MODEL and check it can do the job, each refusal one line and before anything is written.
+
+    ``action`` (e.g. "encode images") requires a latent space. A model that needs labels requires
+    ``labels``; any other model refuses them, so labels never reach a model that does not take them.
+    """
     model = load(args.model, model_kind=args.model_kind, batch_size=args.batch_size)
     if action is not None:
         model.require_latent_space(action)
+    if model.needs_labels and labels is None:
+        raise UsageError(f"the {model.describe()} is conditioned on the digit's class: give --labels FILE "
+                         f"(one class 0-{NUM_CLASSES - 1} per image, in input order) or --label N (one class for all)")
+    if labels is not None and not model.needs_labels:
+        given = "--label" if args.label is not None else "--labels"
+        raise UsageError(f"{given}: the {model.describe()} takes no labels (only a conditional model does); "
+                         f"leave out {given}")
     print(f"Using the {model.describe()}")
     return model
 
@@ -147,5 +231,5 @@ def finish(problems: Sequence[UsageError]) -> int:
     return 0
 
 
-__all__ = ["ReadImage", "add_common_arguments", "check_writable_folder", "feed", "finish", "load_model",
-           "prepare", "refuse_overwriting_inputs", "warn"]
+__all__ = ["InputLabels", "ReadImage", "add_common_arguments", "check_writable_folder", "feed", "finish",
+           "load_model", "prepare", "read_labels", "refuse_overwriting_inputs", "warn"]

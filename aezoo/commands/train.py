@@ -33,6 +33,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--strategy", choices=flags.STRATEGIES,
                        help="tf.distribute strategy: auto picks multi-worker from TF_CONFIG, mirrored with "
                             f"2+ GPUs (default: {defaults['strategy']})")
+    group.add_argument("--kl-warmup-epochs", type=int, metavar="N",
+                       help="models with a KL term (the VAE family): ramp its weight from 0 to beta over the "
+                            f"first N epochs, so the decoder learns to use the code first "
+                            f"(default: {defaults['kl_warmup_epochs']}, no warm-up)")
     group.add_argument("--mixed-precision", action="store_true",
                        help="compute in float16 on GPUs (bfloat16 on CPUs), keep weights in float32")
 
@@ -52,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # TrainConfig fields that a flag of the same name sets; unset flags leave TrainConfig's default.
 _CONFIG_FLAGS = ("dataset", "data_dir", "validation_fraction", "seed", "epochs", "batch_size", "learning_rate",
-                 "lr_schedule", "steps_per_execution", "strategy")
+                 "lr_schedule", "steps_per_execution", "strategy", "kl_warmup_epochs")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -1,4 +1,7 @@
-"""Search the architecture and learning rate (and a VAE's beta) with keras-tuner.
+"""Search the architecture and learning rate of any model family with keras-tuner.
+
+Each family searches the constructor arguments it has (embedding size, depth, filters; beta for
+the VAE family, iw_samples for the IWAE, num_codes for the VQ-VAE) and the learning rate.
 
 Each trial trains on the noisy digits and is scored on the fixed noisy validation pairs
 (default: validation PSNR). At the end: a results table (printed, results.csv), a plot
