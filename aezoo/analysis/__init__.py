@@ -42,6 +42,7 @@ from aezoo.analysis.report import write_report
 from aezoo.analysis.tsne import DEFAULT_PERPLEXITY, plot_tsne, tsne_map
 from aezoo.datasets import ImageSplits
 from aezoo.errors import UsageError
+from aezoo.generation import evaluate_run as evaluate_generation
 
 logger = logging.getLogger("aezoo")
 
@@ -52,7 +53,8 @@ KL_BATCH = 250
 
 
 def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int | None = None,
-                splits: ImageSplits | None = None, progress: Progress | None = None) -> Path:
+                splits: ImageSplits | None = None, progress: Progress | None = None,
+                generation: bool | dict[str, Any] = True) -> Path:
     """Analyse every finished model of a run folder and write ``RUN/report.html``; return its path.
 
     Args:
@@ -63,6 +65,8 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
             run's own seed. The same seed reproduces every number and picture.
         splits: data already in memory (tests); default: reload the data the run was trained on.
         progress: called with one line per step; default: the ``aezoo`` logger.
+        generation: also score generation (:func:`aezoo.generation.evaluate_run`); a dict passes
+            its options (e.g. ``{"nll_samples": 16}``).
 
     Raises:
         UsageError: ``run_dir`` is not a run folder, or holds no finished model with a latent space.
@@ -89,6 +93,9 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
                                       baselines=baselines[model.embedding_dim], progress=say)
     if not results:
         raise UsageError(f"{run.path}: none of its models ({', '.join(records.models)}) has a latent space to analyse")
+    if generation:  # generation hook: metrics.json/summary.json "generation", read by the report
+        evaluate_generation(run.path, seed=seed, splits=splits, progress=say,
+                            **(generation if isinstance(generation, dict) else {}))
     report = write_report(records, results, data)
     say(f"Report: {report} (whole analysis {time.perf_counter() - started:.1f} s)")
     return report

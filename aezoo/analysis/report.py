@@ -21,6 +21,7 @@ from typing import Any, Iterable, Sequence
 from aezoo import files
 from aezoo.analysis.embeddings import AnalysisData, RunRecords
 from aezoo.analysis.latent_metrics import ACTIVE_KL_THRESHOLD
+from aezoo.generation import report_section as generation_section
 from aezoo.run_folder import RunFolder
 
 # Differences below these are called a tie: 5-fold accuracies of 1000 images wobble by about a
@@ -91,6 +92,7 @@ def render_report(records: RunRecords, results: dict[str, dict[str, Any]], data:
         body += ["<h2>How the VAE samples, and what its loss is</h2>",
                  *[f"<p>{_e(p)}</p>" for p in vae_explanation(results, trained)],
                  _vae_figures(results)]
+    body.append(generation_section(records.folder))  # generation hook: "" when the run has no generation record
     body += ["<h2>How this was measured</h2>", _method_notes(results, data)]
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             f"<title>{_e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"

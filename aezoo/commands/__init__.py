@@ -28,6 +28,7 @@ COMMANDS = {
     "denoise": ("aezoo.commands.denoise", "denoise image files or arrays with a trained model"),
     "encode": ("aezoo.commands.encode", "write the embeddings of images with a trained model"),
     "models": ("aezoo.commands.models", "list the model families: idea, capabilities, default arguments"),
+    "sample": ("aezoo.commands.sample", "generate new digits with a trained model"),  # generation hook
 }
 
 
