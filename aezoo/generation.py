@@ -83,7 +83,7 @@ def has_likelihood(model: Any) -> bool:
 # ----------------------------------------------------------------------------- fitting samplers
 
 def prepare_sampling(model: Any, model_dir: str | os.PathLike[str], train_images: Any, seed: int = 0,
-                     prior_epochs: int = PRIOR_EPOCHS) -> str | None:
+                     prior_epochs: int | None = None) -> str | None:
     """Fit and save what ``model`` needs to generate but does not learn itself; return its kind.
 
     ``"pixelcnn"``: a code prior, saved as ``prior.keras`` and attached to ``model`` so that an
@@ -110,11 +110,13 @@ def code_grids(model: Any, images: Any, batch_size: int = 500) -> np.ndarray:
                            for i in range(0, len(unit), batch_size)]).astype(np.int32)
 
 
-def fit_code_prior(model: Any, train_images: Any, seed: int = 0, epochs: int = PRIOR_EPOCHS,
-                   filters: int = PRIOR_FILTERS, verbose: int = 0) -> Any:
-    """A GatedPixelCNN trained with ``fit`` on the model's code grids of the training images."""
+def fit_code_prior(model: Any, train_images: Any, seed: int = 0, epochs: int | None = None,
+                   filters: int | None = None, verbose: int = 0) -> Any:
+    """A GatedPixelCNN trained with ``fit`` on the model's code grids of the training images
+    (default ``PRIOR_EPOCHS`` epochs, ``PRIOR_FILTERS`` channels)."""
     from aezoo.models.pixelcnn import GatedPixelCNN
 
+    epochs, filters = epochs or PRIOR_EPOCHS, filters or PRIOR_FILTERS
     grids = code_grids(model, train_images)
     keras.utils.set_random_seed(seed)  # initialisation and fit's shuffling
     prior = GatedPixelCNN(num_codes=int(model.num_codes), height=grids.shape[1], width=grids.shape[2],
@@ -167,8 +169,10 @@ class Generator:
         for index, start in enumerate(range(0, n, batch_size)):
             count = min(batch_size, n - start)
             part_labels = None if labels is None else np.asarray(labels[start:start + count], np.int32)
-            # Each batch draws with its own seed, so a large n never needs all its codes at once.
-            parts.append(np.asarray(self.draw_fn(count, seed * 1009 + index, part_labels), np.float32))
+            # Each batch draws with its own seed, so a large n never needs all its codes at once;
+            # the first uses ``seed`` itself, as the SavedModel's sample(seed, n) does.
+            batch_seed = (seed + index * 1_000_003) % 2**31
+            parts.append(np.asarray(self.draw_fn(count, batch_seed, part_labels), np.float32))
         return np.concatenate(parts).reshape(n, 28, 28, 1)
 
 
