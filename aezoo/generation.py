@@ -83,7 +83,7 @@ def has_likelihood(model: Any) -> bool:
 # ----------------------------------------------------------------------------- fitting samplers
 
 def prepare_sampling(model: Any, model_dir: str | os.PathLike[str], train_images: Any, seed: int = 0,
-                     prior_epochs: int | None = None) -> str | None:
+                     prior_epochs: int | None = None, prior_filters: int | None = None) -> str | None:
     """Fit and save what ``model`` needs to generate but does not learn itself; return its kind.
 
     ``"pixelcnn"``: a code prior, saved as ``prior.keras`` and attached to ``model`` so that an
@@ -93,7 +93,7 @@ def prepare_sampling(model: Any, model_dir: str | os.PathLike[str], train_images
     """
     model_dir = Path(model_dir)
     if has_code_grid(model) and not getattr(model, "is_generative", False):
-        prior = fit_code_prior(model, train_images, seed=seed, epochs=prior_epochs)
+        prior = fit_code_prior(model, train_images, seed=seed, epochs=prior_epochs, filters=prior_filters)
         files.write_with(model_dir / PRIOR_FILE, prior.save)
         attach_prior(model, prior)
         return "pixelcnn"

@@ -123,6 +123,11 @@ def format_tables(results: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["zoo"]:  # the zoo leaderboard (aezoo/bench/zoo.py) has its own flags
+        from aezoo.bench.zoo import main as zoo_main
+
+        return zoo_main(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("aezoo").setLevel(logging.WARNING if args.quiet else logging.INFO)
