@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 import logging
 import math
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -338,23 +337,3 @@ def write_outputs(results: dict[str, Any], folder: Path) -> dict[str, Path]:
     files.write_text(paths["table"], markdown_table(results) + "\n")
     plot(results, paths["plot"])
     return paths
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    for name in ("aezoo", "aezoo.bench"):
-        logging.getLogger(name).setLevel(logging.WARNING if args.quiet else logging.INFO)
-    try:
-        settings = settings_from_args(args)
-        output = Path(args.output or f"bench-results/zoo-{datetime.now():%Y%m%d-%H%M%S}")
-        if output.exists() and not output.is_dir():
-            raise UsageError(f"--output {output} exists and is not a folder")
-        results = run_zoo(settings)
-    except UsageError as error:
-        print(f"python -m aezoo.bench zoo: error: {error}", file=sys.stderr)
-        return 2
-    paths = write_outputs(results, output)
-    print(markdown_table(results))
-    print("\n" + "  ".join(f"{kind}: {path}" for kind, path in paths.items()))
-    return 0
