@@ -105,3 +105,10 @@ def test_label_is_for_conditional_models_only(untrained, tiny_run, tmp_path, cap
     np.testing.assert_allclose(np.load(out), np.asarray(cvae.sample(4, labels=7, seed=2))[..., 0], atol=1e-6)
     status, err = sample(capsys, tiny_run / "vae", "--label", 7, "--output", tmp_path / "x.npy")
     assert_usage_error(status, err, "not conditional", absent=[tmp_path / "x.npy"])
+
+
+def test_the_command_lines_copy_of_the_default_k_matches_the_library():
+    from aezoo.commands.analyze import DEFAULT_NLL_SAMPLES
+    from aezoo.evaluation.likelihood import DEFAULT_SAMPLES
+
+    assert DEFAULT_NLL_SAMPLES == DEFAULT_SAMPLES
