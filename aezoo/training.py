@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from aezoo import files
+from aezoo import files, generation
 from aezoo.callbacks import (
     BestCheckpoint, EpochTimer, HistoryCSV, KLWarmup, LossCurves, ReconstructionPlot, StopOnInterrupt,
 )
@@ -273,6 +273,8 @@ def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolde
         model = build_compiled_model(kind, config, len(splits.train_images))
     outcome = _fit(model, kind, config, splits, run, held_out, verbose, strategy)
     metrics = _score(outcome, kind, config, splits, held_out, strategy)
+    # Generation hook: fits the AE's mixture / the VQ-VAE's code prior; before export (sample signature).
+    generation.prepare_sampling(outcome.model, run.model_dir(kind), splits.train_images, config.seed)
     _save(outcome.model, kind, run, metrics)
     # The model folder is complete here (model.keras, saved_model/, metrics.json): steps that
     # only read a finished model (model card, generation) are called from this point.

@@ -51,6 +51,7 @@ from aezoo.analysis.plotting import image_grid, plt, save_figure
 from aezoo.analysis.report import write_report
 from aezoo.analysis.tsne import DEFAULT_PERPLEXITY, plot_tsne, tsne_map
 from aezoo.datasets import ImageSplits
+from aezoo.generation import evaluate_run as evaluate_generation
 
 logger = logging.getLogger("aezoo")
 
@@ -62,7 +63,8 @@ KL_SIDE_BY_SIDE = "kl_per_dimension.png"  # RUN/kl_per_dimension.png: every mode
 
 
 def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int | None = None,
-                splits: ImageSplits | None = None, progress: Progress | None = None) -> Path:
+                splits: ImageSplits | None = None, progress: Progress | None = None,
+                generation: bool | dict[str, Any] = True) -> Path:
     """Analyse every finished model of a run folder and write ``RUN/report.html``; return its path.
 
     Args:
@@ -73,6 +75,8 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
             run's own seed. The same seed reproduces every number and picture.
         splits: data already in memory (tests); default: reload the data the run was trained on.
         progress: called with one line per step; default: the ``aezoo`` logger.
+        generation: also score generation (:func:`aezoo.generation.evaluate_run`); a dict passes
+            its options (e.g. ``{"nll_samples": 16}``).
 
     Models without a latent space (``has_latent_space`` false) get no ``analysis/`` folder; the
     report lists their scores and says in one sentence why their latent sections are skipped.
@@ -103,6 +107,9 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
         results[kind] = analyze_model(model, kind, data, run.analysis_dir(kind), seed=seed,
                                       baselines=baselines[size], progress=say)
     extra = run_figures(results, run.path)
+    if generation:  # generation hook: metrics.json/summary.json "generation", read by the report
+        evaluate_generation(run.path, seed=seed, splits=splits, progress=say,
+                            **(generation if isinstance(generation, dict) else {}))
     report = write_report(records, results, data, skipped=skipped, figures=extra)
     say(f"Report: {report} (whole analysis {time.perf_counter() - started:.1f} s)")
     return report

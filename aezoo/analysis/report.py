@@ -23,6 +23,7 @@ from aezoo import files
 from aezoo.analysis.embeddings import AnalysisData, RunRecords
 from aezoo.analysis.interpolation import INTERPOLATION_POINTS
 from aezoo.analysis.latent_metrics import ACTIVE_KL_THRESHOLD
+from aezoo.generation import report_section as generation_section
 
 # Differences below these are called a tie: 5-fold accuracies of 1000 images wobble by about a
 # percentage point between seeds, silhouettes by a few hundredths.
@@ -150,6 +151,11 @@ def kl_family_section(context: ReportContext) -> str:
             + f"<div class=\"row\">{figure}</div>")
 
 
+def generation_report_section(context: ReportContext) -> str:
+    # Read from disk: the generation scores are written after the records were loaded.
+    return generation_section(context.records.folder.path)
+
+
 def method_section(context: ReportContext) -> str:
     return "<h2>How this was measured</h2>" + _method_notes(context.results, context.data) if context.results else ""
 
@@ -157,7 +163,7 @@ def method_section(context: ReportContext) -> str:
 # The report is these builders' output, in this order. A new section is one function taking the
 # ReportContext and returning HTML ("" for nothing), placed in this list.
 SECTIONS: list[Section] = [overview_section, comparison_section, findings_section, model_sections,
-                           kl_family_section, method_section]
+                           kl_family_section, generation_report_section, method_section]
 
 
 # ----------------------------------------------------------------------------- written comparison

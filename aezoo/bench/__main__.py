@@ -125,7 +125,33 @@ def format_tables(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def zoo_main(argv: Sequence[str]) -> int:
+    """``python -m aezoo.bench zoo``: train and score the zoo, print the table, write JSON, table and plot."""
+    from aezoo.bench import zoo
+
+    args = zoo.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    for name in ("aezoo", "aezoo.bench"):
+        logging.getLogger(name).setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        settings = zoo.settings_from_args(args)
+        output = Path(args.output or f"bench-results/zoo-{datetime.now():%Y%m%d-%H%M%S}")
+        if output.exists() and not output.is_dir():
+            raise UsageError(f"--output {output} exists and is not a folder")
+        results = zoo.run_zoo(settings)
+    except UsageError as error:
+        print(f"python -m aezoo.bench zoo: error: {error}", file=sys.stderr)
+        return 2
+    paths = zoo.write_outputs(results, output)
+    print(zoo.markdown_table(results))
+    print("\n" + "  ".join(f"{kind}: {path}" for kind, path in paths.items()))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["zoo"]:  # the zoo leaderboard (aezoo/bench/zoo.py) has its own flags
+        return zoo_main(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("aezoo").setLevel(logging.WARNING if args.quiet else logging.INFO)

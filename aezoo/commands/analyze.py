@@ -17,6 +17,7 @@ from aezoo.errors import UsageError
 # keeps them equal): a thousand digits, a hundred per class, are enough for stable t-SNE maps and
 # k-NN scores and keep the analysis of a run to seconds.
 DEFAULT_IMAGES = 1000
+DEFAULT_NLL_SAMPLES = 64  # aezoo.evaluation.likelihood.DEFAULT_SAMPLES, copied for the same reason
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="embed this many images from the start of the test split")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of t-SNE, folds, pairs and samples (default: the run's seed)")
+    # Generation hook: the generation metrics' flags.
+    parser.add_argument("--no-generation", action="store_true",
+                        help="skip the generation metrics (NLL, FD, class coverage, sample grids)")
+    parser.add_argument("--nll-samples", type=int, default=None, metavar="K",
+                        help=f"importance samples per image for the NLL (default: {DEFAULT_NLL_SAMPLES})")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,8 +38,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--images must be at least 10, got {args.images}")
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
+    if args.nll_samples is not None and args.nll_samples < 1:
+        raise UsageError(f"--nll-samples must be an integer >= 1, got {args.nll_samples}")
     from aezoo.analysis import analyze_run  # imports TensorFlow
 
-    report = analyze_run(args.run_dir, images=args.images, seed=args.seed)
+    generation = False if args.no_generation else ({"nll_samples": args.nll_samples} if args.nll_samples else True)
+    report = analyze_run(args.run_dir, images=args.images, seed=args.seed, generation=generation)
     print(f"\nReport: {report}")
     return 0

@@ -52,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "run of the same command, which is resumed)")
     output.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs")
     output.add_argument("--no-analysis", action="store_true", help="skip the latent-space analysis after training")
+    output.add_argument("--no-generation", action="store_true",  # generation hook
+                        help="skip the generation metrics (NLL, FD, sample grids) of the analysis")
 
 
 # TrainConfig fields that a flag of the same name sets; unset flags leave TrainConfig's default.
@@ -77,6 +79,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_analysis:
         from aezoo.analysis import analyze_run
 
-        analyze_run(result.run_dir)
+        analyze_run(result.run_dir, generation=not args.no_generation)  # generation hook: the flag
     print(f"\nRun folder: {result.run_dir}")
     return 0

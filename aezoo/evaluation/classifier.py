@@ -7,11 +7,11 @@ The observer must be the same for every model and every run, so it is trained on
 and seed, on the *clean training* split only (the test split stays unseen, the models' own
 training never touches it), and cached:
 
-    $AEZOO_CACHE/classifiers/<dataset>-seed<seed>.keras   (default AEZOO_CACHE: ~/.cache/aezoo)
+    $AEZOO_CACHE/classifiers/<dataset>-seed<seed>-<fingerprint>.keras   (default AEZOO_CACHE: ~/.cache/aezoo)
 
-beside a ``.json`` with its test accuracy, training time and a fingerprint of the training
-images; a cached classifier whose fingerprint differs (another subset under the same name) is
-retrained rather than trusted.
+beside a ``.json`` with its test accuracy, training time and the fingerprint (a hash) of the
+training images, which is also in the name: another subset under the same dataset name is
+another classifier, and a file whose recorded fingerprint differs is retrained, not trusted.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ logger = logging.getLogger("aezoo")
 
 NUM_CLASSES = 10
 FEATURES_LAYER = "features"
-DEFAULT_EPOCHS = 12
+DEFAULT_EPOCHS = 6
 BATCH_SIZE = 128
 
 
@@ -44,9 +44,14 @@ def cache_dir() -> Path:
     return Path(os.environ.get("AEZOO_CACHE") or Path.home() / ".cache" / "aezoo") / "classifiers"
 
 
-def cache_path(dataset: str, seed: int, directory: str | os.PathLike[str] | None = None) -> Path:
-    """The ``.keras`` file of the classifier for ``dataset`` and ``seed``."""
-    return Path(directory or cache_dir()) / f"{dataset}-seed{seed}.keras"
+def cache_path(dataset: str, seed: int, directory: str | os.PathLike[str] | None = None,
+               images: str | None = None) -> Path:
+    """The ``.keras`` file of the classifier for ``dataset`` and ``seed``.
+
+    ``images``: the :func:`fingerprint` of its training images, part of the name so that a subset
+    under the same dataset name (a test's few hundred digits) never replaces the real one.
+    """
+    return Path(directory or cache_dir()) / f"{dataset}-seed{seed}{'-' + images if images else ''}.keras"
 
 
 def as_unit_images(images: Any) -> np.ndarray:
@@ -140,9 +145,9 @@ def load_or_train_classifier(splits: ImageSplits, seed: int = 0, directory: str 
 
     Both files are written atomically, so an interrupted run leaves either no cache or a whole one.
     """
-    path = cache_path(splits.name, seed, directory)
-    info_path = path.with_suffix(".json")
     expected = fingerprint(splits)
+    path = cache_path(splits.name, seed, directory, expected)
+    info_path = path.with_suffix(".json")
     if path.exists() and info_path.exists():
         info = json.loads(info_path.read_text())
         if info.get("fingerprint") == expected:

@@ -52,15 +52,27 @@ def frechet_distance_from_statistics(mu1: np.ndarray, sigma1: np.ndarray, mu2: n
     if not np.isfinite(covmean).all():
         offset = np.eye(len(sigma1)) * SQRTM_EPSILON
         covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    trace_root = None
     if np.iscomplexobj(covmean):
         # The product of two covariances has real non-negative eigenvalues, so its square root is
-        # real up to round-off; keep the real part, but not when the imaginary part is large.
+        # real up to round-off; keep the real part. A large imaginary part is sqrtm failing on a
+        # nearly singular product (fewer images than feature dimensions): then the trace comes
+        # from symmetric eigendecompositions, which stay real and stable.
         largest = np.max(np.abs(covmean.imag))
         if largest > IMAGINARY_TOLERANCE * max(1.0, np.max(np.abs(covmean.real))):
-            raise ValueError(f"sqrtm of the covariance product has an imaginary part of {largest:.3g}")
+            trace_root = symmetric_trace_root(sigma1, sigma2)
         covmean = covmean.real
-    distance = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean)
+    if trace_root is None:
+        trace_root = np.trace(covmean)
+    distance = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * trace_root
     return float(max(distance, 0.0))  # round-off can take identical sets a hair below zero
+
+
+def symmetric_trace_root(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
+    """trace((S1 S2)^(1/2)) as the sum of sqrt eig(S1^(1/2) S2 S1^(1/2)), a symmetric matrix."""
+    values, vectors = np.linalg.eigh(sigma1)
+    root = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+    return float(np.sum(np.sqrt(np.clip(np.linalg.eigvalsh(root @ sigma2 @ root), 0.0, None))))
 
 
 def frechet_distance(features_a: Any, features_b: Any) -> float:

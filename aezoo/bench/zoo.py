@@ -1,0 +1,339 @@
+"""The zoo leaderboard: every family trained with its defaults on the same data and noise, side by side.
+
+``python -m aezoo.bench zoo`` trains each listed family (and the textbook and keras.io reference
+autoencoders) in turns in one process, one epoch each per round with the order rotating, so load
+from elsewhere slows every model alike. Then each model is scored once on the test split:
+
+* denoising: test PSNR and SSIM on the run's fixed noisy test images;
+* latent space: 5-fold 5-NN accuracy of the embeddings of the first 1000 clean test digits;
+* generation (:mod:`aezoo.generation`): importance-sampled NLL (VAE family), FD and class coverage
+  of generated digits (AE: its Gaussian-mixture samples; VQ-VAE: its PixelCNN prior), CVAE label
+  accuracy;
+* cost: parameters, training seconds (epochs only), steady images/s.
+
+Rows also hold the noisy input and the 3x3 median filter. Writes ``leaderboard.json``,
+``leaderboard.md`` (the table) and ``leaderboard.png`` (test PSNR against training seconds).
+``--quick`` (tiny subset, 1 epoch, tiny models) checks the machinery; its figures mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import math
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from aezoo.errors import UsageError
+
+logger = logging.getLogger("aezoo.bench")
+
+REFERENCES = ("textbook", "kerasio")
+QUICK_SIZES = {"train": 384, "test": 128}
+QUICK_HYPERPARAMETERS = {"embedding_dim": 4, "depth": 1, "filters": 4, "batch_norm": False}
+KNN_IMAGES = 1000
+# Defaults of the full run, and of --quick (where nothing is meant to be read from the figures).
+FULL = {"nll_samples": 64, "samples": 1000, "prior_epochs": None, "prior_filters": None}
+QUICK = {"nll_samples": 4, "samples": 64, "prior_epochs": 1, "prior_filters": 8}
+COLUMNS = ("test PSNR", "SSIM", "5-NN acc", "NLL", "FD", "label acc", "params", "train s", "img/s")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    from aezoo.models.families import FAMILIES
+
+    parser = argparse.ArgumentParser(prog="python -m aezoo.bench zoo", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join((*REFERENCES, *FAMILIES)),
+                        help="comma-separated families and references (default: all)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs for every model (default: train.py's)")
+    parser.add_argument("--nll-samples", type=int, default=None,
+                        help=f"importance samples per image for the NLL (default: {FULL['nll_samples']})")
+    parser.add_argument("--samples", type=int, default=None,
+                        help=f"generated digits per model for FD and coverage (default: {FULL['samples']})")
+    parser.add_argument("--seed", type=int, default=None, help="default: train.py's")
+    parser.add_argument("--output", default=None, help="folder (default: bench-results/zoo-DATE/)")
+    parser.add_argument("--quick", action="store_true", help="tiny subset, 1 epoch, tiny models: checks, not figures")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch log lines")
+    return parser.parse_args(argv)
+
+
+@dataclasses.dataclass(frozen=True)
+class ZooSettings:
+    models: tuple[str, ...]
+    epochs: int | None = None
+    nll_samples: int = 64
+    samples: int = 1000
+    seed: int | None = None
+    quick: bool = False
+
+    def check(self) -> None:
+        from aezoo.models.families import FAMILIES
+
+        for name in self.models:
+            if name not in FAMILIES and name not in REFERENCES:
+                raise UsageError(f"unknown model {name!r}; choose from {', '.join((*REFERENCES, *FAMILIES))}")
+        if not self.models:
+            raise UsageError("no model given")
+        for flag, value in (("--epochs", self.epochs), ("--nll-samples", self.nll_samples),
+                            ("--samples", self.samples)):
+            if value is not None and value < 1:
+                raise UsageError(f"{flag} must be an integer >= 1, got {value}")
+        if self.samples < 2:
+            raise UsageError(f"--samples must be at least 2 (FD needs a covariance), got {self.samples}")
+
+
+def settings_from_args(args: argparse.Namespace) -> ZooSettings:
+    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    mode = QUICK if args.quick else FULL
+    settings = ZooSettings(models, args.epochs,
+                           mode["nll_samples"] if args.nll_samples is None else args.nll_samples,
+                           mode["samples"] if args.samples is None else args.samples, args.seed, args.quick)
+    settings.check()
+    return settings
+
+
+# ----------------------------------------------------------------------------- data and training
+
+def zoo_splits(quick: bool) -> Any:
+    """The embedded digits, split as train.py splits them; quick mode keeps a few hundred."""
+    from aezoo.config import TrainConfig
+    from aezoo.datasets import ImageSplits, carve_validation, load_embedded
+
+    splits = load_embedded()
+    if quick:
+        train, test = QUICK_SIZES["train"], QUICK_SIZES["test"]
+        splits = ImageSplits(f"{splits.name}-quick", splits.train_images[:train], splits.train_labels[:train],
+                             splits.test_images[:test], splits.test_labels[:test], splits.class_names, splits.source)
+    return carve_validation(splits, TrainConfig.validation_fraction)
+
+
+def labelled_dataset(images: np.ndarray, labels: np.ndarray, config: Any) -> Any:
+    """``((noisy, labels), clean)`` batches for a model that needs labels, noise per batch as training's."""
+    import tensorflow as tf
+
+    noise = config.noise_model()
+    clean = tf.data.Dataset.from_tensor_slices((images.astype(np.float32)[..., None] / 255.0,
+                                                labels.astype(np.int32))).cache()
+    clean = clean.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True).batch(config.batch_size)
+    seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
+    return tf.data.Dataset.zip(clean, seeds).map(
+        lambda batch, seed: ((noise(batch[0], seed), batch[1]), batch[0]),
+        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def make_entries(settings: ZooSettings, splits: Any) -> list[Any]:
+    """Built and compiled models with their datasets, seeded as ``train.py`` seeds them."""
+    from aezoo.bench import measure
+    from aezoo.bench.runner import Entry, aezoo_config, build_entry, reference_config
+    from aezoo.models.families import get_family
+
+    epochs = settings.epochs or (1 if settings.quick else None)
+    entries = []
+    for name in settings.models:
+        if name in REFERENCES:
+            entry = Entry(name, name, reference_config(128, epochs, settings.seed), {"jit_compile": "auto"}, {})
+        else:
+            overrides = dict(QUICK_HYPERPARAMETERS) if settings.quick else {}
+            known = get_family(name).defaults()
+            config, options = aezoo_config(name, {k: v for k, v in overrides.items() if k in known}, epochs,
+                                           settings.seed)
+            entry = Entry(name, name, config, options, overrides)
+        build_entry(entry, splits.train_images)
+        if getattr(entry.model, "needs_labels", False):
+            entry.dataset = labelled_dataset(splits.train_images, splits.train_labels, entry.config)
+        entry.clock = measure.TrainClock()
+        entries.append(entry)
+    return entries
+
+
+def train_in_turns(entries: list[Any], quiet: bool = False) -> None:
+    """One epoch per model per round, the order rotating every round."""
+    rounds = max(e.config.epochs for e in entries)
+    for epoch in range(rounds):
+        turn = entries[epoch % len(entries):] + entries[:epoch % len(entries)]
+        for entry in turn:
+            if epoch < entry.config.epochs:
+                entry.model.fit(entry.dataset, initial_epoch=epoch, epochs=epoch + 1, verbose=0, shuffle=False,
+                                callbacks=[entry.clock])
+                if not quiet:
+                    logger.info("epoch %2d %-10s %6.1f s", epoch + 1, entry.name, entry.clock.seconds[-1])
+
+
+# ----------------------------------------------------------------------------- scoring
+
+@dataclasses.dataclass(frozen=True)
+class TestData:
+    """The fixed noisy test pairs every model is scored on, and the labels."""
+
+    noisy: np.ndarray
+    clean: np.ndarray
+    images: np.ndarray  # uint8, as loaded
+    labels: np.ndarray
+
+
+def denoised(model: Any, noisy: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    inputs = (noisy, labels.astype(np.int32)) if getattr(model, "needs_labels", False) else noisy
+    return np.asarray(model.predict(inputs, batch_size=500, verbose=0))
+
+
+def latent_knn(model: Any, data: TestData, seed: int) -> float | None:
+    """5-fold 5-NN accuracy of the flattened embeddings of the first clean test digits."""
+    from aezoo.analysis.latent_metrics import knn_accuracy
+
+    if not getattr(model, "has_latent_space", False):
+        return None
+    count = min(KNN_IMAGES, len(data.clean))
+    clean, labels = data.clean[:count], data.labels[:count]
+    parts = []
+    for start in range(0, count, 250):
+        batch = clean[start:start + 250]
+        encoded = (model.encode(batch, labels[start:start + 250].astype(np.int32))
+                   if getattr(model, "needs_labels", False) else model.encode(batch))
+        parts.append(np.asarray(encoded).reshape(len(batch), -1))
+    return float(knn_accuracy(np.concatenate(parts), labels, seed=seed)["accuracy"])
+
+
+def score_entry(entry: Any, data: TestData, splits: Any, classifier: Any, settings: ZooSettings,
+                folder: Path) -> dict[str, Any]:
+    """Every column of one model's row."""
+    from aezoo import generation
+    from aezoo.metrics import image_quality
+
+    model, seed = entry.model, entry.config.seed
+    images = len(splits.train_images)
+    row: dict[str, Any] = {
+        "kind": "reference" if entry.is_reference else "family",
+        "test": image_quality(data.clean, denoised(model, data.noisy, data.labels)),
+        "parameters": int(model.count_params()), "epochs": entry.config.epochs,
+        "batch_size": entry.config.batch_size,
+        "training_seconds": round(sum(entry.clock.seconds), 2),
+        "images_per_second": round(entry.clock.steady_images_per_second(images), 1),
+    }
+    if entry.is_reference:
+        return row
+    row["knn_accuracy"] = latent_knn(model, data, seed)
+    sampler_dir = folder / entry.name
+    sampler_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    mode = QUICK if settings.quick else FULL
+    generation.prepare_sampling(model, sampler_dir, splits.train_images, seed=seed,
+                                prior_epochs=mode["prior_epochs"], prior_filters=mode["prior_filters"])
+    row["sampler_fit_seconds"] = round(time.perf_counter() - started, 2)
+    generator = generation.generator_for(model, sampler_dir)
+    if generator is not None or generation.has_likelihood(model):
+        metrics, _ = generation.evaluate_model(model, generator, classifier, data.images, data.labels, seed=seed,
+                                               nll_samples=settings.nll_samples, samples=settings.samples)
+        row["generation"] = {k: v for k, v in metrics.items() if k != "class_shares"}
+    return row
+
+
+def run_zoo(settings: ZooSettings) -> dict[str, Any]:
+    """Train and score every model of ``settings``; the leaderboard as a JSON-ready dict."""
+    from aezoo import generation
+    from aezoo.config import TrainConfig
+    from aezoo.datasets import test_pairs
+    from aezoo.evaluation.classifier import DEFAULT_EPOCHS, load_or_train_classifier
+    from aezoo.evaluation.frechet import reference_points
+    from aezoo.metrics import baselines
+
+    started = time.time()
+    splits = zoo_splits(settings.quick)
+    config = TrainConfig(seed=TrainConfig.seed if settings.seed is None else settings.seed)
+    noisy, clean = test_pairs(splits.test_images, config.noise_model(), config.seed)
+    data = TestData(noisy, clean, splits.test_images, np.asarray(splits.test_labels))
+    classifier = load_or_train_classifier(splits, seed=generation.CLASSIFIER_SEED,
+                                          epochs=1 if settings.quick else DEFAULT_EPOCHS)
+    entries = make_entries(settings, splits)
+    train_in_turns(entries)
+    rows: dict[str, Any] = {name: {"kind": "baseline", "test": scores}
+                            for name, scores in baselines(noisy, clean).items()}
+    with tempfile.TemporaryDirectory(prefix="aezoo-zoo-") as folder:
+        for entry in entries:
+            rows[entry.name] = score_entry(entry, data, splits, classifier, settings, Path(folder))
+            logger.info("%-10s %s", entry.name, format_row(entry.name, rows[entry.name]))
+    count = min(settings.samples, len(splits.test_images), len(splits.train_images))
+    return {
+        "date": datetime.now().isoformat(timespec="seconds"),
+        "settings": {"dataset": splits.describe(), **{f"{k}_images": n for k, n in splits.sizes().items()},
+                     "noise": {"kind": config.noise, "strength": config.noise_strength}, "seed": config.seed,
+                     "quick": settings.quick, "nll_samples": settings.nll_samples, "samples": count,
+                     "nll_images": min(generation.NLL_IMAGES, len(splits.test_images))},
+        "classifier": {"test_accuracy": classifier.test_accuracy, "training_seconds": classifier.training_seconds},
+        "reference_points": reference_points(classifier, splits.train_images, splits.test_images, n=count,
+                                             seed=config.seed),
+        "rows": rows,
+        "wall_seconds": round(time.time() - started, 1),
+    }
+
+
+# ----------------------------------------------------------------------------- output
+
+def _cells(row: dict[str, Any]) -> list[str]:
+    gen = row.get("generation", {})
+
+    def fmt(value: Any, spec: str) -> str:
+        return "–" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+    return [fmt(row["test"]["psnr"], ".2f"), fmt(row["test"]["ssim"], ".3f"), fmt(row.get("knn_accuracy"), ".1%"),
+            fmt(gen.get("likelihood", {}).get("nll"), ".1f"), fmt(gen.get("frechet_distance"), ".1f"),
+            fmt(gen.get("label_accuracy"), ".1%"), fmt(row.get("parameters"), ","),
+            fmt(row.get("training_seconds"), ".1f"), fmt(row.get("images_per_second"), ".0f")]
+
+
+def format_row(name: str, row: dict[str, Any]) -> str:
+    return "  ".join(f"{h} {c}" for h, c in zip(COLUMNS, _cells(row)) if c != "–")
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    """The leaderboard as a Markdown table, then the FD reference points."""
+    lines = ["| model | " + " | ".join(COLUMNS) + " |", "|---|" + "---|" * len(COLUMNS)]
+    for name, row in results["rows"].items():
+        sampler = row.get("generation", {}).get("sampler")
+        label = f"{name} ({sampler})" if sampler in ("gmm", "pixelcnn") else name
+        lines.append(f"| {label} | " + " | ".join(_cells(row)) + " |")
+    s = results["settings"]
+    lines += ["", f"Test split: {s['test_images']} images, {s['noise']['kind']} noise {s['noise']['strength']}, "
+              f"seed {s['seed']}. NLL: nats per clean test image ({s['nll_images']} images, K = {s['nll_samples']}; "
+              f"CVAE: -log p(x|y)). FD: {s['samples']} generated vs {s['samples']} real test digits, features of "
+              f"aezoo's digit classifier ({results['classifier']['test_accuracy']:.1%} test accuracy); not an FID.",
+              "FD reference points: " + "; ".join(f"{k} {v:.1f}" for k, v in results["reference_points"].items())]
+    return "\n".join(lines)
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    """Test PSNR against training seconds, one labelled point per trained model; baselines as lines."""
+    from aezoo.plotting import save_figure, subplots
+
+    figure, axis = subplots(figsize=(7, 4.5))
+    for name, row in results["rows"].items():
+        if row["kind"] == "baseline":
+            axis.axhline(row["test"]["psnr"], color="tab:gray", linestyle=":", linewidth=1)
+            axis.annotate(name, (0, row["test"]["psnr"]), xycoords=("axes fraction", "data"), fontsize=8,
+                          color="tab:gray", va="bottom")
+            continue
+        colour = "tab:orange" if row["kind"] == "reference" else "tab:blue"
+        axis.scatter(row["training_seconds"], row["test"]["psnr"], color=colour)
+        axis.annotate(name, (row["training_seconds"], row["test"]["psnr"]), fontsize=8,
+                      xytext=(4, 3), textcoords="offset points")
+    axis.set_xlabel("training seconds (epochs only)")
+    axis.set_ylabel("test PSNR (dB)")
+    axis.set_title("aezoo leaderboard: denoising quality against training cost")
+    figure.tight_layout()
+    save_figure(figure, path)
+
+
+def write_outputs(results: dict[str, Any], folder: Path) -> dict[str, Path]:
+    from aezoo import files
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"json": folder / "leaderboard.json", "table": folder / "leaderboard.md", "plot": folder / "leaderboard.png"}
+    files.write_json(paths["json"], results)
+    files.write_text(paths["table"], markdown_table(results) + "\n")
+    plot(results, paths["plot"])
+    return paths

@@ -1,0 +1,146 @@
+"""Generation for a run folder: samplers fitted after training, the VQ-VAE's exported prior, scoring, report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from aezoo import generation
+from aezoo.run_folder import RunFolder
+from tests.conftest import TINY_HYPERPARAMETERS
+
+
+@pytest.fixture(scope="module")
+def zoo_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: Any) -> Path:
+    """A tiny finished run of a VQ-VAE and a U-Net (1 epoch; the code prior 1 epoch). Read-only."""
+    from aezoo.config import TrainConfig
+    from aezoo.training import train
+
+    run_dir = tmp_path_factory.mktemp("zoo") / "run"
+    config = TrainConfig(models=("vqvae", "unet"), dataset="embedded", epochs=1, batch_size=64,
+                         hyperparameters=dict(TINY_HYPERPARAMETERS))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generation, "PRIOR_EPOCHS", 1)
+        patch.setattr(generation, "PRIOR_FILTERS", 8)
+        train(config, output=run_dir, verbose=0, splits=tiny_splits)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def tiny_classifier(tiny_splits: Any) -> Any:
+    from aezoo.evaluation.classifier import train_classifier
+
+    return train_classifier(tiny_splits, seed=0, epochs=1)
+
+
+def load(run_dir: Path, kind: str) -> Any:
+    return generation.load_run_model(RunFolder(run_dir), kind)
+
+
+def test_training_fits_the_ae_mixture_and_the_vqvae_prior_only(tiny_run, zoo_run):
+    assert (tiny_run / "ae" / generation.GMM_FILE).is_file()
+    assert not any((tiny_run / "vae" / name).exists() for name in (generation.GMM_FILE, generation.PRIOR_FILE))
+    assert (zoo_run / "vqvae" / generation.PRIOR_FILE).is_file()
+    assert not any((zoo_run / "unet" / name).exists() for name in (generation.GMM_FILE, generation.PRIOR_FILE))
+    samplers = {kind: generation.generator_for(load(run, kind), run / kind)
+                for run, kind in ((tiny_run, "ae"), (tiny_run, "vae"), (zoo_run, "vqvae"), (zoo_run, "unet"))}
+    assert {k: g and g.sampler for k, g in samplers.items()} == {"ae": "gmm", "vae": "prior", "vqvae": "pixelcnn",
+                                                               "unet": None}
+    assert "no latent space" in generation.why_not_generative(load(zoo_run, "unet"))
+
+
+def test_the_ae_mixture_file_drives_its_samples(tiny_run, tmp_path):
+    import shutil
+
+    ae = load(tiny_run, "ae")
+    draws = generation.generator_for(ae, tiny_run / "ae").draw(6, seed=4)
+    assert draws.shape == (6, 28, 28, 1) and 0 <= draws.min() and draws.max() <= 1
+    np.testing.assert_array_equal(draws, generation.generator_for(ae, tiny_run / "ae").draw(6, seed=4))
+    # Another mixture file (here shifted means) gives other digits: the file is what is sampled.
+    mixture = generation.GaussianMixtureSampler.load(tiny_run / "ae" / generation.GMM_FILE)
+    shifted = generation.GaussianMixtureSampler(mixture.weights, mixture.means + 3.0, mixture.covariances)
+    folder = tmp_path / "ae"
+    folder.mkdir()
+    shifted.save(folder / generation.GMM_FILE)
+    assert not np.allclose(draws, generation.generator_for(ae, folder).draw(6, seed=4))
+    shutil.rmtree(folder)
+    assert generation.generator_for(ae, folder) is None  # no mixture, no sampling
+
+
+SERVE_SAMPLE = """
+import json, sys
+import tensorflow as tf
+sm = tf.saved_model.load(sys.argv[1])
+out = sm.signatures["sample"](seed=tf.constant(3), n=tf.constant(5))["output_0"].numpy()
+print(json.dumps({"aezoo_imported": any(m.startswith("aezoo") for m in sys.modules), "sample": out.tolist()}))
+"""
+
+
+def test_vqvae_savedmodel_samples_from_its_prior_without_aezoo(zoo_run, tmp_path):
+    script = tmp_path / "serve.py"
+    script.write_text(SERVE_SAMPLE)
+    done = subprocess.run([sys.executable, str(script), str(zoo_run / "vqvae" / "saved_model")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    served = json.loads(done.stdout.strip().splitlines()[-1])
+    assert not served["aezoo_imported"]
+    # The same digits as the saved VQ-VAE decoding the saved prior's draws for the same seed.
+    vqvae = load(zoo_run, "vqvae")
+    expected = generation.generator_for(vqvae, zoo_run / "vqvae").draw(5, seed=3)
+    np.testing.assert_allclose(np.asarray(served["sample"]), expected, atol=1e-5)
+
+
+def test_cvae_draws_the_classes_it_is_asked_for(tiny_splits):
+    from aezoo.models import build
+
+    cvae = build("cvae", **TINY_HYPERPARAMETERS)
+    cvae.build()
+    sampler = generation.generator_for(cvae)
+    assert sampler.conditional and sampler.sampler == "conditional prior"
+    sevens = sampler.draw(4, seed=1, labels=7)
+    np.testing.assert_allclose(sevens, np.asarray(cvae.sample(4, labels=7, seed=1)), atol=1e-6)
+    assert not np.allclose(sevens, sampler.draw(4, seed=1, labels=2))
+
+
+def test_evaluate_run_records_metrics_summary_and_report_section(tiny_run, tiny_splits, tiny_classifier, tmp_path):
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_run, run_dir)
+    result = generation.evaluate_run(run_dir, splits=tiny_splits, nll_samples=4, samples=40,
+                                     classifier=tiny_classifier)
+    run = RunFolder(run_dir)
+    assert set(result.models) == {"ae", "vae"}
+    vae = run.read_metrics("vae")["generation"]
+    assert vae["sampler"] == "prior" and vae["samples"] == 40 and vae["frechet_distance"] >= 0
+    assert vae["likelihood"]["nll_samples"] == 4 and vae["likelihood"]["elbo"] <= vae["likelihood"]["iwae_bound"]
+    assert "likelihood" not in run.read_metrics("ae")["generation"]  # no likelihood for a plain AE
+    record = run.read_summary()["generation"]
+    assert set(record["models"]) == {"ae", "vae"} and "real train vs test" in record["reference_points"]
+    assert (run.analysis_dir("ae") / generation.SAMPLES_FIGURE).is_file()
+    section = generation.report_section(run_dir)
+    assert section.startswith("<h2>Generation</h2>") and "pythae" in section and "FD ordering" in section
+    assert section.count("data:image/png;base64") == 2
+    with pytest.raises(generation.UsageError, match="nll-samples"):
+        generation.evaluate_run(run_dir, splits=tiny_splits, nll_samples=0, classifier=tiny_classifier)
+
+
+def test_a_run_without_generation_record_has_no_section(tiny_run):
+    assert generation.report_section(tiny_run) == ""
+
+
+@pytest.mark.parametrize(("prior", "mixture", "expected"), [
+    (20.0, 40.0, "are closer to real digits"), (40.0, 20.0, "are not closer"), (30.0, 30.5, "about equally"),
+])
+def test_fd_ordering_sentence_follows_the_numbers(prior, mixture, expected):
+    models = {"ae": {"sampler": "gmm", "frechet_distance": mixture},
+              "vae": {"sampler": "prior", "frechet_distance": prior}}
+    assert expected in generation.fd_ordering_sentence(models)
+    assert generation.fd_ordering_sentence({"vae": models["vae"]}) == ""
