@@ -441,7 +441,7 @@ def _number(value: Any, spec: str) -> str:
 
 def generation_table(record: dict[str, Any]) -> str:
     """HTML table: one row per model (sampler, FD, class statistics, NLL), then the FD reference points."""
-    header = ("model", "sampler", "FD", "mean entropy (nats)", "classes covered", "label accuracy",
+    header = ("samples of", "sampler", "FD", "mean entropy (nats)", "classes covered", "label accuracy",
               "NLL (nats)", "IWAE bound", "ELBO")
     rows = []
     for kind, m in record["models"].items():

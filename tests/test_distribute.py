@@ -96,6 +96,7 @@ MIRRORED_SCRIPT = TWO_CPUS + textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # three epochs of Adam; the one-step SGD test above guards the loss scaling in the fast suite
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 def test_mirrored_over_two_replicas_matches_one_device(kind, tmp_path):
     script = tmp_path / "mirrored.py"

@@ -26,6 +26,7 @@ def run_train(args: list[str], cwd: Path, timeout: float = 600) -> subprocess.Co
     return run_python("train.py", args, cwd=cwd, timeout=timeout)
 
 
+@pytest.mark.slow  # two whole train.py processes per seed
 def test_same_seed_same_metrics_to_the_last_digit(tmp_path):
     """Two separate processes, same command: identical metrics (CPU, op determinism on)."""
     results = []
