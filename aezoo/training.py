@@ -28,10 +28,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from aezoo import files, generation
+from aezoo import files, generation, interrupts
 from aezoo.callbacks import (
     BestCheckpoint, EpochTimer, HistoryCSV, KLWarmup, LossCurves, ReconstructionPlot, StopOnInterrupt,
 )
+from aezoo.callbacks.atomic_backup import AtomicBackupAndRestore
 from aezoo.callbacks.tensorboard_images import TensorBoardImages
 from aezoo.config import TrainConfig
 from aezoo.datasets import ImageSplits, load_dataset, pairs_dataset, test_pairs, training_dataset, validation_pairs
@@ -60,6 +61,7 @@ class TrainingDiverged(UsageError):
 class RunResult:
     run_dir: Path
     summary: dict[str, Any]
+    chief: bool = True  # False on the other workers of a multi-worker run, whose folder is thrown away
 
     @property
     def folder(self) -> RunFolder:
@@ -211,7 +213,7 @@ def train(config: TrainConfig, output: str | Path | None = None, runs_root: str 
     run_dir = (_prepare_run_dir(config, output, Path(runs_root)) if chief
                else Path(tempfile.mkdtemp(prefix="aezoo-worker-")))
     try:
-        return _train_all(config, splits, RunFolder(run_dir), strategy, verbose)
+        return dataclasses.replace(_train_all(config, splits, RunFolder(run_dir), strategy, verbose), chief=chief)
     finally:
         if not chief:
             shutil.rmtree(run_dir, ignore_errors=True)
@@ -300,7 +302,7 @@ def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut
     history = run.history_path(kind)
     plotted_labels = held_out.validation_labels[:PLOTTED_IMAGES] if needs_labels else None
     callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.BackupAndRestore(str(run.backup_dir(kind))),
+        AtomicBackupAndRestore(str(run.backup_dir(kind))),
         keras.callbacks.TerminateOnNaN(),
         StopOnInterrupt(),
         timer,
@@ -325,8 +327,9 @@ def _fit(model: keras.Model, kind: str, config: TrainConfig, splits: ImageSplits
     train_ds, val_ds = _datasets(config, splits, held_out, strategy, needs_labels)
     timer = EpochTimer(images_per_epoch=len(splits.train_images))
     logger.info("%s: %s parameters, training %d epochs", kind, f"{model.count_params():,}", config.epochs)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose, shuffle=False,
-                        callbacks=_callbacks(kind, config, run, held_out, timer, needs_labels))
+    with interrupts.deferred():  # a SIGTERM stops fit at a step end, never inside a backup write
+        history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose, shuffle=False,
+                            callbacks=_callbacks(kind, config, run, held_out, timer, needs_labels))
     # TerminateOnNaN is the only callback here that stops training early.
     diverged = bool(model.stop_training) or not all(math.isfinite(v) for v in history.history.get("loss", []))
     if diverged:

@@ -97,7 +97,8 @@ def _interrupt(signum: int, frame: object) -> None:
     # already written is whole (see aezoo.files) and the next identical command resumes. The
     # flag makes training raise again after the next step if this exception gets swallowed.
     interrupts.request()
-    raise KeyboardInterrupt
+    if not interrupts.is_deferred():  # inside fit, StopOnInterrupt raises at the next step end
+        raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:

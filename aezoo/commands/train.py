@@ -75,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
     from aezoo.training import format_comparison, train
 
     result = train(config_from_args(args), output=args.output)  # validates before writing anything
+    if not result.chief:  # another worker of a multi-worker run: the chief reports and analyses
+        return 0
     print(format_comparison(result.summary))
     if not args.no_analysis:
         from aezoo.analysis import analyze_run
