@@ -170,6 +170,10 @@ def build_compiled_model(kind: str, config: TrainConfig, train_images: int | Non
         model = build_model(kind, config)
         compile_model(model, config, train_images, **compile_extra)
         model.build()
+        # Adam's slots are otherwise created inside the first training step, and a tf.function
+        # that creates variables is traced twice: building them here saves one trace of the
+        # whole step (about 3 s of a model's first epoch on 2 CPU cores).
+        model.optimizer.build(model.trainable_variables)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
     return model

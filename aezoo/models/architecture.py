@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 
+from aezoo.models.batch_norm import FusedBatchNormalization
 from aezoo.models.validation import check_activation, check_positive_int
 
 ARGUMENTS = ("embedding_dim", "depth", "filters", "activation", "batch_norm")
@@ -32,12 +33,13 @@ def conv_block(conv: type[keras.layers.Layer], filters: int, strides: int, activ
 
     With ``batch_norm`` the order is convolution (no bias: normalisation removes it anyway) ->
     batch normalisation -> activation. ``synchronized=True`` makes the statistics those of the
-    global batch when a ``tf.distribute`` strategy splits it across replicas.
+    global batch when a ``tf.distribute`` strategy splits it across replicas; on one replica the
+    normalisation trains through TensorFlow's fused kernel (:class:`FusedBatchNormalization`).
     """
     if not batch_norm:
         return [conv(filters, 3, strides=strides, padding="same", activation=activation, name=name)]
     return [
         conv(filters, 3, strides=strides, padding="same", use_bias=False, name=name),
-        keras.layers.BatchNormalization(synchronized=True, name=f"{name}_bn"),
+        FusedBatchNormalization(synchronized=True, name=f"{name}_bn"),
         keras.layers.Activation(activation, name=f"{name}_{activation}"),
     ]
