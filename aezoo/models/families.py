@@ -87,7 +87,10 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
     Family("iwae", "aezoo.models.iwae:ImportanceWeightedAutoencoder",
            "importance-weighted autoencoder: the VAE trained on a K-sample bound tighter than the ELBO"),
     Family("cvae", "aezoo.models.cvae:ConditionalVAE",
-           "conditional VAE: encoder and decoder see the digit's class, so the code keeps only the style"),
+           "conditional VAE: encoder and decoder see the digit's class, so the code keeps only the style",
+           # beta 2 leaves the class to the label: prior samples drawn for a label show that digit
+           # 94% of the time, against 78% at beta 1 (which denoises 1 dB better); README, "The zoo".
+           MappingProxyType({"beta": 2.0})),
     Family("vqvae", "aezoo.models.vqvae:VQVAE",
            "vector-quantised VAE: a 7x7 grid of discrete codes from a learned 64-entry codebook"),
     Family("unet", "aezoo.models.unet:UNet",
