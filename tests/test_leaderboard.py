@@ -59,3 +59,44 @@ def test_bad_values_are_one_line_and_write_nothing(argv, message, tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def _row(psnr, seconds=None, **generation):
+    row = {"test": {"psnr": psnr}, "training_seconds": seconds}
+    if generation:
+        row["generation"] = generation
+    return row
+
+
+def test_targets_are_judged_met_missed_or_skipped():
+    from aezoo.bench.zoo import judge_targets, targets_lines
+
+    rows = {"textbook": _row(12.8, 30.0), "kerasio": _row(16.8, 20.0), "unet": _row(20.0, 95.0),
+            "ae": _row(17.5, 25.0, frechet_distance=9.0),
+            "vae": _row(17.3, 25.0, frechet_distance=70.0, likelihood={"nll": 112.0}),
+            "iwae": _row(17.1, 70.0, likelihood={"nll": 110.0})}
+    verdicts = {t["target"]: t["met"] for t in judge_targets(rows)}
+    assert verdicts == {
+        "U-Net beats the AE by >= 2 dB test PSNR": True,        # +2.5 dB
+        "U-Net beats keras.io's no-bottleneck model by >= 1 dB": True,
+        "U-Net trains within 3x the textbook AE's time": False,  # 95 s against 30 s: 3.17x
+        "IWAE's NLL is lower than the VAE's": True,
+        "CVAE label accuracy >= 90%": None,                      # no cvae row in this run
+        "the VAE's prior samples are closer to real digits (FD) than the AE's mixture samples": False,
+    }
+    text = "\n".join(targets_lines(judge_targets(rows)))
+    assert "MISSED: U-Net trains within 3x" in text and "(3.17x)" in text
+    assert "skipped" in text and "N(0, I)" in text  # the missed FD ordering is explained
+
+    rows["unet"] = _row(19.4, 60.0)  # +1.9 dB over the AE: just short
+    rows["iwae"] = _row(17.1, 70.0, likelihood={"nll": 113.0})
+    verdicts = {t["target"]: t["met"] for t in judge_targets(rows)}
+    assert verdicts["U-Net beats the AE by >= 2 dB test PSNR"] is False
+    assert verdicts["IWAE's NLL is lower than the VAE's"] is False
+    assert verdicts["U-Net trains within 3x the textbook AE's time"] is True
+
+
+def test_quick_leaderboard_reports_its_targets(quick):
+    results = json.loads((quick / "leaderboard.json").read_text())
+    assert len(results["targets"]) == 6  # iwae and kerasio are not in the quick run: those are skipped
+    assert "Targets:" in (quick / "leaderboard.md").read_text()
