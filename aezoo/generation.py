@@ -39,6 +39,7 @@ from aezoo.errors import UsageError
 from aezoo.evaluation.likelihood import DEFAULT_SAMPLES as DEFAULT_NLL_SAMPLES
 from aezoo.run_folder import RunFolder, read_json
 from aezoo.samplers import GaussianMixtureSampler, embed
+from aezoo.timing import ANALYSIS, PhaseTimer
 
 logger = logging.getLogger("aezoo")
 
@@ -319,42 +320,38 @@ def run_splits(run: RunFolder) -> Any:
 
 def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, splits: Any = None,
                  nll_samples: int = DEFAULT_NLL_SAMPLES, samples: int = SCORED_SAMPLES, classifier: Any = None,
-                 progress: Progress | None = None) -> RunGeneration:
+                 progress: Progress | None = None, timer: PhaseTimer | None = None) -> RunGeneration:
     """Score the generation of every finished model of a run; write it into the run's JSON files.
 
     Adds ``"generation"`` to each scored model's ``metrics.json`` and to ``summary.json``, and
     draws ``<model>/analysis/generated_samples.png``. ``splits``: the run's data (default:
-    reloaded); ``classifier``: default the cached one for the dataset (trained on first use).
+    reloaded); ``classifier``: default the cached one for the dataset (trained on first use);
+    ``timer``: times the classifier, the reference points and each model as analysis phases.
     """
     from aezoo.evaluation.classifier import load_or_train_classifier
     from aezoo.evaluation.frechet import reference_points
 
     say = progress or logger.info
     nll_samples = check_nll_samples(nll_samples)
+    timer = timer or PhaseTimer(part=ANALYSIS)
     run = RunFolder(run_dir)
     started = time.perf_counter()
     seed = int((run.read_config() or {}).get("seed", 0)) if seed is None else seed
-    splits = splits if splits is not None else run_splits(run)
-    if classifier is None:
-        classifier = load_or_train_classifier(splits, seed=CLASSIFIER_SEED)
+    with timer.phase("generation: classifier", ANALYSIS):
+        splits = splits if splits is not None else run_splits(run)
+        if classifier is None:
+            classifier = load_or_train_classifier(splits, seed=CLASSIFIER_SEED)
     count = min(samples, len(splits.test_images), len(splits.train_images))
     say(f"Generation: the classifier judging samples has {classifier.test_accuracy:.1%} test accuracy; "
         f"FD of {count} digits against {count} real test digits")
-    references = reference_points(classifier, splits.train_images, splits.test_images, n=count, seed=seed)
+    with timer.phase("generation: reference points", ANALYSIS):
+        references = reference_points(classifier, splits.train_images, splits.test_images, n=count, seed=seed)
     rows: dict[str, dict[str, Any]] = {}
     for kind in run.models():
-        model = load_run_model(run, kind)
-        generator = generator_for(model, run.model_dir(kind))
-        if generator is None and not has_likelihood(model):
-            say(f"{kind}: cannot generate ({why_not_generative(model)}); no generation metrics")
-            continue
-        metrics, drawn = evaluate_model(model, generator, classifier, splits.test_images, splits.test_labels,
-                                        seed=seed, nll_samples=nll_samples, samples=count)
-        if generator is not None:
-            metrics["figure"] = str(draw_samples(generator, run.analysis_dir(kind) / SAMPLES_FIGURE, seed))
-        rows[kind] = metrics
-        _add_record(run, kind, metrics)
-        say(f"{kind}: {describe(metrics)} ({metrics['seconds']:.1f} s)")
+        with timer.phase(f"generation: {kind}", ANALYSIS):
+            metrics = _evaluate_one(run, kind, classifier, splits, seed, nll_samples, count, say)
+        if metrics is not None:
+            rows[kind] = metrics
     result = RunGeneration(rows, references, {"test_accuracy": classifier.test_accuracy,
                                               "training_seconds": classifier.training_seconds,
                                               "seed": CLASSIFIER_SEED},
@@ -363,6 +360,23 @@ def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, split
     if summary is not None:
         run.write_summary(summary | {"generation": result.record()})
     return result
+
+
+def _evaluate_one(run: RunFolder, kind: str, classifier: Any, splits: Any, seed: int, nll_samples: int, count: int,
+                  say: Progress) -> dict[str, Any] | None:
+    """One model's generation metrics and sample grid, also added to its ``metrics.json``; None if it cannot generate."""
+    model = load_run_model(run, kind)
+    generator = generator_for(model, run.model_dir(kind))
+    if generator is None and not has_likelihood(model):
+        say(f"{kind}: cannot generate ({why_not_generative(model)}); no generation metrics")
+        return None
+    metrics, drawn = evaluate_model(model, generator, classifier, splits.test_images, splits.test_labels,
+                                    seed=seed, nll_samples=nll_samples, samples=count)
+    if generator is not None:
+        metrics["figure"] = str(draw_samples(generator, run.analysis_dir(kind) / SAMPLES_FIGURE, seed))
+    _add_record(run, kind, metrics)
+    say(f"{kind}: {describe(metrics)} ({metrics['seconds']:.1f} s)")
+    return metrics
 
 
 def _add_record(run: RunFolder, kind: str, metrics: dict[str, Any]) -> None:

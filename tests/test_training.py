@@ -50,6 +50,20 @@ def test_summary_compares_models_with_baselines(tiny_run):
     assert summary["test"]["median 3x3"]["psnr"] > summary["test"]["noisy input"]["psnr"]
 
 
+def test_summary_times_every_phase_of_the_run(tiny_run):
+    table = json.loads((tiny_run / "summary.json").read_text())["phases"]
+    names = [row["phase"] for row in table]
+    expected = ["set-up", "data", "held-out pairs and baselines"]
+    for kind in ("ae", "vae"):
+        expected += [f"{kind}: {step}" for step in ("build", "training", "test evaluation", "sampler/prior",
+                                                   "save and SavedModel export")]
+    assert names == [*expected, "summary and model cards", "total"]
+    assert all(row["part"] == "training" for row in table[:-1]) and table[-1]["part"] == "total"
+    # The rows cover the run: they add up to the total, give or take what ran between them.
+    rows = sum(row["seconds"] for row in table[:-1])
+    assert table[-1]["seconds"] / 2 <= rows <= table[-1]["seconds"] + 0.01 * len(table)
+
+
 def test_the_saved_model_is_the_trained_model(tiny_run, tiny_splits):
     import aezoo.models  # noqa: F401
 

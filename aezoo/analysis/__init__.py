@@ -52,6 +52,8 @@ from aezoo.analysis.report import write_report
 from aezoo.analysis.tsne import DEFAULT_PERPLEXITY, plot_tsne, tsne_map
 from aezoo.datasets import ImageSplits
 from aezoo.generation import evaluate_run as evaluate_generation
+from aezoo.run_folder import RunFolder
+from aezoo.timing import ANALYSIS, PhaseTimer
 
 logger = logging.getLogger("aezoo")
 
@@ -64,7 +66,7 @@ KL_SIDE_BY_SIDE = "kl_per_dimension.png"  # RUN/kl_per_dimension.png: every mode
 
 def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int | None = None,
                 splits: ImageSplits | None = None, progress: Progress | None = None,
-                generation: bool | dict[str, Any] = True) -> Path:
+                generation: bool | dict[str, Any] = True, timer: PhaseTimer | None = None) -> Path:
     """Analyse every finished model of a run folder and write ``RUN/report.html``; return its path.
 
     Args:
@@ -77,7 +79,11 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
         progress: called with one line per step; default: the ``aezoo`` logger.
         generation: also score generation (:func:`aezoo.generation.evaluate_run`); a dict passes
             its options (e.g. ``{"nll_samples": 16}``).
+        timer: the phase timer of the command that trained the run (``python train.py``), whose
+            table then covers the whole command; default: a new one for the analysis alone.
 
+    The analysis's phases join ``summary.json["phases"]`` before the report shows them, replacing
+    those of an earlier analysis of the same run (:func:`aezoo.timing.merge_tables`).
     Models without a latent space (``has_latent_space`` false) get no ``analysis/`` folder; the
     report lists their scores and says in one sentence why their latent sections are skipped.
 
@@ -85,34 +91,73 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
         UsageError: ``run_dir`` is not a run folder, or holds no finished model.
     """
     say = progress or logger.info
+    timer = timer or PhaseTimer(part=ANALYSIS)
     run = check_run_dir(run_dir)
     records = read_records(run)
     seed = records.train_config().seed if seed is None else seed
     started = time.perf_counter()
     data = load_analysis_data(records, images, splits=splits)
+    # A lap: in the train command it also covers what ran since training's last phase (imports, the table).
+    timer.lap("analysis: data", ANALYSIS)
     say(f"Analysis of {run.path}: the first {len(data)} clean test images of {data.dataset}")
+    results, skipped = _analyze_models(run, records.models, data, seed, say, timer)
+    with timer.phase("analysis: run figures", ANALYSIS):
+        extra = run_figures(results, run.path)
+    if generation:  # generation hook: metrics.json/summary.json "generation", read by the report
+        evaluate_generation(run.path, seed=seed, splits=splits, progress=say, timer=timer,
+                            **(generation if isinstance(generation, dict) else {}))
+    with timer.phase("report", ANALYSIS):
+        table = _PhaseTable(timer, run)
+        report = write_report(records, results, data, skipped=skipped, figures=extra, phases=table)
+    table.save()
+    say(f"Report: {report} (whole analysis {time.perf_counter() - started:.1f} s)")
+    return report
+
+
+class _PhaseTable:
+    """The phase table as the report draws it, last of its sections, and then stores in ``summary.json``.
+
+    The report is timed up to the moment its table is drawn (the rest is writing the file), so the
+    page and ``summary.json`` show the same figures.
+    """
+
+    def __init__(self, timer: PhaseTimer, run: RunFolder) -> None:
+        self.timer, self.run = timer, run
+        self.rows: list[dict[str, Any]] | None = None
+
+    def __call__(self) -> list[dict[str, Any]]:
+        if self.rows is None:
+            self.rows = self.timer.table_for((self.run.read_summary() or {}).get("phases"))
+        return self.rows
+
+    def save(self) -> None:
+        summary = self.run.read_summary()
+        if summary is not None:
+            self.run.write_summary(summary | {"phases": self()})
+
+
+def _analyze_models(run: RunFolder, kinds: list[str], data: AnalysisData, seed: int, say: Progress,
+                    timer: PhaseTimer) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Every model's latent analysis (one phase each, the pixel baselines another); and those skipped, why."""
     baselines: dict[int, dict[str, Any]] = {}  # per flattened embedding size; shared by models of equal size
     results: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
-    for kind in records.models:
-        model = load_model(run, kind)
+    for kind in kinds:
+        with timer.phase(f"analysis: loading {kind}", ANALYSIS):
+            model = load_model(run, kind)
         if not getattr(type(model), "has_latent_space", False):
             skipped[kind] = skip_reason(kind)
             say(f"{kind}: no latent space (encode/decode), so no latent analysis")
             continue
         size = embedding_size(model)
         if size not in baselines:
-            say(f"Baselines: k-NN on raw pixels and on a {size}-D PCA")
-            baselines[size] = latent_metrics.pixel_baselines(data.clean, data.labels, size, seed=seed)
-        results[kind] = analyze_model(model, kind, data, run.analysis_dir(kind), seed=seed,
-                                      baselines=baselines[size], progress=say)
-    extra = run_figures(results, run.path)
-    if generation:  # generation hook: metrics.json/summary.json "generation", read by the report
-        evaluate_generation(run.path, seed=seed, splits=splits, progress=say,
-                            **(generation if isinstance(generation, dict) else {}))
-    report = write_report(records, results, data, skipped=skipped, figures=extra)
-    say(f"Report: {report} (whole analysis {time.perf_counter() - started:.1f} s)")
-    return report
+            with timer.phase(f"analysis: pixel baselines ({size}-D PCA)", ANALYSIS):
+                say(f"Baselines: k-NN on raw pixels and on a {size}-D PCA")
+                baselines[size] = latent_metrics.pixel_baselines(data.clean, data.labels, size, seed=seed)
+        with timer.phase(f"analysis: {kind}", ANALYSIS):
+            results[kind] = analyze_model(model, kind, data, run.analysis_dir(kind), seed=seed,
+                                          baselines=baselines[size], progress=say)
+    return results, skipped
 
 
 def skip_reason(kind: str) -> str:
