@@ -118,6 +118,22 @@ class PhaseTimer:
         self._open = (name, part or self.part, *self._last_end)
         return self._close(failed=False)
 
+    def carve(self, name: str, seconds: float, cpu_seconds: float) -> Phase:
+        """Move ``seconds`` (and ``cpu_seconds``) of the last phase into a new row ``name`` after it.
+
+        For work inside a phase that only the code running it can measure: ``fit`` times its
+        training steps, so the rest of the fit phase (validation, epoch-end pictures and
+        checkpoints) becomes a row of its own. Amounts are capped at the last phase's.
+        """
+        if not self._phases or self._open is not None:
+            raise RuntimeError(f"nothing to carve {name!r} out of: no finished phase, or one still open")
+        last = self._phases.pop()
+        seconds, cpu_seconds = min(max(seconds, 0.0), last.seconds), min(max(cpu_seconds, 0.0), last.cpu_seconds)
+        carved = Phase(name, seconds, cpu_seconds, last.part, last.failed)
+        self._phases += [dataclasses.replace(last, seconds=last.seconds - seconds,
+                                             cpu_seconds=last.cpu_seconds - cpu_seconds), carved]
+        return carved
+
     def _close(self, failed: bool) -> Phase:
         assert self._open is not None
         name, part, start, cpu_start = self._open

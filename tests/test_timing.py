@@ -84,6 +84,21 @@ def test_an_open_phase_is_shown_up_to_now(clock: FakeClock) -> None:
         assert rows_by_name(timer.records())["report"]["seconds"] == 2.0
 
 
+def test_carving_moves_part_of_the_last_phase_into_its_own_row(clock: FakeClock) -> None:
+    timer = PhaseTimer()
+    with timer.phase("ae: training"):
+        clock.advance(10.0)
+    timer.carve("ae: validation and epoch-end callbacks", 3.0, 1.0)
+    table = timer.records()
+    assert [row["phase"] for row in table] == ["ae: training", "ae: validation and epoch-end callbacks", "total"]
+    assert (table[0]["seconds"], table[0]["cpu_seconds"]) == (7.0, 4.0)
+    assert (table[1]["seconds"], table[1]["cpu_seconds"]) == (3.0, 1.0)
+    assert sum(row["seconds"] for row in table[:-1]) == table[-1]["seconds"]
+    timer.carve("more than there is", 99.0, -1.0)  # capped: no row goes negative
+    assert min(row["seconds"] for row in timer.records()) == 0.0
+    assert min(row["cpu_seconds"] for row in timer.records()) == 0.0
+
+
 def training_table() -> list[dict]:
     return [{"phase": "start-up", "seconds": 5.0, "cpu_seconds": 5.0, "part": "training"},
             {"phase": "ae: training", "seconds": 20.0, "cpu_seconds": 30.0, "part": "training"},
