@@ -85,8 +85,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_analysis:
         from aezoo.analysis import analyze_run
 
-        # The same timer: the analysis's phases join the table before the report shows it.
-        analyze_run(result.run_dir, generation=not args.no_generation, timer=timer)  # generation hook: the flag
+        # The same timer: the analysis's phases join the table before the report shows it. The
+        # models and data still in memory spare loading them again.
+        analyze_run(result.run_dir, generation=not args.no_generation, timer=timer,  # generation hook: the flag
+                    models=result.models, splits=result.splits)
     phases = (result.folder.read_summary() or {}).get("phases", [])
     print(f"\n{timing.one_line(phases)} (every phase: summary.json \"phases\")")
     print(f"Run folder: {result.run_dir}")
