@@ -195,8 +195,9 @@ def total_row(table: list[dict[str, Any]]) -> dict[str, Any] | None:
 def one_line(table: list[dict[str, Any]]) -> str:
     """Where the time went, in one line: ``"48.2 s in all: training 33.1 s, start-up 5.0 s, ..."``.
 
-    Model training (the rows ``"<model>: training"``) is one group, everything else of the
-    training part another; the analysis part is split into the generation metrics and the rest.
+    Model training (the rows ``"<model>: training"``) is one group, its validation and epoch-end
+    callbacks another, the rest of the training part a third; the analysis part is split into
+    the generation metrics and the rest.
     """
     total = total_row(table)
     if total is None:
@@ -210,10 +211,12 @@ def one_line(table: list[dict[str, Any]]) -> str:
             group = START_UP
         elif name.endswith(": training"):
             group = "training"
+        elif name.endswith(": validation and epoch-end callbacks"):
+            group = "validation and epoch-end callbacks"
         elif part == ANALYSIS:
             group = "generation metrics" if name.startswith("generation") else "analysis and report"
         else:
-            group = "data, evaluation, saving"
+            group = "data, evaluation, samplers, saving"
         groups[group] = groups.get(group, 0.0) + row["seconds"]
     rest = total["seconds"] - sum(groups.values())
     parts = [f"{name} {seconds:.1f} s" for name, seconds in sorted(groups.items(), key=lambda item: -item[1])]

@@ -128,6 +128,12 @@ def test_the_console_line_names_training_and_the_total() -> None:
     assert line.startswith("Time: 34.0 s in all: ")
     assert "training 20.0 s" in line and "start-up 5.0 s" in line and "analysis and report 8.0 s" in line
     assert "between phases 1.0 s" in line
+    table = training_table()
+    table.insert(2, {"phase": "ae: validation and epoch-end callbacks", "seconds": 1.0, "cpu_seconds": 1.0,
+                     "part": "training"})
+    line = one_line(table)
+    assert "training 20.0 s" in line and "validation and epoch-end callbacks 1.0 s" in line
+    assert "between phases" not in line  # the rows now add up to the total
     assert one_line([]) == ""
 
 
