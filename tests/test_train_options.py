@@ -76,6 +76,7 @@ def test_the_command_times_its_phases_from_the_process_start(console_run):
     names = [row["phase"] for row in table]
     assert names[:3] == ["start-up", "set-up", "data"] and names[-2:] == ["report", "total"]
     assert "vae: training" in names and "analysis: vae" in names and "generation: vae" in names
+    assert "analysis: loading vae" not in names, "the analysis reuses the model still in memory"
     assert table[0]["cpu_seconds"] > 0, "start-up counts the interpreter and TensorFlow's import"
     assert f"Time: {table[-1]['seconds']:.1f} s in all: " in done.stdout
     assert "Where the time went" in (run_dir / "report.html").read_text()
