@@ -3,5 +3,6 @@
 import sys
 
 from aezoo.commands import main
+from aezoo.timing import PhaseTimer
 
-sys.exit(main())
+sys.exit(main(timer=PhaseTimer.since_process_start()))

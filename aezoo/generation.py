@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import hashlib
 import html
 import logging
 import os
@@ -39,6 +40,7 @@ from aezoo.errors import UsageError
 from aezoo.evaluation.likelihood import DEFAULT_SAMPLES as DEFAULT_NLL_SAMPLES
 from aezoo.run_folder import RunFolder, read_json
 from aezoo.samplers import GaussianMixtureSampler, embed
+from aezoo.timing import ANALYSIS, PhaseTimer
 
 logger = logging.getLogger("aezoo")
 
@@ -54,7 +56,7 @@ PRIOR_FILTERS = 32
 # Digits generated per model for FD and the class statistics: as many as real test images they
 # are compared with (FD depends on the number).
 SCORED_SAMPLES = 1000
-# Test images whose NLL is estimated: with K = 64 importance samples each, about 10 s per model.
+# Test images whose NLL is estimated: at the default K = 16 importance samples, about 2.5 CPU s per model.
 NLL_IMAGES = 500
 SHOWN_SAMPLES = 64
 NUM_CLASSES = 10
@@ -239,12 +241,14 @@ def likelihood_metrics(model: Any, images: Any, labels: Any, samples: int, seed:
 
 def evaluate_model(model: Any, generator: Generator | None, classifier: Any, test_images: Any, test_labels: Any,
                    seed: int = 0, nll_samples: int = DEFAULT_NLL_SAMPLES, samples: int = SCORED_SAMPLES,
-                   nll_images: int = NLL_IMAGES) -> tuple[dict[str, Any], np.ndarray | None]:
+                   nll_images: int = NLL_IMAGES,
+                   real_features: np.ndarray | None = None) -> tuple[dict[str, Any], np.ndarray | None]:
     """Generation metrics of one model and the digits it drew (``None`` if it cannot generate).
 
     FD and class statistics from ``samples`` digits against as many real ``test_images``; the
     CVAE asks for 0..9 in turn and adds ``label_accuracy``; VAE-family models add the NLL of the
-    first ``nll_images`` clean test images.
+    first ``nll_images`` clean test images. ``real_features``: the classifier's features of the
+    first ``samples`` test images, when the caller scores several models against them.
     """
     from aezoo.evaluation.sample_quality import score_samples
 
@@ -255,8 +259,10 @@ def evaluate_model(model: Any, generator: Generator | None, classifier: Any, tes
         count = min(samples, len(test_images))
         labels = np.arange(count) % NUM_CLASSES if generator.conditional else None
         drawn = generator.draw(count, seed=seed, labels=labels)
+        real = real_features[:count] if real_features is not None and len(real_features) >= count else None
         metrics |= {"sampler": generator.sampler, "samples": count,
-                    **score_samples(classifier, drawn, real_images=_unit(test_images[:count]), labels=labels)}
+                    **score_samples(classifier, drawn, real_images=_unit(test_images[:count]), labels=labels,
+                                    real_features=real)}
     if has_likelihood(model):
         count = min(nll_images, len(test_images))
         metrics["likelihood"] = likelihood_metrics(model, _unit(test_images[:count]),
@@ -319,42 +325,43 @@ def run_splits(run: RunFolder) -> Any:
 
 def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, splits: Any = None,
                  nll_samples: int = DEFAULT_NLL_SAMPLES, samples: int = SCORED_SAMPLES, classifier: Any = None,
-                 progress: Progress | None = None) -> RunGeneration:
+                 progress: Progress | None = None, timer: PhaseTimer | None = None,
+                 models: dict[str, Any] | None = None) -> RunGeneration:
     """Score the generation of every finished model of a run; write it into the run's JSON files.
 
     Adds ``"generation"`` to each scored model's ``metrics.json`` and to ``summary.json``, and
     draws ``<model>/analysis/generated_samples.png``. ``splits``: the run's data (default:
-    reloaded); ``classifier``: default the cached one for the dataset (trained on first use).
+    reloaded); ``classifier``: default the cached one for the dataset (trained on first use);
+    ``timer``: times the classifier, the reference points and each model as analysis phases;
+    ``models``: models already in memory (kind -> model), used instead of loading their files.
     """
     from aezoo.evaluation.classifier import load_or_train_classifier
-    from aezoo.evaluation.frechet import reference_points
 
     say = progress or logger.info
     nll_samples = check_nll_samples(nll_samples)
+    timer = timer or PhaseTimer(part=ANALYSIS)
     run = RunFolder(run_dir)
     started = time.perf_counter()
     seed = int((run.read_config() or {}).get("seed", 0)) if seed is None else seed
-    splits = splits if splits is not None else run_splits(run)
-    if classifier is None:
-        classifier = load_or_train_classifier(splits, seed=CLASSIFIER_SEED)
+    with timer.phase("generation: classifier", ANALYSIS):
+        splits = splits if splits is not None else run_splits(run)
+        if classifier is None:
+            classifier = load_or_train_classifier(splits, seed=CLASSIFIER_SEED)
     count = min(samples, len(splits.test_images), len(splits.train_images))
     say(f"Generation: the classifier judging samples has {classifier.test_accuracy:.1%} test accuracy; "
         f"FD of {count} digits against {count} real test digits")
-    references = reference_points(classifier, splits.train_images, splits.test_images, n=count, seed=seed)
+    with timer.phase("generation: reference points", ANALYSIS):
+        # The same real test digits are compared with every model's samples: their features once.
+        real = classifier.features(splits.test_images[:count])
+        references = _reference_points(classifier, splits, count, seed, real)
     rows: dict[str, dict[str, Any]] = {}
     for kind in run.models():
-        model = load_run_model(run, kind)
-        generator = generator_for(model, run.model_dir(kind))
-        if generator is None and not has_likelihood(model):
-            say(f"{kind}: cannot generate ({why_not_generative(model)}); no generation metrics")
-            continue
-        metrics, drawn = evaluate_model(model, generator, classifier, splits.test_images, splits.test_labels,
-                                        seed=seed, nll_samples=nll_samples, samples=count)
-        if generator is not None:
-            metrics["figure"] = str(draw_samples(generator, run.analysis_dir(kind) / SAMPLES_FIGURE, seed))
-        rows[kind] = metrics
-        _add_record(run, kind, metrics)
-        say(f"{kind}: {describe(metrics)} ({metrics['seconds']:.1f} s)")
+        with timer.phase(f"generation: {kind}", ANALYSIS):
+            model = (models or {}).get(kind)
+            model = load_run_model(run, kind) if model is None else model
+            metrics = _evaluate_one(run, kind, model, classifier, splits, seed, nll_samples, count, say, real)
+        if metrics is not None:
+            rows[kind] = metrics
     result = RunGeneration(rows, references, {"test_accuracy": classifier.test_accuracy,
                                               "training_seconds": classifier.training_seconds,
                                               "seed": CLASSIFIER_SEED},
@@ -363,6 +370,35 @@ def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, split
     if summary is not None:
         run.write_summary(summary | {"generation": result.record()})
     return result
+
+
+def _reference_points(classifier: Any, splits: Any, count: int, seed: int, real_features: np.ndarray) -> dict[str, float]:
+    """The FD reference points, remembered beside a cached classifier: they depend on nothing else
+    than it, the first ``count`` training and test images (hashed into the key) and the seed."""
+    from aezoo.evaluation.frechet import BLUR_SIGMA, NOISE_STDDEVS, reference_points
+
+    digest = hashlib.sha256(np.ascontiguousarray(splits.train_images[:count]).tobytes())
+    digest.update(np.ascontiguousarray(splits.test_images[:count]).tobytes())
+    key = (f"reference points n={count} seed={seed} blur={BLUR_SIGMA:g} noise={','.join(f'{s:g}' for s in NOISE_STDDEVS)} "
+           f"images={digest.hexdigest()[:16]}")
+    return classifier.remember(key, lambda: reference_points(
+        classifier, splits.train_images, splits.test_images, n=count, seed=seed, test_features=real_features))
+
+
+def _evaluate_one(run: RunFolder, kind: str, model: Any, classifier: Any, splits: Any, seed: int, nll_samples: int,
+                  count: int, say: Progress, real_features: np.ndarray) -> dict[str, Any] | None:
+    """One model's generation metrics and sample grid, also added to its ``metrics.json``; None if it cannot generate."""
+    generator = generator_for(model, run.model_dir(kind))
+    if generator is None and not has_likelihood(model):
+        say(f"{kind}: cannot generate ({why_not_generative(model)}); no generation metrics")
+        return None
+    metrics, drawn = evaluate_model(model, generator, classifier, splits.test_images, splits.test_labels,
+                                    seed=seed, nll_samples=nll_samples, samples=count, real_features=real_features)
+    if generator is not None:
+        metrics["figure"] = str(draw_samples(generator, run.analysis_dir(kind) / SAMPLES_FIGURE, seed))
+    _add_record(run, kind, metrics)
+    say(f"{kind}: {describe(metrics)} ({metrics['seconds']:.1f} s)")
+    return metrics
 
 
 def _add_record(run: RunFolder, kind: str, metrics: dict[str, Any]) -> None:

@@ -15,12 +15,14 @@ import types
 from typing import Any
 
 import matplotlib
+import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 
 from aezoo.files import write_with
 
-__all__ = ["colormap", "plt", "save_figure", "subplots"]
+__all__ = ["colormap", "mosaic", "plt", "save_figure", "show_mosaic", "subplots"]
 
 
 def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
@@ -35,9 +37,44 @@ def colormap(name: str) -> Colormap:
     return matplotlib.colormaps[name]
 
 
-def save_figure(figure: Figure, path: str | os.PathLike[str], dpi: int = 100) -> None:
-    """Write ``figure`` to ``path`` atomically, cropped to its content."""
-    write_with(path, lambda tmp: figure.savefig(tmp, dpi=dpi, bbox_inches="tight"))
+def mosaic(images: Any, columns: int, gap: int = 2, fill: float = 1.0) -> np.ndarray:
+    """One ``[H, W]`` picture of ``[n, h, w(, 1)]`` images, ``columns`` per row, ``gap`` pixels of ``fill`` between."""
+    images = np.asarray(images, np.float32)
+    images = images.reshape(images.shape[:3])
+    count, height, width = images.shape
+    rows = -(-count // columns)
+    sheet = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), fill, np.float32)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        sheet[row * (height + gap):row * (height + gap) + height,
+              column * (width + gap):column * (width + gap) + width] = image
+    return sheet
+
+
+def show_mosaic(axis: Axes, images: Any, columns: int, gap: int = 2, row_labels: Any = None, **label_options: Any) -> None:
+    """Draw images as one grey mosaic in ``axis`` (white gaps, no ticks, no frame), rows labelled on the left.
+
+    One image in one axes draws many times faster than an axes per digit: a grid of 30 digits
+    took about 0.5 s of CPU as 30 axes, which a callback paid at every epoch.
+    """
+    sheet = mosaic(images, columns, gap)
+    axis.imshow(sheet, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    axis.set_xticks([])
+    cell = np.asarray(images).shape[1] + gap
+    labels = list(row_labels) if row_labels is not None else []
+    axis.set_yticks([row * cell + (cell - gap - 1) / 2 for row in range(len(labels))], labels, **label_options)
+    axis.tick_params(length=0)
+    for spine in axis.spines.values():
+        spine.set_visible(False)
+
+
+def save_figure(figure: Figure, path: str | os.PathLike[str], dpi: int = 100, crop: bool = True) -> None:
+    """Write ``figure`` to ``path`` atomically, cropped to its content unless ``crop`` is false.
+
+    Cropping measures every artist before drawing; a figure laid out once and saved often (the
+    loss curves, every epoch) is cheaper to save uncropped.
+    """
+    write_with(path, lambda tmp: figure.savefig(tmp, dpi=dpi, bbox_inches="tight" if crop else None))
 
 
 # pyplot's spelling of the two calls above, for drawing code written against ``plt``.

@@ -13,7 +13,7 @@ A run folder is the one hand-over between training, analysis, tuning and inferen
         metrics.json       test scores, data and split sizes, noise, seed, size, speed; written
                            last, so its presence means the model is finished
         history.csv        one row per epoch (training and validation metrics)
-        loss_curves.png    the curves, redrawn every epoch
+        loss_curves.png    the curves, redrawn during training (at most every 5 s) and at its end
         reconstructions/   epoch_NNN.png: the same validation digits, noisy / denoised / clean
         checkpoints/       best.keras (lowest validation loss so far) and best.keras.json
         backup/            BackupAndRestore state while training; deleted when the model is done

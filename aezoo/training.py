@@ -43,6 +43,7 @@ from aezoo.metrics import baselines, image_quality
 from aezoo.model_card import write_model_card
 from aezoo.models import build
 from aezoo.run_folder import INCOMPLETE, RunFolder
+from aezoo.timing import PhaseTimer
 
 logger = logging.getLogger("aezoo")
 
@@ -59,9 +60,18 @@ class TrainingDiverged(UsageError):
 
 @dataclasses.dataclass
 class RunResult:
+    """What :func:`train` wrote (``run_dir``, ``summary``) and kept in memory.
+
+    ``models``: the models this call trained (not those a resumed run had finished before), the
+    same weights as their ``model.keras``; ``splits``: the data they trained on. The train command
+    hands both to the analysis, which otherwise reloads them from the run folder.
+    """
+
     run_dir: Path
     summary: dict[str, Any]
     chief: bool = True  # False on the other workers of a multi-worker run, whose folder is thrown away
+    models: dict[str, keras.Model] = dataclasses.field(default_factory=dict)
+    splits: ImageSplits | None = None
 
     @property
     def folder(self) -> RunFolder:
@@ -189,7 +199,8 @@ def prepare_splits(config: TrainConfig, splits: ImageSplits | None = None) -> Im
 
 
 def train(config: TrainConfig, output: str | Path | None = None, runs_root: str | Path = "runs",
-          verbose: str | int = "auto", splits: ImageSplits | None = None) -> RunResult:
+          verbose: str | int = "auto", splits: ImageSplits | None = None,
+          timer: PhaseTimer | None = None) -> RunResult:
     """Train every model of ``config`` and write a complete run folder.
 
     Args:
@@ -201,49 +212,63 @@ def train(config: TrainConfig, output: str | Path | None = None, runs_root: str 
             per epoch otherwise.
         splits: data already in memory (tests, tuning); without a validation split, one is carved
             with ``config.validation_fraction``. Default: load ``config.dataset``.
+        timer: times the phases (set-up, data, each model's build, training, evaluation, ...)
+            into ``summary.json["phases"]``; the command passes one that started with the process.
 
     Raises:
         UsageError: bad settings or data (nothing is written), or a run that diverged.
     """
-    # The strategy comes first: multi-worker collective ops must be configured before any other
-    # TensorFlow work, and checking the models builds (unbuilt) Keras models.
-    strategy = make_strategy(config.strategy)
-    config.validate()
-    check_models(config)
-    splits = prepare_splits(config, splits)
+    timer = timer or PhaseTimer()
+    with timer.phase("set-up"):
+        # The strategy comes first: multi-worker collective ops must be configured before any other
+        # TensorFlow work, and checking the models builds (unbuilt) Keras models.
+        strategy = make_strategy(config.strategy)
+        config.validate()
+        check_models(config)
+    with timer.phase("data"):
+        splits = prepare_splits(config, splits)
     chief = is_chief(strategy)
     # Every worker of a multi-worker run executes the same steps (they take part in the same
     # collective ops, saving included); only the chief's files are kept.
     run_dir = (_prepare_run_dir(config, output, Path(runs_root)) if chief
                else Path(tempfile.mkdtemp(prefix="aezoo-worker-")))
     try:
-        return dataclasses.replace(_train_all(config, splits, RunFolder(run_dir), strategy, verbose), chief=chief)
+        result = _train_all(config, splits, RunFolder(run_dir), strategy, verbose, timer)
+        return dataclasses.replace(result, chief=chief)
     finally:
         if not chief:
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _train_all(config: TrainConfig, splits: ImageSplits, run: RunFolder, strategy: tf.distribute.Strategy,
-               verbose: str | int) -> RunResult:
+               verbose: str | int, timer: PhaseTimer) -> RunResult:
     logger.info("Run folder: %s", run.path)
     logger.info("Data: %s; noise: %s %s", splits.describe(), config.noise, config.noise_strength)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
-    held_out = HeldOut.of(splits, config)
-    summary: dict[str, Any] = {
-        **_data_record(splits), "noise": {"kind": config.noise, "strength": config.noise_strength},
-        "test": baselines(held_out.noisy_test, held_out.clean_test), "models": {},
-    }
+    with timer.phase("held-out pairs and baselines"):
+        held_out = HeldOut.of(splits, config)
+        summary: dict[str, Any] = {
+            **_data_record(splits), "noise": {"kind": config.noise, "strength": config.noise_strength},
+            "test": baselines(held_out.noisy_test, held_out.clean_test), "models": {},
+        }
+    models: dict[str, keras.Model] = {}
     for kind in config.models:
-        metrics = fit_model(kind, config, splits, run, held_out, verbose, strategy)
+        metrics, model = train_model(kind, config, splits, run, held_out, verbose, strategy, timer)
+        if model is not None:
+            models[kind] = model
         summary["test"][kind] = {k: metrics["test"][k] for k in SCORED_METRICS}
         summary["models"][kind] = {k: metrics[k] for k in ("parameters", "training_seconds", "images_per_second")}
+    with timer.phase("summary and model cards"):
+        run.write_summary(summary)
+        for kind in config.models:  # the cards set each model beside the run's baselines, from summary.json
+            write_model_card(run.model_dir(kind))
+    # Rewritten by the analysis, which adds its own phases before it writes the report.
+    summary["phases"] = timer.records()
     run.write_summary(summary)
-    for kind in config.models:  # the cards set each model beside the run's baselines, from summary.json
-        write_model_card(run.model_dir(kind))
     run.mark_complete()
     logger.debug("%s", format_comparison(summary))
-    return RunResult(run.path, summary)
+    return RunResult(run.path, summary, models=models, splits=splits)
 
 
 def _data_record(splits: ImageSplits) -> dict[str, Any]:
@@ -263,28 +288,47 @@ class FitOutcome:
 
 
 def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder, held_out: HeldOut,
-              verbose: str | int = 2, strategy: tf.distribute.Strategy | None = None) -> dict[str, Any]:
+              verbose: str | int = 2, strategy: tf.distribute.Strategy | None = None,
+              timer: PhaseTimer | None = None) -> dict[str, Any]:
     """Train one model into ``run.model_dir(kind)`` and return its metrics (also its ``metrics.json``).
 
-    Build, fit (on train, watching validation), score (once, on test), save. A model that is
-    already finished (a resumed run) is not trained again.
+    Build, fit (on train, watching validation), score (once, on test), save; ``timer`` times
+    each as a phase ``"<kind>: ..."``. A model that is already finished (a resumed run) is not
+    trained again.
     """
+    return train_model(kind, config, splits, run, held_out, verbose, strategy, timer)[0]
+
+
+def train_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder, held_out: HeldOut,
+                verbose: str | int = 2, strategy: tf.distribute.Strategy | None = None,
+                timer: PhaseTimer | None = None) -> tuple[dict[str, Any], keras.Model | None]:
+    """:func:`fit_model`, also returning the trained model (``None`` when it was finished before)."""
     if run.is_model_finished(kind):
         logger.info("%s: already trained in %s, skipping", kind, run.model_dir(kind))
-        return run.read_metrics(kind) or {}
+        return run.read_metrics(kind) or {}, None
+    timer = timer or PhaseTimer()
     run.model_dir(kind).mkdir(parents=True, exist_ok=True)
     strategy = strategy or tf.distribute.get_strategy()
-    keras.utils.set_random_seed(config.seed)
-    with strategy.scope():  # variables (weights, optimizer state) are created per replica
-        model = build_compiled_model(kind, config, len(splits.train_images))
-    outcome = _fit(model, kind, config, splits, run, held_out, verbose, strategy)
-    metrics = _score(outcome, kind, config, splits, held_out, strategy)
-    # Generation hook: fits the AE's mixture / the VQ-VAE's code prior; before export (sample signature).
-    generation.prepare_sampling(outcome.model, run.model_dir(kind), splits.train_images, config.seed)
-    _save(outcome.model, kind, run, metrics)
+    with timer.phase(f"{kind}: build"):
+        keras.utils.set_random_seed(config.seed)
+        with strategy.scope():  # variables (weights, optimizer state) are created per replica
+            model = build_compiled_model(kind, config, len(splits.train_images))
+    with timer.phase(f"{kind}: training"):
+        outcome = _fit(model, kind, config, splits, run, held_out, verbose, strategy)
+    # The fit phase's time outside the training steps: validation, and the epoch-end callbacks.
+    training = timer.phases[-1]
+    timer.carve(f"{kind}: validation and epoch-end callbacks", training.seconds - outcome.timer.total_seconds,
+                training.cpu_seconds - outcome.timer.total_cpu_seconds)
+    with timer.phase(f"{kind}: test evaluation"):
+        metrics = _score(outcome, kind, config, splits, held_out, strategy)
+    with timer.phase(f"{kind}: sampler/prior"):
+        # Generation hook: fits the AE's mixture / the VQ-VAE's code prior; before export (sample signature).
+        generation.prepare_sampling(outcome.model, run.model_dir(kind), splits.train_images, config.seed)
+    with timer.phase(f"{kind}: save and SavedModel export"):
+        _save(outcome.model, kind, run, metrics)
     # The model folder is complete here (model.keras, saved_model/, metrics.json): steps that
     # only read a finished model (model card, generation) are called from this point.
-    return metrics
+    return metrics, outcome.model
 
 
 def _datasets(config: TrainConfig, splits: ImageSplits, held_out: HeldOut, strategy: tf.distribute.Strategy,
@@ -347,8 +391,7 @@ def _score(outcome: FitOutcome, kind: str, config: TrainConfig, splits: ImageSpl
     model = outcome.model
     test_scores = model.evaluate(held_out.test(config.batch_size, bool(model.needs_labels)), verbose=0,
                                  return_dict=True)
-    denoised = model.predict(model_inputs(model, held_out.noisy_test, held_out.test_labels), batch_size=512,
-                             verbose=0)
+    denoised = denoise_in_batches(model, held_out.noisy_test, held_out.test_labels)
     test = image_quality(held_out.clean_test, denoised) | {k: float(v) for k, v in test_scores.items()
                                                           if k not in ("mse", "psnr")}
     return {
@@ -364,6 +407,19 @@ def _score(outcome: FitOutcome, kind: str, config: TrainConfig, splits: ImageSpl
         "training_seconds": round(outcome.timer.total_seconds, 2),
         "images_per_second": round(outcome.timer.steady_images_per_second, 1),
     }
+
+
+def denoise_in_batches(model: keras.Model, images: np.ndarray, labels: np.ndarray | None = None,
+                       batch_size: int = 500) -> np.ndarray:
+    """The model's outputs for ``images`` (and ``labels``, if it needs them), as ``predict`` gives them.
+
+    Direct eager calls: ``predict`` would first trace a graph for one pass over a thousand test
+    images, which cost more than the pass itself (0.8 against 0.5 CPU s for the default VAE).
+    """
+    return np.concatenate([
+        np.asarray(model(model_inputs(model, images[i:i + batch_size], None if labels is None else
+                                      labels[i:i + batch_size]), training=False))
+        for i in range(0, len(images), batch_size)])
 
 
 def _save(model: keras.Model, kind: str, run: RunFolder, metrics: dict[str, Any]) -> None:

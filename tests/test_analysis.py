@@ -215,6 +215,36 @@ def test_report_is_valid_self_contained_and_has_every_figure(analysed_run: Path)
         assert text in page
 
 
+def test_the_analysis_adds_its_phases_to_the_summary_and_the_report(analysed_run: Path, tiny_run: Path) -> None:
+    trained = json.loads((tiny_run / "summary.json").read_text())["phases"]
+    table = json.loads((analysed_run / "summary.json").read_text())["phases"]
+    names = [row["phase"] for row in table]
+    assert table[:len(trained) - 1] == trained[:-1], "the training rows are kept as they were"
+    analysis = [row for row in table if row["part"] == "analysis"]
+    assert {"analysis: ae", "analysis: vae", "generation: vae", "report"} <= {row["phase"] for row in analysis}
+    assert names[-1] == "total" and names.count("analysis: ae") == 1
+    moved = trained[-1]["seconds"] + sum(row["seconds"] for row in analysis)
+    assert table[-1]["seconds"] == pytest.approx(moved, abs=0.05)
+    page = (analysed_run / "report.html").read_text(encoding="utf-8")
+    section = page[page.index("Where the time went"):]
+    for row in table:  # the page shows the very rows summary.json keeps
+        assert f"<td>{row['phase']}</td><td>{row['seconds']:.1f}</td>" in section
+
+
+def test_analysing_again_replaces_the_analysis_phases(analysed_run: Path, tmp_path: Path) -> None:
+    from aezoo.analysis import analyze_run
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(analysed_run, run_dir)
+    before = json.loads((run_dir / "summary.json").read_text())["phases"]
+    analyze_run(run_dir, images=100, generation=False, progress=lambda line: None)
+    after = json.loads((run_dir / "summary.json").read_text())["phases"]
+    names = [row["phase"] for row in after]
+    assert names.count("analysis: ae") == 1 and names.count("report") == 1 and names.count("total") == 1
+    assert "generation: vae" not in names, "the earlier analysis's rows are gone, not kept beside the new ones"
+    assert [row for row in after if row["part"] == "training"] == [row for row in before if row["part"] == "training"]
+
+
 def test_analysis_of_a_single_model_run(tiny_run: Path, tmp_path: Path, embedded: ImageSplits) -> None:
     from aezoo.analysis import analyze_run
 

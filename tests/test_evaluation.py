@@ -218,6 +218,9 @@ class PixelClassifier:
         columns = np.asarray(images, np.float64).reshape(-1, 28, 28)[:, :, :10].sum(axis=1)
         return np.eye(10)[np.argmax(columns, axis=1)]
 
+    def features_and_probabilities(self, images):
+        return self.features(images), self.probabilities(images)
+
 
 def test_score_samples_combines_class_statistics_fd_and_label_accuracy(rng):
     images = rng.random((50, 28, 28, 1)).astype(np.float32)
@@ -243,7 +246,14 @@ def test_classifier_cache_is_reused_not_retrained(tmp_path, embedded, monkeypatc
     images = splits.test_images[:8]
     np.testing.assert_allclose(second.probabilities(images), first.probabilities(images), rtol=1e-5, atol=1e-6)
     assert second.features(images).shape == (8, 128)
+    features, probabilities = second.features_and_probabilities(images)  # one pass gives both views
+    np.testing.assert_allclose(features, second.features(images), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(probabilities, second.probabilities(images), rtol=1e-5, atol=1e-6)
     assert second.test_accuracy == first.test_accuracy
+    # Values computed from the cached classifier are kept beside it and read back, not recomputed.
+    assert second.remember("points", lambda: {"floor": 3.5}) == {"floor": 3.5}
+    assert classifier_module.load_or_train_classifier(splits, seed=5, directory=tmp_path).remember(
+        "points", no_training) == {"floor": 3.5}
     # Other training images under the same name and seed are another classifier.
     with pytest.raises(AssertionError, match="retrained"):
         classifier_module.load_or_train_classifier(subset(embedded, 128, 64), seed=5, directory=tmp_path)

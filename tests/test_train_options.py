@@ -70,6 +70,18 @@ def test_the_console_script_trains_and_prints_the_comparison(console_run):
     assert len(read_csv(run_dir / "vae" / "history.csv")) == 1
 
 
+def test_the_command_times_its_phases_from_the_process_start(console_run):
+    run_dir, done = console_run
+    table = json.loads((run_dir / "summary.json").read_text())["phases"]
+    names = [row["phase"] for row in table]
+    assert names[:3] == ["start-up", "set-up", "data"] and names[-2:] == ["report", "total"]
+    assert "vae: training" in names and "analysis: vae" in names and "generation: vae" in names
+    assert "analysis: loading vae" not in names, "the analysis reuses the model still in memory"
+    assert table[0]["cpu_seconds"] > 0, "start-up counts the interpreter and TensorFlow's import"
+    assert f"Time: {table[-1]['seconds']:.1f} s in all: " in done.stdout
+    assert "Where the time went" in (run_dir / "report.html").read_text()
+
+
 def test_training_again_into_a_finished_run_is_refused_and_changes_nothing(console_run, tiny_data, capsys):
     from aezoo.commands import run_command
 

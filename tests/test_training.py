@@ -50,6 +50,20 @@ def test_summary_compares_models_with_baselines(tiny_run):
     assert summary["test"]["median 3x3"]["psnr"] > summary["test"]["noisy input"]["psnr"]
 
 
+def test_summary_times_every_phase_of_the_run(tiny_run):
+    table = json.loads((tiny_run / "summary.json").read_text())["phases"]
+    names = [row["phase"] for row in table]
+    expected = ["set-up", "data", "held-out pairs and baselines"]
+    for kind in ("ae", "vae"):
+        expected += [f"{kind}: {step}" for step in ("build", "training", "validation and epoch-end callbacks",
+                                                   "test evaluation", "sampler/prior", "save and SavedModel export")]
+    assert names == [*expected, "summary and model cards", "total"]
+    assert all(row["part"] == "training" for row in table[:-1]) and table[-1]["part"] == "total"
+    # The rows cover the run: they add up to the total, give or take what ran between them.
+    rows = sum(row["seconds"] for row in table[:-1])
+    assert table[-1]["seconds"] / 2 <= rows <= table[-1]["seconds"] + 0.01 * len(table)
+
+
 def test_the_saved_model_is_the_trained_model(tiny_run, tiny_splits):
     import aezoo.models  # noqa: F401
 
@@ -293,7 +307,8 @@ def _specs(data):
 
 
 def test_labels_reach_only_the_models_that_need_them(tmp_path, tiny_splits, monkeypatch):
-    """Every door into a model (fit, validation, evaluate, predict, the reconstruction plot) is watched."""
+    """Every door into a model (fit, validation, evaluate, direct calls such as the test predictions,
+    the reconstruction plot) is watched."""
     seen: dict[tuple[str, str], set[str]] = {}
 
     def spy(method):
@@ -312,12 +327,12 @@ def test_labels_reach_only_the_models_that_need_them(tmp_path, tiny_splits, monk
 
         monkeypatch.setattr(keras.Model, method, watched)
 
-    for method in ("fit", "evaluate", "predict"):
+    for method in ("fit", "evaluate", "predict", "__call__"):
         spy(method)
     config = TrainConfig(models=("ae", "vae", "cvae"), epochs=1, batch_size=64,
                          hyperparameters=dict(TINY_HYPERPARAMETERS))
     train(config, output=tmp_path / "run", verbose=0, splits=tiny_splits)
-    doors = ("fit", "validation", "evaluate", "predict", "plot")
+    doors = ("fit", "validation", "evaluate", "__call__", "plot")
     for kind in ("ae", "vae"):
         assert {door: seen[(kind, door)] for door in doors} == {door: {"images"} for door in doors}, kind
     assert {door: seen[("cvae", door)] for door in doors} == {door: {"(images, labels)"} for door in doors}
@@ -381,3 +396,30 @@ def test_every_model_gets_the_kl_warm_up_before_the_history_is_written(tmp_path)
         kinds = [type(callback) for callback in callbacks]
         (warmup,) = [callback for callback in callbacks if isinstance(callback, KLWarmup)]
         assert warmup.warmup_epochs == 3 and kinds.index(KLWarmup) < kinds.index(HistoryCSV), kind
+
+
+def test_loss_curves_are_redrawn_at_most_every_interval_and_after_the_last_epoch(tmp_path, monkeypatch):
+    import types
+
+    from aezoo.callbacks import loss_curves
+
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(loss_curves, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
+    drawn: list[int] = []  # how many epochs each picture showed
+    monkeypatch.setattr(loss_curves, "save_figure",
+                        lambda figure, path, **options: drawn.append(len(figure.axes[0].lines[0].get_xdata())))
+
+    def train(epochs: int, stop_after: int) -> None:
+        callback = loss_curves.LossCurves(tmp_path / "curves.png", min_interval=5.0)
+        callback.set_params({"epochs": epochs})
+        callback.on_train_begin()
+        for epoch in range(stop_after):
+            clock.now += 2.0  # two seconds per epoch
+            callback.on_epoch_end(epoch, {"loss": 1.0 / (epoch + 1), "val_loss": 1.0})
+        callback.on_train_end()
+
+    train(epochs=6, stop_after=6)
+    assert drawn == [1, 4, 6]  # the first epoch, then 6 s later, then the last epoch
+    drawn.clear()
+    train(epochs=6, stop_after=2)  # stopped early (e.g. a NaN) after an epoch that was not drawn
+    assert drawn == [1, 2]

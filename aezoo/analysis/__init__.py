@@ -37,6 +37,7 @@ from typing import Any, Callable
 
 import keras
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from aezoo import files
 from aezoo.analysis import interpolation, latent_metrics
@@ -50,8 +51,11 @@ from aezoo.analysis.figures import (
 from aezoo.analysis.plotting import image_grid, plt, save_figure
 from aezoo.analysis.report import write_report
 from aezoo.analysis.tsne import DEFAULT_PERPLEXITY, plot_tsne, tsne_map
+from aezoo.analysis.tsne import ITERATIONS as TSNE_ITERATIONS
 from aezoo.datasets import ImageSplits
 from aezoo.generation import evaluate_run as evaluate_generation
+from aezoo.run_folder import RunFolder
+from aezoo.timing import ANALYSIS, PhaseTimer
 
 logger = logging.getLogger("aezoo")
 
@@ -64,7 +68,8 @@ KL_SIDE_BY_SIDE = "kl_per_dimension.png"  # RUN/kl_per_dimension.png: every mode
 
 def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int | None = None,
                 splits: ImageSplits | None = None, progress: Progress | None = None,
-                generation: bool | dict[str, Any] = True) -> Path:
+                generation: bool | dict[str, Any] = True, timer: PhaseTimer | None = None,
+                models: dict[str, keras.Model] | None = None) -> Path:
     """Analyse every finished model of a run folder and write ``RUN/report.html``; return its path.
 
     Args:
@@ -77,42 +82,97 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
         progress: called with one line per step; default: the ``aezoo`` logger.
         generation: also score generation (:func:`aezoo.generation.evaluate_run`); a dict passes
             its options (e.g. ``{"nll_samples": 16}``).
+        timer: the phase timer of the command that trained the run (``python train.py``), whose
+            table then covers the whole command; default: a new one for the analysis alone.
+        models: trained models still in memory (kind -> model, the same weights as their
+            ``model.keras``), used instead of loading those files again; default: load every one.
 
+    The analysis's phases join ``summary.json["phases"]`` before the report shows them, replacing
+    those of an earlier analysis of the same run (:func:`aezoo.timing.merge_tables`).
     Models without a latent space (``has_latent_space`` false) get no ``analysis/`` folder; the
     report lists their scores and says in one sentence why their latent sections are skipped.
 
     Raises:
         UsageError: ``run_dir`` is not a run folder, or holds no finished model.
     """
-    say = progress or logger.info
+    # One BLAS/OpenMP thread for scikit-learn, NumPy and SciPy (TensorFlow keeps its own threads):
+    # on a thousand points their threads mostly wait for each other, and on 2 busy cores a PCA
+    # baseline took 2.6 CPU s with two threads against 0.3 s with one.
+    with threadpool_limits(limits=1):
+        return _analyze_run(run_dir, images, seed, splits, progress or logger.info, generation,
+                            timer or PhaseTimer(part=ANALYSIS), dict(models or {}))
+
+
+def _analyze_run(run_dir: str | Path, images: int, seed: int | None, splits: ImageSplits | None, say: Progress,
+                 generation: bool | dict[str, Any], timer: PhaseTimer, models: dict[str, keras.Model]) -> Path:
     run = check_run_dir(run_dir)
     records = read_records(run)
     seed = records.train_config().seed if seed is None else seed
     started = time.perf_counter()
     data = load_analysis_data(records, images, splits=splits)
+    # A lap: in the train command it also covers what ran since training's last phase (imports, the table).
+    timer.lap("analysis: data", ANALYSIS)
     say(f"Analysis of {run.path}: the first {len(data)} clean test images of {data.dataset}")
+    results, skipped = _analyze_models(run, records.models, data, seed, say, timer, models)
+    with timer.phase("analysis: run figures", ANALYSIS):
+        extra = run_figures(results, run.path)
+    if generation:  # generation hook: metrics.json/summary.json "generation", read by the report
+        evaluate_generation(run.path, seed=seed, splits=splits, progress=say, timer=timer, models=models,
+                            **(generation if isinstance(generation, dict) else {}))
+    with timer.phase("report", ANALYSIS):
+        table = _PhaseTable(timer, run)
+        report = write_report(records, results, data, skipped=skipped, figures=extra, phases=table)
+    table.save()
+    say(f"Report: {report} (whole analysis {time.perf_counter() - started:.1f} s)")
+    return report
+
+
+class _PhaseTable:
+    """The phase table as the report draws it, last of its sections, and then stores in ``summary.json``.
+
+    The report is timed up to the moment its table is drawn (the rest is writing the file), so the
+    page and ``summary.json`` show the same figures.
+    """
+
+    def __init__(self, timer: PhaseTimer, run: RunFolder) -> None:
+        self.timer, self.run = timer, run
+        self.rows: list[dict[str, Any]] | None = None
+
+    def __call__(self) -> list[dict[str, Any]]:
+        if self.rows is None:
+            self.rows = self.timer.table_for((self.run.read_summary() or {}).get("phases"))
+        return self.rows
+
+    def save(self) -> None:
+        summary = self.run.read_summary()
+        if summary is not None:
+            self.run.write_summary(summary | {"phases": self()})
+
+
+def _analyze_models(run: RunFolder, kinds: list[str], data: AnalysisData, seed: int, say: Progress,
+                    timer: PhaseTimer, models: dict[str, keras.Model]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Every model's latent analysis (one phase each, the pixel baselines another); and those skipped, why."""
     baselines: dict[int, dict[str, Any]] = {}  # per flattened embedding size; shared by models of equal size
     results: dict[str, dict[str, Any]] = {}
     skipped: dict[str, str] = {}
-    for kind in records.models:
-        model = load_model(run, kind)
+    for kind in kinds:
+        model = models.get(kind)
+        if model is None:
+            with timer.phase(f"analysis: loading {kind}", ANALYSIS):
+                model = models[kind] = load_model(run, kind)
         if not getattr(type(model), "has_latent_space", False):
             skipped[kind] = skip_reason(kind)
             say(f"{kind}: no latent space (encode/decode), so no latent analysis")
             continue
         size = embedding_size(model)
         if size not in baselines:
-            say(f"Baselines: k-NN on raw pixels and on a {size}-D PCA")
-            baselines[size] = latent_metrics.pixel_baselines(data.clean, data.labels, size, seed=seed)
-        results[kind] = analyze_model(model, kind, data, run.analysis_dir(kind), seed=seed,
-                                      baselines=baselines[size], progress=say)
-    extra = run_figures(results, run.path)
-    if generation:  # generation hook: metrics.json/summary.json "generation", read by the report
-        evaluate_generation(run.path, seed=seed, splits=splits, progress=say,
-                            **(generation if isinstance(generation, dict) else {}))
-    report = write_report(records, results, data, skipped=skipped, figures=extra)
-    say(f"Report: {report} (whole analysis {time.perf_counter() - started:.1f} s)")
-    return report
+            with timer.phase(f"analysis: pixel baselines ({size}-D PCA)", ANALYSIS):
+                say(f"Baselines: k-NN on raw pixels and on a {size}-D PCA")
+                baselines[size] = latent_metrics.pixel_baselines(data.clean, data.labels, size, seed=seed)
+        with timer.phase(f"analysis: {kind}", ANALYSIS):
+            results[kind] = analyze_model(model, kind, data, run.analysis_dir(kind), seed=seed,
+                                          baselines=baselines[size], progress=say)
+    return results, skipped
 
 
 def skip_reason(kind: str) -> str:
@@ -217,7 +277,8 @@ def measure_latent_space(model: keras.Model, kind: str, data: AnalysisData, embe
         "dataset": data.dataset, "images": len(data),
         "images_used": f"the first {len(data)} clean test images (embeddings of the noiseless digits)",
         "seed": seed, "knn": {"neighbours": latent_metrics.KNN_NEIGHBOURS, "folds": latent_metrics.KNN_FOLDS},
-        "tsne": {"perplexity": min(DEFAULT_PERPLEXITY, (len(data) - 1) / 3.0), "init": "pca"},
+        "tsne": {"perplexity": min(DEFAULT_PERPLEXITY, (len(data) - 1) / 3.0), "init": "pca",
+                 "iterations": TSNE_ITERATIONS},
     }
     metrics |= latent_metrics.embedding_metrics(embeddings, data.labels, points, seed=seed)
     metrics["knn_accuracy_noisy_input"] = latent_metrics.knn_accuracy(noisy_embeddings, data.labels, seed=seed)

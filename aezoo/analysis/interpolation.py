@@ -26,7 +26,9 @@ import keras
 import numpy as np
 
 from aezoo.analysis.embeddings import decode
-from aezoo.analysis.plotting import plt
+from matplotlib.patches import Rectangle
+
+from aezoo.analysis.plotting import plt, show_mosaic
 
 # Decoded points per pair, both ends included: 10 interpolated codes between the two embeddings.
 INTERPOLATION_POINTS = 12
@@ -78,12 +80,18 @@ def interpolate(model: keras.Model, z_a: np.ndarray, z_b: np.ndarray, points: in
     the first class and the second half as the second, so both ends reconstruct their own digit;
     between two classes the label switch is a jump that no straight line in code space can avoid.
     """
+    codes, strip_labels = _segment(z_a, z_b, points, labels)
+    return decode(model, codes, strip_labels)
+
+
+def _segment(z_a: np.ndarray, z_b: np.ndarray, points: int,
+             labels: tuple[int, int] | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The ``points`` codes from ``z_a`` to ``z_b`` and, given the ends' classes, the class of each."""
     if points < 2:
         raise ValueError(f"interpolation needs at least 2 points, got {points}")
     t = np.linspace(0.0, 1.0, points)[:, None]
     codes = (1.0 - t) * np.asarray(z_a).reshape(1, -1) + t * np.asarray(z_b).reshape(1, -1)
-    strip_labels = None if labels is None else np.where(t[:, 0] < 0.5, labels[0], labels[1])
-    return decode(model, codes, strip_labels)
+    return codes, None if labels is None else np.where(t[:, 0] < 0.5, labels[0], labels[1])
 
 
 def step_distances(strip: np.ndarray) -> np.ndarray:
@@ -118,9 +126,16 @@ def smoothness(strips: Sequence[np.ndarray], ends: tuple[np.ndarray, np.ndarray]
 
 def interpolation_strips(model: keras.Model, embeddings: np.ndarray, pairs: Sequence[tuple[int, int]],
                          points: int = INTERPOLATION_POINTS, labels: np.ndarray | None = None) -> list[np.ndarray]:
-    """One decoded strip per pair of image indices, from the images' embeddings (and classes, if given)."""
-    return [interpolate(model, embeddings[a], embeddings[b], points,
-                        None if labels is None else (int(labels[a]), int(labels[b]))) for a, b in pairs]
+    """One decoded strip per pair of image indices, from the images' embeddings (and classes, if given).
+
+    Every strip's codes are decoded together, in a few large batches rather than one call per pair.
+    """
+    segments = [_segment(embeddings[a], embeddings[b], points,
+                         None if labels is None else (int(labels[a]), int(labels[b]))) for a, b in pairs]
+    codes = np.concatenate([codes for codes, _ in segments])
+    strip_labels = None if labels is None else np.concatenate([classes for _, classes in segments])
+    images = decode(model, codes, strip_labels)
+    return list(images.reshape(len(pairs), points, *images.shape[1:]))
 
 
 def plot_interpolations(images: np.ndarray, labels: np.ndarray, pairs: Sequence[tuple[int, int]],
@@ -128,32 +143,25 @@ def plot_interpolations(images: np.ndarray, labels: np.ndarray, pairs: Sequence[
     """One row per pair: the real first image, the decoded strip, the real second image.
 
     The real images frame each strip so one can see what the decoder makes of the two ends
-    (``t = 0`` and ``t = 1`` are reconstructions, not the inputs).
+    (``t = 0`` and ``t = 1`` are reconstructions, not the inputs). Drawn as one mosaic
+    (:func:`~aezoo.plotting.show_mosaic`), the real images framed in red.
     """
     points = len(strips[0])
-    columns = points + 2
-    figure, axes = plt.subplots(len(pairs), columns, figsize=(columns * 0.62, len(pairs) * 0.7 + 0.8),
-                                squeeze=False)
-    for row, ((a, b), strip) in enumerate(zip(pairs, strips)):
-        cells = [images[a], *strip, images[b]]
-        for column, image in enumerate(cells):
-            axis = axes[row][column]
-            axis.imshow(image[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if column in (0, columns - 1):
-                for spine in axis.spines.values():  # frame the real images
-                    spine.set_edgecolor("tab:red")
-                    spine.set_linewidth(1.5)
-        kind = "same class" if labels[a] == labels[b] else "different classes"
-        axes[row][0].set_ylabel(f"{class_names[labels[a]]} → {class_names[labels[b]]}\n({kind})",
-                                rotation=0, ha="right", va="center", fontsize=8)
-        if row == 0:
-            axes[0][0].set_title("input A", fontsize=7)
-            axes[0][-1].set_title("input B", fontsize=7)
-            for column in range(points):
-                axes[0][column + 1].set_title(f"t={column / (points - 1):.2f}", fontsize=6)
-    figure.suptitle(title, fontsize=11)
+    columns, gap = points + 2, 6
+    cells = np.concatenate([np.stack([images[a], *strip, images[b]]) for (a, b), strip in zip(pairs, strips)])
+    figure, axis = plt.subplots(figsize=(columns * 0.62, len(pairs) * 0.7 + 0.8))
+    rows = [f"{class_names[labels[a]]} → {class_names[labels[b]]}\n"
+            f"({'same class' if labels[a] == labels[b] else 'different classes'})" for a, b in pairs]
+    show_mosaic(axis, cells, columns, gap=gap, row_labels=rows, fontsize=8)
+    cell = cells.shape[1] + gap
+    axis.xaxis.tick_top()
+    axis.set_xticks([column * cell + 13.5 for column in range(columns)],
+                    ["input A", *(f"t={c / (points - 1):.2f}" for c in range(points)), "input B"], fontsize=6)
+    for row in range(len(pairs)):
+        for column in (0, columns - 1):  # frame the real images
+            axis.add_patch(Rectangle((column * cell - 1, row * cell - 1), 29, 29, fill=False,
+                                     edgecolor="tab:red", linewidth=1.5, clip_on=False))
+    axis.set_title(title, fontsize=11)
     figure.tight_layout()
     return figure
 

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from aezoo.plotting import colormap, plt, save_figure, subplots
+from aezoo.plotting import colormap, plt, save_figure, show_mosaic, subplots
 
 
 def class_colour(label: int) -> Any:
@@ -21,24 +21,14 @@ def class_colour(label: int) -> Any:
 
 def image_grid(images: np.ndarray, columns: int, title: str = "", cell_inches: float = 0.7,
                row_labels: Sequence[str] | None = None) -> Any:
-    """A borderless grid of ``[n, 28, 28, 1]`` images in [0, 1], ``columns`` per row, as a figure."""
+    """A grid of ``[n, 28, 28, 1]`` images in [0, 1], ``columns`` per row, as a figure (one mosaic, white gaps)."""
     images = np.asarray(images)
     rows = int(np.ceil(len(images) / columns))
-    figure, axes = subplots(rows, columns, figsize=(columns * cell_inches, rows * cell_inches + 0.4),
-                            squeeze=False)
-    for index, axis in enumerate(axes.flat):
-        axis.set_xticks([])
-        axis.set_yticks([])
-        if index < len(images):
-            axis.imshow(images[index, ..., 0], cmap="gray", vmin=0.0, vmax=1.0)
-        else:
-            axis.set_visible(False)
-    if row_labels is not None:
-        for row, label in enumerate(row_labels):
-            axes[row][0].set_ylabel(label, rotation=0, ha="right", va="center")
+    figure, axis = subplots(figsize=(columns * cell_inches, rows * cell_inches + 0.4))
+    show_mosaic(axis, images, columns, gap=4, row_labels=row_labels)
     if title:
-        figure.suptitle(title)
+        axis.set_title(title)
     return figure
 
 
-__all__ = ["class_colour", "colormap", "image_grid", "plt", "save_figure", "subplots"]
+__all__ = ["class_colour", "colormap", "image_grid", "plt", "save_figure", "show_mosaic", "subplots"]

@@ -60,6 +60,8 @@ class ReportContext:
         data: the analysed test images.
         skipped: models without a latent space -> the sentence saying why they have no latent sections.
         figures: run-level figures (figure name -> file), e.g. the KL of every model side by side.
+        phases: returns the phase table as it stands when the page draws it (the analysis passes
+            one that also times the report); default: ``summary.json["phases"]``.
     """
 
     records: RunRecords
@@ -67,6 +69,13 @@ class ReportContext:
     data: AnalysisData
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     figures: dict[str, Path] = dataclasses.field(default_factory=dict)
+    phases: Callable[[], list[dict[str, Any]]] | None = None
+
+    def phase_table(self) -> list[dict[str, Any]]:
+        """Where the run's time went (``summary.json["phases"]`` rows); [] for a run that has none."""
+        if self.phases is not None:
+            return self.phases()
+        return list((self.records.summary or {}).get("phases") or [])
 
     @property
     def kinds(self) -> list[str]:
@@ -82,14 +91,16 @@ Section = Callable[[ReportContext], str]
 
 
 def write_report(records: RunRecords, results: dict[str, dict[str, Any]], data: AnalysisData,
-                 skipped: dict[str, str] | None = None, figures: dict[str, Path] | None = None) -> Path:
+                 skipped: dict[str, str] | None = None, figures: dict[str, Path] | None = None,
+                 phases: Callable[[], list[dict[str, Any]]] | None = None) -> Path:
     """Write the run's ``report.html`` from the analysis ``results`` (kind -> metrics) and return its path.
 
     ``records`` are the run's config, summary and metrics as the analysis already read them;
-    ``skipped`` the models without a latent space and why; ``figures`` the run-level figures.
+    ``skipped`` the models without a latent space and why; ``figures`` the run-level figures;
+    ``phases`` the phase table (:class:`ReportContext`).
     """
     path = records.folder.report_path
-    context = ReportContext(records, results, data, dict(skipped or {}), dict(figures or {}))
+    context = ReportContext(records, results, data, dict(skipped or {}), dict(figures or {}), phases)
     files.write_text(path, render_report(context))
     return path
 
@@ -160,10 +171,29 @@ def method_section(context: ReportContext) -> str:
     return "<h2>How this was measured</h2>" + _method_notes(context.results, context.data) if context.results else ""
 
 
+def timing_section(context: ReportContext) -> str:
+    """Where the run's time went: one row per phase, wall and CPU seconds and the share of the total."""
+    table = context.phase_table()
+    total = next((row for row in table if row.get("part") == "total"), None)
+    if not total:
+        return ""
+    rows = [(row["phase"] + (" (failed)" if row.get("failed") else ""), f"{row['seconds']:.1f}",
+             f"{row['cpu_seconds']:.1f}", f"{row['seconds'] / total['seconds']:.0%}" if total["seconds"] else "–")
+            for row in table]
+    rest = total["seconds"] - sum(row["seconds"] for row in table if row is not total)
+    return ("<h2 id=\"phases\">Where the time went</h2><p>Wall-clock and CPU seconds of each phase of the command "
+            "that made this run (<code>summary.json</code>, <code>\"phases\"</code>), from the process's start. "
+            "CPU seconds count every thread: above the wall seconds, threads worked in parallel; far below them, "
+            "the machine was busy with other work. A later <code>python -m aezoo analyze</code> replaces the "
+            f"analysis rows and moves the total by the difference. Between phases: {rest:.1f} s.</p>"
+            + _table(("phase", "wall s", "CPU s", "of the total"), rows))
+
+
 # The report is these builders' output, in this order. A new section is one function taking the
-# ReportContext and returning HTML ("" for nothing), placed in this list.
+# ReportContext and returning HTML ("" for nothing), placed in this list. The timing table comes
+# last: drawn last, it times the report itself up to that moment.
 SECTIONS: list[Section] = [overview_section, comparison_section, findings_section, model_sections,
-                           kl_family_section, generation_report_section, method_section]
+                           kl_family_section, generation_report_section, method_section, timing_section]
 
 
 # ----------------------------------------------------------------------------- written comparison

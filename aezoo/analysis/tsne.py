@@ -24,9 +24,15 @@ from threadpoolctl import threadpool_limits
 from aezoo.analysis.plotting import class_colour, plt
 
 DEFAULT_PERPLEXITY = 30.0
+# Gradient-descent iterations, the first 250 of them with early exaggeration (scikit-learn's
+# default is 1000). On the default run's 1000 10-D embeddings 500 gave the same map, only less
+# spread out, the same trustworthiness (0.9896 against 0.9895 for the AE, 0.9855 against 0.9861
+# for the VAE) and silhouettes within 0.003, in half the time (about 2 CPU s instead of 4).
+ITERATIONS = 500
 
 
-def tsne_map(embeddings: np.ndarray, seed: int = 0, perplexity: float = DEFAULT_PERPLEXITY) -> np.ndarray:
+def tsne_map(embeddings: np.ndarray, seed: int = 0, perplexity: float = DEFAULT_PERPLEXITY,
+             iterations: int = ITERATIONS) -> np.ndarray:
     """``[n, 2]`` t-SNE coordinates of ``[n, d]`` embeddings, reproducible for a given ``seed``.
 
     ``init="pca"`` starts from the two main axes of the data instead of a random cloud: it keeps
@@ -38,11 +44,12 @@ def tsne_map(embeddings: np.ndarray, seed: int = 0, perplexity: float = DEFAULT_
     if embeddings.ndim != 2 or len(embeddings) < 4:
         raise ValueError(f"t-SNE needs [n >= 4, d] embeddings, got shape {list(embeddings.shape)}")
     perplexity = min(perplexity, (len(embeddings) - 1) / 3.0)
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed)
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto", random_state=seed,
+                max_iter=iterations)
     # One OpenMP thread: on a small or shared CPU, scikit-learn's Barnes-Hut threads busy-wait for
-    # each other at every one of the 1000 iterations; measured on 2 busy cores, one thread was 5-7x
-    # faster (about 4 s of CPU for 1000 points instead of 26 s). It also fixes the order of the
-    # floating-point sums, so the map is the same on every machine size.
+    # each other at every iteration; measured on 2 busy cores, one thread was 5-7x faster (about
+    # 4 s of CPU for 1000 points and 1000 iterations instead of 26 s). It also fixes the order of
+    # the floating-point sums, so the map is the same on every machine size.
     with threadpool_limits(limits=1):
         return tsne.fit_transform(embeddings)
 
@@ -66,4 +73,4 @@ def plot_tsne(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str]
     return figure
 
 
-__all__ = ["DEFAULT_PERPLEXITY", "plot_tsne", "tsne_map"]
+__all__ = ["DEFAULT_PERPLEXITY", "ITERATIONS", "plot_tsne", "tsne_map"]

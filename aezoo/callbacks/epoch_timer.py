@@ -9,7 +9,7 @@ import keras
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Record the wall time of each epoch's training part (validation excluded).
+    """Record the wall and CPU time of each epoch's training part (validation and epoch-end callbacks excluded).
 
     ``steady_images_per_second`` leaves out the first epoch, which pays for tracing and graph
     compilation, so it measures the speed training settles at.
@@ -19,28 +19,34 @@ class EpochTimer(keras.callbacks.Callback):
         super().__init__()
         self.images_per_epoch = images_per_epoch
         self.train_seconds: list[float] = []
-        self._start = 0.0
-        self._train_end = 0.0
+        self.train_cpu_seconds: list[float] = []
+        self._start = self._cpu_start = 0.0
+        self._train_end: tuple[float, float] | None = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self.train_seconds = []
+        self.train_seconds, self.train_cpu_seconds = [], []
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._start = time.perf_counter()
-        self._train_end = 0.0
+        self._start, self._cpu_start = time.perf_counter(), time.process_time()
+        self._train_end = None
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         # fit() runs validation at the end of each epoch: stop the clock for training there.
-        if not self._train_end:
-            self._train_end = time.perf_counter()
+        if self._train_end is None:
+            self._train_end = time.perf_counter(), time.process_time()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        end = self._train_end or time.perf_counter()
+        end, cpu_end = self._train_end or (time.perf_counter(), time.process_time())
         self.train_seconds.append(end - self._start)
+        self.train_cpu_seconds.append(cpu_end - self._cpu_start)
 
     @property
     def total_seconds(self) -> float:
         return float(sum(self.train_seconds))
+
+    @property
+    def total_cpu_seconds(self) -> float:
+        return float(sum(self.train_cpu_seconds))
 
     @property
     def steady_images_per_second(self) -> float:

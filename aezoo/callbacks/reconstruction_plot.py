@@ -9,7 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from aezoo.plotting import save_figure, subplots
+from aezoo.plotting import save_figure, show_mosaic, subplots
 
 
 class ReconstructionPlot(keras.callbacks.Callback):
@@ -67,17 +67,14 @@ class ReconstructionPlot(keras.callbacks.Callback):
 
 
 def draw_rows(rows: list[np.ndarray], labels: list[str], title: str = "") -> Any:
-    """A grid with one row per image batch (``[n, 28, 28, 1]``), each labelled on the left."""
+    """A grid with one row per image batch (``[n, 28, 28, 1]``), each labelled on the left.
+
+    Drawn as one mosaic in one axes, as it is redrawn at every epoch (see :func:`show_mosaic`).
+    """
     n = len(rows[0])
-    figure, axes = subplots(len(rows), n, figsize=(n * 0.9, len(rows) * 1.0), squeeze=False)
-    for r, (images, label) in enumerate(zip(rows, labels)):
-        for c in range(n):
-            axis = axes[r][c]
-            axis.imshow(images[c, ..., 0], cmap="gray", vmin=0.0, vmax=1.0)
-            axis.set_xticks([])
-            axis.set_yticks([])
-            if c == 0:
-                axis.set_ylabel(label, rotation=0, ha="right", va="center")
+    figure, axis = subplots(figsize=(n * 0.9, len(rows) * 1.0))
+    show_mosaic(axis, np.concatenate([np.asarray(images)[:n] for images in rows]), columns=n, gap=6,
+                row_labels=labels)
     if title:
         figure.suptitle(title)
     return figure

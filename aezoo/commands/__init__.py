@@ -19,6 +19,7 @@ from typing import Sequence
 from aezoo import interrupts
 from aezoo.commands.startup import quiet_tensorflow, verbose_requested
 from aezoo.errors import UsageError
+from aezoo.timing import PhaseTimer
 
 # subcommand -> (module, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
@@ -64,13 +65,21 @@ def build_parser(command: str, prog: str | None = None) -> argparse.ArgumentPars
     return parser
 
 
-def run_command(command: str, argv: Sequence[str] | None = None, prog: str | None = None) -> int:
-    """Parse ``argv`` for ``command`` and run it; returns the exit status."""
+def run_command(command: str, argv: Sequence[str] | None = None, prog: str | None = None,
+                timer: PhaseTimer | None = None) -> int:
+    """Parse ``argv`` for ``command`` and run it; returns the exit status.
+
+    ``timer``: times the command's phases (``args.timer``; a command that records them, such as
+    train, reads it); default: one started now. The entry points that own the process pass one
+    started with the process, so that the interpreter's and TensorFlow's start-up count too.
+    """
+    timer = timer or PhaseTimer()
     parser = build_parser(command, prog)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit:  # --help (0) or a bad flag (2, message already printed)
         return int(exit.code or 0)
+    args.timer = timer
     verbose = verbose_requested(args.verbose)
     quiet_tensorflow(verbose)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -101,8 +110,8 @@ def _interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m aezoo COMMAND ...``"""
+def main(argv: Sequence[str] | None = None, timer: PhaseTimer | None = None) -> int:
+    """``python -m aezoo COMMAND ...``; ``timer`` as in :func:`run_command`."""
     argv = list(sys.argv[1:] if argv is None else argv)
     usage = "usage: python -m aezoo {" + ",".join(COMMANDS) + "} [options]\n\n" + "\n".join(
         f"  {name:10} {text}" for name, (_, text) in COMMANDS.items())
@@ -112,17 +121,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[0] not in COMMANDS:
         print(f"aezoo: error: unknown command {argv[0]!r}\n{usage}", file=sys.stderr)
         return 2
-    return run_command(argv[0], argv[1:], prog=f"python -m aezoo {argv[0]}")
+    return run_command(argv[0], argv[1:], prog=f"python -m aezoo {argv[0]}", timer=timer)
 
 
 def entry_point(command: str) -> None:
     """For console scripts and the root scripts: ``sys.exit`` with the command's status."""
-    sys.exit(run_command(command))
+    sys.exit(run_command(command, timer=PhaseTimer.since_process_start()))
 
 
 def main_entry() -> None:
     """Console script ``aezoo``."""
-    sys.exit(main())
+    sys.exit(main(timer=PhaseTimer.since_process_start()))
 
 
 def train_entry() -> None:

@@ -17,7 +17,7 @@ from aezoo.errors import UsageError
 # keeps them equal): a thousand digits, a hundred per class, are enough for stable t-SNE maps and
 # k-NN scores and keep the analysis of a run to seconds.
 DEFAULT_IMAGES = 1000
-DEFAULT_NLL_SAMPLES = 64  # aezoo.evaluation.likelihood.DEFAULT_SAMPLES, copied for the same reason
+DEFAULT_NLL_SAMPLES = 16  # aezoo.evaluation.likelihood.DEFAULT_SAMPLES, copied for the same reason
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from aezoo import timing
 from aezoo.commands import flags
 
 if TYPE_CHECKING:
@@ -74,13 +75,21 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     from aezoo.training import format_comparison, train
 
-    result = train(config_from_args(args), output=args.output)  # validates before writing anything
+    timer = getattr(args, "timer", None) or timing.PhaseTimer()
+    config = config_from_args(args)
+    timer.lap(timing.START_UP)  # the interpreter, the flags and the imports, TensorFlow's included
+    result = train(config, output=args.output, timer=timer)  # validates before writing anything
     if not result.chief:  # another worker of a multi-worker run: the chief reports and analyses
         return 0
     print(format_comparison(result.summary))
     if not args.no_analysis:
         from aezoo.analysis import analyze_run
 
-        analyze_run(result.run_dir, generation=not args.no_generation)  # generation hook: the flag
-    print(f"\nRun folder: {result.run_dir}")
+        # The same timer: the analysis's phases join the table before the report shows it. The
+        # models and data still in memory spare loading them again.
+        analyze_run(result.run_dir, generation=not args.no_generation, timer=timer,  # generation hook: the flag
+                    models=result.models, splits=result.splits)
+    phases = (result.folder.read_summary() or {}).get("phases", [])
+    print(f"\n{timing.one_line(phases)} (every phase: summary.json \"phases\")")
+    print(f"Run folder: {result.run_dir}")
     return 0

@@ -23,7 +23,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import keras
 import numpy as np
@@ -92,14 +92,18 @@ class DigitClassifier:
         model: the Keras model (images -> class probabilities).
         test_accuracy: its accuracy on the dataset's test split.
         training_seconds: how long ``fit`` took when it was trained (not when it was loaded).
+        path: its cached ``.keras`` file, if it has one (:meth:`remember` keeps values beside it).
     """
 
     model: keras.Model
     test_accuracy: float
     training_seconds: float
+    path: Path | None = None
 
     def __post_init__(self) -> None:
-        self._features = keras.Model(self.model.inputs, self.model.get_layer(FEATURES_LAYER).output)
+        features = self.model.get_layer(FEATURES_LAYER).output
+        self._features = keras.Model(self.model.inputs, features)
+        self._both = keras.Model(self.model.inputs, [features, self.model.output])
 
     def features(self, images: Any, batch_size: int = 256) -> np.ndarray:
         """Penultimate-layer activations ``[N, 128]`` (float64, for the covariance)."""
@@ -108,6 +112,32 @@ class DigitClassifier:
     def probabilities(self, images: Any, batch_size: int = 256) -> np.ndarray:
         """Class probabilities ``[N, 10]``."""
         return np.asarray(self.model.predict(as_unit_images(images), batch_size=batch_size, verbose=0), np.float64)
+
+    def features_and_probabilities(self, images: Any, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`features` and :meth:`probabilities` of the same images, in one pass through the network."""
+        features, probabilities = self._both.predict(as_unit_images(images), batch_size=batch_size, verbose=0)
+        return np.asarray(features, np.float64), np.asarray(probabilities, np.float64)
+
+    def remember(self, key: str, compute: Callable[[], dict[str, float]]) -> dict[str, float]:
+        """``compute()``, kept beside the cached classifier under ``key`` and read back from there next time.
+
+        For numbers that depend only on this classifier and the images named in ``key`` (the FD
+        reference points: four passes over a thousand images otherwise repeated at every run).
+        Without a cache file, or when the kept file is unreadable, it is simply computed.
+        """
+        if self.path is None:
+            return compute()
+        store = self.path.with_suffix(".remembered.json")
+        try:
+            kept = json.loads(store.read_text())
+        except (OSError, ValueError):
+            kept = {}
+        kept = kept if isinstance(kept, dict) else {}
+        if isinstance(kept.get(key), dict):
+            return {name: float(value) for name, value in kept[key].items()}
+        values = compute()
+        files.write_json(store, kept | {key: values})
+        return values
 
     def accuracy(self, images: Any, labels: Any) -> float:
         return float(np.mean(np.argmax(self.probabilities(images), axis=1) == np.asarray(labels)))
@@ -152,10 +182,12 @@ def load_or_train_classifier(splits: ImageSplits, seed: int = 0, directory: str 
         info = json.loads(info_path.read_text())
         if info.get("fingerprint") == expected:
             model = keras.saving.load_model(path, compile=False)
-            return DigitClassifier(model, info["test_accuracy"], info["training_seconds"])
+            return DigitClassifier(model, info["test_accuracy"], info["training_seconds"], path)
         logger.info("Cached classifier %s was trained on other images; retraining it.", path)
     classifier = train_classifier(splits, seed=seed, epochs=epochs, verbose=verbose)
     files.write_with(path, classifier.model.save)
+    path.with_suffix(".remembered.json").unlink(missing_ok=True)  # values of the classifier it replaces
+    classifier.path = path
     files.write_json(info_path, {"dataset": splits.name, "seed": seed, "fingerprint": expected,
                                  "test_accuracy": classifier.test_accuracy,
                                  "training_seconds": classifier.training_seconds, "epochs": epochs})

@@ -92,9 +92,14 @@ def add_noise(images: Any, stddev: float, seed: int = 0) -> np.ndarray:
     return np.clip(unit + noise, 0.0, 1.0).astype(np.float32)
 
 
+# The reference points' blur and noise levels.
+BLUR_SIGMA = 1.0
+NOISE_STDDEVS = (0.1, 0.3)
+
+
 def reference_points(classifier: DigitClassifier, train_images: Any, test_images: Any, n: int | None = None,
-                     blur_sigma: float = 1.0, noise_stddevs: tuple[float, ...] = (0.1, 0.3),
-                     seed: int = 0) -> dict[str, float]:
+                     blur_sigma: float = BLUR_SIGMA, noise_stddevs: tuple[float, ...] = NOISE_STDDEVS,
+                     seed: int = 0, test_features: np.ndarray | None = None) -> dict[str, float]:
     """FDs that put a model's FD on a scale, all against the same ``n`` real test images.
 
     * ``real train vs test``: real digits the classifier has seen against ones it has not: the
@@ -104,11 +109,13 @@ def reference_points(classifier: DigitClassifier, train_images: Any, test_images
 
     ``n`` defaults to the size of the smaller set; generated samples should be scored at the
     same ``n`` against the same test images (:func:`aezoo.evaluation.sample_quality.score_samples`).
+    ``test_features``: the classifier's features of those ``n`` test images, if already computed.
     """
     n = min(len(train_images), len(test_images)) if n is None else n
     if n < 2 or n > min(len(train_images), len(test_images)):
         raise ValueError(f"n={n} must be 2..{min(len(train_images), len(test_images))}")
-    train, test = train_images[:n], classifier.features(test_images[:n])
+    train = train_images[:n]
+    test = classifier.features(test_images[:n]) if test_features is None else test_features
     blurred = classifier.features(blur(train, blur_sigma))
     points = {"real train vs test": frechet_distance(classifier.features(train), test),
               f"blurred train (sigma={blur_sigma:g})": frechet_distance(blurred, test)}

@@ -63,7 +63,8 @@ def label_accuracy(probabilities: Any, labels: Any) -> float:
 
 
 def score_samples(classifier: DigitClassifier, samples: Any, real_images: Any | None = None,
-                   labels: Any | None = None, min_share: float = MIN_SHARE) -> dict[str, Any]:
+                   labels: Any | None = None, min_share: float = MIN_SHARE,
+                   real_features: np.ndarray | None = None) -> dict[str, Any]:
     """Every sample-quality metric of ``samples`` (images ``[N, 28, 28(, 1)]`` in [0, 1] or uint8).
 
     Args:
@@ -72,11 +73,18 @@ def score_samples(classifier: DigitClassifier, samples: Any, real_images: Any | 
         real_images: real test images to measure the FD against; use as many as there are
             samples (FD depends on the number), and the same ones for every model.
         labels: the classes a conditional model was asked for; adds ``label_accuracy``.
+        real_features: the classifier's features of ``real_images``, if already computed (the
+            same test images are compared with every model's samples).
     """
-    probabilities = classifier.probabilities(samples)
+    compare = real_images is not None or real_features is not None
+    if compare:
+        features, probabilities = classifier.features_and_probabilities(samples)
+    else:
+        probabilities = classifier.probabilities(samples)
     metrics = class_statistics(probabilities, min_share=min_share)
-    if real_images is not None:
-        metrics["frechet_distance"] = frechet_distance(classifier.features(samples), classifier.features(real_images))
+    if compare:
+        real = classifier.features(real_images) if real_features is None else real_features
+        metrics["frechet_distance"] = frechet_distance(features, real)
     if labels is not None:
         metrics["label_accuracy"] = label_accuracy(probabilities, labels)
     return metrics
