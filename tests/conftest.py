@@ -1,12 +1,9 @@
 """Shared fixtures: tiny real data and tiny trained models, so tests stay fast on 2 CPU cores.
 
-The suite runs on pytest-xdist's workers (``-n 2 --dist loadgroup`` in setup.cfg). Two rules keep
-every expensive fixture built once per test run:
-
-- a session fixture that trains models (``tiny_run``, ``zoo_run``) is built by whichever worker
-  asks first, under a file lock in the run's shared base folder; the others wait and reuse it;
-- a test that uses a module- or class-scoped fixture is put in its file's ``xdist_group``, so the
-  whole file runs on one worker and builds the fixture once. Other tests are spread one by one.
+The suite runs on two pytest-xdist workers (``-n 2 --dist loadfile`` in setup.cfg). Each test
+file runs whole on one worker, so a module fixture is built once; a session fixture that trains
+models (``tiny_run``, ``zoo_run``) is built once per test run by whichever worker asks first,
+under a file lock in the run's shared base folder, and the other worker reuses it.
 """
 
 from __future__ import annotations
@@ -51,16 +48,6 @@ def embedded() -> ImageSplits:
 def tiny_splits(embedded: ImageSplits) -> ImageSplits:
     """256 training and 64 test digits of real MNIST."""
     return subset(embedded, 256, 64)
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Group each test that shares a module- or class-scoped fixture with its file (see above)."""
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        definitions = info.name2fixturedefs.values() if info is not None else ()
-        if any(chain[-1].scope in ("module", "class", "package") for chain in definitions):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @contextlib.contextmanager
