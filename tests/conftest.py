@@ -1,15 +1,29 @@
-"""Shared fixtures: tiny real data and tiny trained models, so tests stay fast on 2 CPU cores."""
+"""Shared fixtures: tiny real data and tiny trained models, so tests stay fast on 2 CPU cores.
+
+The suite runs on two pytest-xdist workers (``-n 2 --dist loadfile`` in setup.cfg). Each test
+file runs whole on one worker, so a module fixture is built once; a session fixture that trains
+models (``tiny_run``, ``zoo_run``) is built once per test run by whichever worker asks first,
+under a file lock in the run's shared base folder, and the other worker reuses it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from pathlib import Path  # noqa: E402
+from typing import Callable, Iterator  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: each worker builds its own copy
+    fcntl = None  # type: ignore[assignment]
 
 from aezoo.datasets import ImageSplits, load_embedded  # noqa: E402
 
@@ -36,20 +50,48 @@ def tiny_splits(embedded: ImageSplits) -> ImageSplits:
     return subset(embedded, 256, 64)
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """``BASE/shared/name``, made by ``build(folder)`` once per test run whichever worker asks first.
+
+    BASE is the run's base temporary folder, the parent of the xdist workers' own. A build that
+    raised leaves no ``.done`` mark, so the next worker to ask starts it again from scratch.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER") and fcntl is not None:
+        base = base.parent
+    shared = base / "shared"
+    shared.mkdir(exist_ok=True)
+    folder, done = shared / name, shared / f"{name}.done"
+    with _locked(shared / f"{name}.lock"):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            build(folder)
+            done.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits) -> Path:
     """A finished run folder with both models trained for 3 epochs (24 steps) on the tiny split.
 
-    Tests must treat it as read-only (copy it first to change anything).
+    Built once per test run and shared by the workers: tests must treat it as read-only (copy it
+    first to change anything).
     """
     from aezoo.config import TrainConfig
     from aezoo.training import train
 
-    run_dir = tmp_path_factory.mktemp("runs") / "tiny"
     config = TrainConfig(models=("ae", "vae"), dataset="embedded", epochs=3, batch_size=32, learning_rate=3e-3,
                          hyperparameters=dict(TINY_HYPERPARAMETERS))
-    train(config, output=run_dir, verbose=0, splits=tiny_splits)
-    return run_dir
+    return built_once(tmp_path_factory, "tiny", lambda run_dir: train(config, output=run_dir, verbose=0,
+                                                                        splits=tiny_splits))
 
 
 @pytest.fixture
@@ -61,14 +103,34 @@ def rng() -> np.random.Generator:
 def zoo_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits) -> Path:
     """A finished run folder with every family of the zoo trained for 1 epoch (4 steps) on the tiny split.
 
-    The VAE family trains under a 2-epoch KL warm-up, so its one epoch has KL weight 0.
-    Tests must treat it as read-only (copy it first to change anything).
+    The VAE family trains under a 2-epoch KL warm-up, so its one epoch has KL weight 0. The
+    VQ-VAE's code prior is tiny too (see :func:`tiny_code_prior`).
+    Built once per test run and shared by the workers: tests must treat it as read-only (copy it
+    first to change anything).
     """
     from aezoo.config import TrainConfig
     from aezoo.training import train
 
-    run_dir = tmp_path_factory.mktemp("runs") / "zoo"
     config = TrainConfig(models="all", dataset="embedded", epochs=1, batch_size=64, learning_rate=3e-3,
                          kl_warmup_epochs=2, hyperparameters=dict(TINY_HYPERPARAMETERS))
-    train(config, output=run_dir, verbose=0, splits=tiny_splits)
-    return run_dir
+
+    def build(run_dir: Path) -> None:
+        with tiny_code_prior():
+            train(config, output=run_dir, verbose=0, splits=tiny_splits)
+
+    return built_once(tmp_path_factory, "zoo", build)
+
+
+@contextlib.contextmanager
+def tiny_code_prior() -> Iterator[None]:
+    """Training fits a VQ-VAE's PixelCNN code prior of 1 epoch and 8 channels, not the full-size one.
+
+    For fixtures that need a finished VQ-VAE with a prior, not a good prior: the full-size one
+    costs more than the rest of a tiny run.
+    """
+    from aezoo import generation
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(generation, "PRIOR_EPOCHS", 1)
+        patch.setattr(generation, "PRIOR_FILTERS", 8)
+        yield

@@ -158,12 +158,12 @@ class _StrictHTML(HTMLParser):
 
 @pytest.fixture(scope="module")
 def analysed_run(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the tiny run, analysed through the command line (``analyze RUN --images 200``)."""
+    """A copy of the tiny run, analysed through the command line (``analyze RUN --images 200 --nll-samples 4``)."""
     from aezoo.commands import run_command
 
     run_dir = tmp_path_factory.mktemp("analysed") / "run"
     shutil.copytree(tiny_run, run_dir)
-    assert run_command("analyze", [str(run_dir), "--images", str(ANALYSED_IMAGES)]) == 0
+    assert run_command("analyze", [str(run_dir), "--images", str(ANALYSED_IMAGES), "--nll-samples", "4"]) == 0
     return run_dir
 
 

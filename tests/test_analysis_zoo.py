@@ -17,7 +17,7 @@ from aezoo.analysis.embeddings import AnalysisData, decode, embed
 from aezoo.analysis.figures import style_transfer
 from aezoo.datasets import GaussianNoise, ImageSplits, test_pairs
 from aezoo.models import build
-from tests.conftest import TINY_HYPERPARAMETERS
+from tests.conftest import TINY_HYPERPARAMETERS, tiny_code_prior
 from tests.helpers import run_python
 from tests.test_analysis import _StrictHTML
 
@@ -58,7 +58,8 @@ def cvae(tiny_splits: ImageSplits) -> keras.Model:
 
 @pytest.fixture(scope="module")
 def zoo_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits, shuffled: ImageSplits) -> Path:
-    """A run of an autoencoder, a VQ-VAE and a U-Net (2 tiny epochs), analysed on 100 test digits."""
+    """A run of an autoencoder, a VQ-VAE and a U-Net (2 tiny epochs, a tiny code prior), analysed on
+    100 test digits, generation scored on 100 samples."""
     from aezoo.analysis import analyze_run
     from aezoo.config import TrainConfig
     from aezoo.training import train
@@ -66,8 +67,9 @@ def zoo_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits, 
     run_dir = tmp_path_factory.mktemp("zoo") / "run"
     config = TrainConfig(models=("ae", "vqvae", "unet"), dataset="embedded", epochs=2, batch_size=32,
                          learning_rate=3e-3, hyperparameters=dict(TINY_HYPERPARAMETERS))
-    train(config, output=run_dir, verbose=0, splits=tiny_splits)
-    analyze_run(run_dir, images=IMAGES, splits=shuffled)
+    with tiny_code_prior():
+        train(config, output=run_dir, verbose=0, splits=tiny_splits)
+    analyze_run(run_dir, images=IMAGES, splits=shuffled, generation={"samples": IMAGES, "nll_samples": 4})
     return run_dir
 
 

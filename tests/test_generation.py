@@ -16,20 +16,7 @@ from aezoo.run_folder import RunFolder
 from tests.conftest import TINY_HYPERPARAMETERS
 
 
-@pytest.fixture(scope="module")
-def zoo_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: Any) -> Path:
-    """A tiny finished run of a VQ-VAE and a U-Net (1 epoch; the code prior 1 epoch). Read-only."""
-    from aezoo.config import TrainConfig
-    from aezoo.training import train
-
-    run_dir = tmp_path_factory.mktemp("zoo") / "run"
-    config = TrainConfig(models=("vqvae", "unet"), dataset="embedded", epochs=1, batch_size=64,
-                         hyperparameters=dict(TINY_HYPERPARAMETERS))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(generation, "PRIOR_EPOCHS", 1)
-        patch.setattr(generation, "PRIOR_FILTERS", 8)
-        train(config, output=run_dir, verbose=0, splits=tiny_splits)
-    return run_dir
+# zoo_run (tests/conftest.py): every family for 1 epoch, the VQ-VAE's code prior 1 epoch. Read-only.
 
 
 @pytest.fixture(scope="module")
