@@ -50,19 +50,51 @@ def tiny_splits(embedded: ImageSplits) -> ImageSplits:
     return subset(embedded, 256, 64)
 
 
+def train_tiny_run(run_dir: Path, splits: ImageSplits) -> None:
+    """Both models trained for 3 epochs (24 steps) on ``splits`` (see :func:`tiny_run`)."""
+    from aezoo.config import TrainConfig
+    from aezoo.training import train
+
+    config = TrainConfig(models=("ae", "vae"), dataset="embedded", epochs=3, batch_size=32, learning_rate=3e-3,
+                         hyperparameters=dict(TINY_HYPERPARAMETERS))
+    train(config, output=run_dir, verbose=0, splits=splits)
+
+
+def train_zoo_run(run_dir: Path, splits: ImageSplits) -> None:
+    """Every family trained for 1 epoch (4 steps) on ``splits`` (see :func:`zoo_run`)."""
+    from aezoo.config import TrainConfig
+    from aezoo.training import train
+
+    config = TrainConfig(models="all", dataset="embedded", epochs=1, batch_size=64, learning_rate=3e-3,
+                         kl_warmup_epochs=2, hyperparameters=dict(TINY_HYPERPARAMETERS))
+    with tiny_code_prior():
+        train(config, output=run_dir, verbose=0, splits=splits)
+
+
+# The session's trained runs: fixture name -> (folder name, builder). Largest first.
+SHARED_RUNS = {"zoo_run": ("zoo", train_zoo_run), "tiny_run": ("tiny", train_tiny_run)}
+
+
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on ``path`` (yield True); with ``wait=False`` yield False if another holds it."""
     with path.open("a") as handle:
         if fcntl is not None:
-            fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
-        yield
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+        yield True  # the lock goes with the file's closing
 
 
-def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None],
+               wait: bool = True) -> Path | None:
     """``BASE/shared/name``, made by ``build(folder)`` once per test run whichever worker asks first.
 
     BASE is the run's base temporary folder, the parent of the xdist workers' own. A build that
     raised leaves no ``.done`` mark, so the next worker to ask starts it again from scratch.
+    ``wait=False``: None at once if another worker is building it.
     """
     base = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER") and fcntl is not None:
@@ -70,7 +102,9 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
     shared = base / "shared"
     shared.mkdir(exist_ok=True)
     folder, done = shared / name, shared / f"{name}.done"
-    with _locked(shared / f"{name}.lock"):
+    with _locked(shared / f"{name}.lock", wait) as locked:
+        if not locked:
+            return None
         if not done.exists():
             shutil.rmtree(folder, ignore_errors=True)
             build(folder)
@@ -85,13 +119,7 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits)
     Built once per test run and shared by the workers: tests must treat it as read-only (copy it
     first to change anything).
     """
-    from aezoo.config import TrainConfig
-    from aezoo.training import train
-
-    config = TrainConfig(models=("ae", "vae"), dataset="embedded", epochs=3, batch_size=32, learning_rate=3e-3,
-                         hyperparameters=dict(TINY_HYPERPARAMETERS))
-    return built_once(tmp_path_factory, "tiny", lambda run_dir: train(config, output=run_dir, verbose=0,
-                                                                        splits=tiny_splits))
+    return built_once(tmp_path_factory, "tiny", lambda run_dir: train_tiny_run(run_dir, tiny_splits))
 
 
 @pytest.fixture
@@ -108,17 +136,27 @@ def zoo_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits) 
     Built once per test run and shared by the workers: tests must treat it as read-only (copy it
     first to change anything).
     """
-    from aezoo.config import TrainConfig
-    from aezoo.training import train
+    return built_once(tmp_path_factory, "zoo", lambda run_dir: train_zoo_run(run_dir, tiny_splits))
 
-    config = TrainConfig(models="all", dataset="embedded", epochs=1, batch_size=64, learning_rate=3e-3,
-                         kl_warmup_epochs=2, hyperparameters=dict(TINY_HYPERPARAMETERS))
 
-    def build(run_dir: Path) -> None:
-        with tiny_code_prior():
-            train(config, output=run_dir, verbose=0, splits=tiny_splits)
+@pytest.fixture(scope="session", autouse=True)
+def _shared_runs_start_at_once(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """On xdist workers, each one's first test starts building a shared run no other worker is building.
 
-    return built_once(tmp_path_factory, "zoo", build)
+    So the zoo run and the tiny run train side by side from the start, instead of one worker
+    waiting for the other's build when both reach their first test that needs it. (The first
+    test's setup time includes that build.) Only runs some collected test needs are built; a
+    test file's own fixture of the same name does not count.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER") or fcntl is None:
+        return  # one process: each run is built when first needed
+    for fixture, (name, build) in SHARED_RUNS.items():
+        needed = any(fixture in getattr(item, "fixturenames", ()) and not hasattr(getattr(item, "module", None), fixture)
+                     for item in request.session.items)
+        if needed:
+            splits = request.getfixturevalue("tiny_splits")
+            if built_once(tmp_path_factory, name, lambda run_dir: build(run_dir, splits), wait=False) is not None:
+                return
 
 
 @contextlib.contextmanager

@@ -58,14 +58,14 @@ def cvae(tiny_splits: ImageSplits) -> keras.Model:
 
 @pytest.fixture(scope="module")
 def zoo_run(tmp_path_factory: pytest.TempPathFactory, tiny_splits: ImageSplits, shuffled: ImageSplits) -> Path:
-    """A run of an autoencoder, a VQ-VAE and a U-Net (2 tiny epochs, a tiny code prior), analysed on
+    """A run of an autoencoder, a VQ-VAE and a U-Net (1 tiny epoch, a tiny code prior), analysed on
     100 test digits, generation scored on 100 samples."""
     from aezoo.analysis import analyze_run
     from aezoo.config import TrainConfig
     from aezoo.training import train
 
     run_dir = tmp_path_factory.mktemp("zoo") / "run"
-    config = TrainConfig(models=("ae", "vqvae", "unet"), dataset="embedded", epochs=2, batch_size=32,
+    config = TrainConfig(models=("ae", "vqvae", "unet"), dataset="embedded", epochs=1, batch_size=32,
                          learning_rate=3e-3, hyperparameters=dict(TINY_HYPERPARAMETERS))
     with tiny_code_prior():
         train(config, output=run_dir, verbose=0, splits=tiny_splits)

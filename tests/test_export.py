@@ -30,6 +30,7 @@ LOAD_WITHOUT_AEZOO = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # tests/test_families.py serves every family's SavedModel without aezoo in the fast suite
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 def test_saved_model_signatures_work_in_a_process_without_aezoo(kind, tiny_run, tiny_splits, tmp_path):
     import keras

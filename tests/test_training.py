@@ -138,6 +138,7 @@ def test_corrupt_data_files_are_reported_before_anything_is_written(tmp_path, ca
                        absent=[tmp_path / "run"])
 
 
+@pytest.mark.slow  # train.py end to end again: the fast suite runs aezoo-train whole and train.py's usage errors
 def test_train_py_end_to_end_in_a_subprocess(tmp_path):
     """The real entry point, as a user runs it, on the embedded data with a tiny architecture."""
     done = run_python("train.py", ["--epochs", "1", *TINY_TRAIN_FLAGS, "--batch-size", "256",
