@@ -180,7 +180,8 @@ def test_report_sections_are_a_list_of_builders(zoo_run: Path, analysis_data: An
                for kind in ("ae", "vqvae")}
     context = report.ReportContext(records, results, analysis_data, skipped={"unet": "No latent space."})
     extra = lambda context: f"<h2>Extra</h2><p>{len(context.kinds)} models</p>"  # noqa: E731
-    monkeypatch.setattr(report, "SECTIONS", [*report.SECTIONS[:-1], extra, report.SECTIONS[-1]])
+    before = report.SECTIONS.index(report.method_section)
+    monkeypatch.setattr(report, "SECTIONS", [*report.SECTIONS[:before], extra, *report.SECTIONS[before:]])
     page = report.render_report(context)
     assert "<h2>Extra</h2><p>3 models</p>" in page
     assert page.index('id="model-unet"') < page.index("<h2>Extra</h2>") < page.index("How this was measured")
