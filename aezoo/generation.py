@@ -372,22 +372,24 @@ def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, split
     return result
 
 
-def _reference_points(classifier: Any, splits: Any, count: int, seed: int, real_features: np.ndarray) -> dict[str, float]:
+def _reference_points(classifier: Any, splits: Any, count: int, seed: int,
+                      real_features: np.ndarray) -> dict[str, float]:
     """The FD reference points, remembered beside a cached classifier: they depend on nothing else
     than it, the first ``count`` training and test images (hashed into the key) and the seed."""
     from aezoo.evaluation.frechet import BLUR_SIGMA, NOISE_STDDEVS, reference_points
 
     digest = hashlib.sha256(np.ascontiguousarray(splits.train_images[:count]).tobytes())
     digest.update(np.ascontiguousarray(splits.test_images[:count]).tobytes())
-    key = (f"reference points n={count} seed={seed} blur={BLUR_SIGMA:g} noise={','.join(f'{s:g}' for s in NOISE_STDDEVS)} "
-           f"images={digest.hexdigest()[:16]}")
+    noise = ",".join(f"{stddev:g}" for stddev in NOISE_STDDEVS)
+    key = f"reference points n={count} seed={seed} blur={BLUR_SIGMA:g} noise={noise} images={digest.hexdigest()[:16]}"
     return classifier.remember(key, lambda: reference_points(
         classifier, splits.train_images, splits.test_images, n=count, seed=seed, test_features=real_features))
 
 
 def _evaluate_one(run: RunFolder, kind: str, model: Any, classifier: Any, splits: Any, seed: int, nll_samples: int,
                   count: int, say: Progress, real_features: np.ndarray) -> dict[str, Any] | None:
-    """One model's generation metrics and sample grid, also added to its ``metrics.json``; None if it cannot generate."""
+    """One model's generation metrics and sample grid, also added to its ``metrics.json``; None if it
+    cannot generate."""
     generator = generator_for(model, run.model_dir(kind))
     if generator is None and not has_likelihood(model):
         say(f"{kind}: cannot generate ({why_not_generative(model)}); no generation metrics")

@@ -51,7 +51,8 @@ def mosaic(images: Any, columns: int, gap: int = 2, fill: float = 1.0) -> np.nda
     return sheet
 
 
-def show_mosaic(axis: Axes, images: Any, columns: int, gap: int = 2, row_labels: Any = None, **label_options: Any) -> None:
+def show_mosaic(axis: Axes, images: Any, columns: int, gap: int = 2, row_labels: Any = None,
+                **label_options: Any) -> None:
     """Draw images as one grey mosaic in ``axis`` (white gaps, no ticks, no frame), rows labelled on the left.
 
     One image in one axes draws many times faster than an axes per digit: a grid of 30 digits

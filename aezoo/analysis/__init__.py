@@ -150,7 +150,8 @@ class _PhaseTable:
 
 
 def _analyze_models(run: RunFolder, kinds: list[str], data: AnalysisData, seed: int, say: Progress,
-                    timer: PhaseTimer, models: dict[str, keras.Model]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+                    timer: PhaseTimer,
+                    models: dict[str, keras.Model]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
     """Every model's latent analysis (one phase each, the pixel baselines another); and those skipped, why."""
     baselines: dict[int, dict[str, Any]] = {}  # per flattened embedding size; shared by models of equal size
     results: dict[str, dict[str, Any]] = {}
