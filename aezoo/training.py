@@ -350,9 +350,10 @@ def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut
     history = run.history_path(kind)
     plotted_labels = held_out.validation_labels[:PLOTTED_IMAGES] if needs_labels else None
     callbacks: list[keras.callbacks.Callback] = [
+        # First at every epoch end: the backup that a resumed run starts from. A kill right after
+        # it loses at most that epoch's pictures, never an epoch of training.
         AtomicBackupAndRestore(str(run.backup_dir(kind))),
         keras.callbacks.TerminateOnNaN(),
-        StopOnInterrupt(),
         timer,
         # Before HistoryCSV, which then records the epoch's KL weight; a no-op without a KL term.
         KLWarmup(config.kl_warmup_epochs),
@@ -366,7 +367,9 @@ def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut
         callbacks += [keras.callbacks.TensorBoard(str(run.tensorboard_dir(kind))),
                       TensorBoardImages(run.tensorboard_dir(kind), held_out.noisy_validation[:PLOTTED_IMAGES],
                                         held_out.clean_validation[:PLOTTED_IMAGES], labels=plotted_labels)]
-    return callbacks
+    # Last: a termination asked for during an epoch's end stops training only after every record
+    # of that epoch (history row, checkpoint, pictures) is written, since its backup already is.
+    return [*callbacks, StopOnInterrupt()]
 
 
 def _fit(model: keras.Model, kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder,

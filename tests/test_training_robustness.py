@@ -158,3 +158,33 @@ def test_a_requested_interrupt_stops_fit_after_the_step_without_finishing_the_ru
     finally:
         interrupts.clear()
     assert steps == [0]
+
+
+def test_an_interrupt_during_an_epochs_end_stops_after_that_epochs_records(tmp_path, tiny_splits, monkeypatch):
+    """A SIGTERM arriving just after an epoch's backup is written must not lose that epoch's records.
+
+    The resumed run starts after the backed-up epoch, so its history row and picture must exist too
+    (the slow kill test caught a history missing one epoch when the signal came at this moment).
+    """
+    from aezoo import interrupts
+    from aezoo.callbacks.atomic_backup import AtomicBackupAndRestore
+
+    save = AtomicBackupAndRestore._save_model
+
+    def save_then_terminate(self):
+        save(self)
+        if self._current_epoch == 2:  # Keras counts the finished epochs: the second one is backed up
+            interrupts.request()
+
+    monkeypatch.setattr(AtomicBackupAndRestore, "_save_model", save_then_terminate)
+    config = TrainConfig(models=("ae",), dataset="embedded", epochs=4, batch_size=64,
+                         hyperparameters=dict(TINY_HYPERPARAMETERS))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            train(config, output=tmp_path / "run", verbose=0, splits=subset(tiny_splits, 128, 32))
+    finally:
+        interrupts.clear()
+    model_dir = tmp_path / "run" / "ae"
+    assert [int(float(row["epoch"])) for row in read_csv(model_dir / "history.csv")] == [0, 1]
+    assert sorted(p.name for p in (model_dir / "reconstructions").glob("epoch_*.png")) == [
+        "epoch_001.png", "epoch_002.png"]
