@@ -287,22 +287,15 @@ class FitOutcome:
     timer: EpochTimer
 
 
-def fit_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder, held_out: HeldOut,
-              verbose: str | int = 2, strategy: tf.distribute.Strategy | None = None,
-              timer: PhaseTimer | None = None) -> dict[str, Any]:
-    """Train one model into ``run.model_dir(kind)`` and return its metrics (also its ``metrics.json``).
-
-    Build, fit (on train, watching validation), score (once, on test), save; ``timer`` times
-    each as a phase ``"<kind>: ..."``. A model that is already finished (a resumed run) is not
-    trained again.
-    """
-    return train_model(kind, config, splits, run, held_out, verbose, strategy, timer)[0]
-
-
 def train_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder, held_out: HeldOut,
                 verbose: str | int = 2, strategy: tf.distribute.Strategy | None = None,
                 timer: PhaseTimer | None = None) -> tuple[dict[str, Any], keras.Model | None]:
-    """:func:`fit_model`, also returning the trained model (``None`` when it was finished before)."""
+    """Train one model into ``run.model_dir(kind)``; return its metrics (also its ``metrics.json``) and the model.
+
+    Build, fit (on train, watching validation), score (once, on test), save; ``timer`` times
+    each as a phase ``"<kind>: ..."``. A model that is already finished (a resumed run) is not
+    trained again: its metrics are read back and the model is ``None``.
+    """
     if run.is_model_finished(kind):
         logger.info("%s: already trained in %s, skipping", kind, run.model_dir(kind))
         return run.read_metrics(kind) or {}, None

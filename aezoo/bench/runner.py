@@ -200,7 +200,7 @@ def make_entries(settings: BenchSettings) -> list[Entry]:
 
 
 def build_entry(entry: Entry, train_images: np.ndarray, train_labels: np.ndarray | None = None) -> None:
-    """Build and compile ``entry``'s model and its training dataset, seeded like ``fit_model``.
+    """Build and compile ``entry``'s model and its training dataset, seeded like ``train_model``.
 
     ``train_labels`` reach the dataset only of a model that needs labels, as in training.
     """
