@@ -26,7 +26,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -177,11 +177,6 @@ class TestData:
     labels: np.ndarray
 
 
-def denoised(model: Any, noisy: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    inputs = (noisy, labels.astype(np.int32)) if getattr(model, "needs_labels", False) else noisy
-    return np.asarray(model.predict(inputs, batch_size=500, verbose=0))
-
-
 def latent_knn(model: Any, data: TestData, seed: int) -> float | None:
     """5-fold 5-NN accuracy of the flattened embeddings of the first clean test digits."""
     from aezoo.analysis.latent_metrics import knn_accuracy
@@ -204,12 +199,13 @@ def score_entry(entry: Any, data: TestData, splits: Any, classifier: Any, settin
     """Every column of one model's row."""
     from aezoo import generation
     from aezoo.metrics import image_quality
+    from aezoo.training import denoise_in_batches
 
     model, seed = entry.model, entry.config.seed
     images = len(splits.train_images)
     row: dict[str, Any] = {
         "kind": "reference" if entry.is_reference else "family",
-        "test": image_quality(data.clean, denoised(model, data.noisy, data.labels)),
+        "test": image_quality(data.clean, denoise_in_batches(model, data.noisy, data.labels.astype(np.int32))),
         "parameters": int(model.count_params()), "epochs": entry.config.epochs,
         "batch_size": entry.config.batch_size,
         "training_seconds": round(sum(entry.clock.seconds), 2),
@@ -286,8 +282,12 @@ def _generation(rows: dict[str, Any], name: str, *keys: str) -> float | None:
     return value
 
 
-def _target(text: str, value: float | None, wanted: float | None, met: bool | None, shown: str) -> dict[str, Any]:
-    return {"target": text, "value": value, "wanted": wanted, "met": met, "shown": shown}
+def _target(text: str, value: float | None, wanted: float, met: Callable[[float], bool],
+            show: Callable[[float], str]) -> dict[str, Any]:
+    """One target's record; ``value`` is ``None`` when a row it needs is not in the run (skipped)."""
+    if value is None:
+        return {"target": text, "value": None, "wanted": wanted, "met": None, "shown": "–"}
+    return {"target": text, "value": value, "wanted": wanted, "met": met(value), "shown": show(value)}
 
 
 def judge_targets(rows: dict[str, Any]) -> list[dict[str, Any]]:
@@ -305,28 +305,20 @@ def judge_targets(rows: dict[str, Any]) -> list[dict[str, Any]]:
     def gap(a: float | None, b: float | None) -> float | None:
         return None if a is None or b is None else a - b
 
-    def at_least(value: float | None, wanted: float) -> bool | None:
-        return None if value is None else value >= wanted
-
     ratio = None if unet_s is None or not textbook_s else unet_s / textbook_s
-    targets = [
-        _target("U-Net beats the AE by >= 2 dB test PSNR", gap(unet, ae), 2.0, at_least(gap(unet, ae), 2.0),
-                f"{gap(unet, ae):+.2f} dB" if gap(unet, ae) is not None else "–"),
+    return [
+        _target("U-Net beats the AE by >= 2 dB test PSNR", gap(unet, ae), 2.0,
+                lambda v: v >= 2.0, lambda v: f"{v:+.2f} dB"),
         _target("U-Net beats keras.io's no-bottleneck model by >= 1 dB", gap(unet, kerasio), 1.0,
-                at_least(gap(unet, kerasio), 1.0),
-                f"{gap(unet, kerasio):+.2f} dB" if gap(unet, kerasio) is not None else "–"),
-        _target("U-Net trains within 3x the textbook AE's time", ratio, 3.0, None if ratio is None else ratio <= 3.0,
-                f"{ratio:.2f}x" if ratio is not None else "–"),
+                lambda v: v >= 1.0, lambda v: f"{v:+.2f} dB"),
+        _target("U-Net trains within 3x the textbook AE's time", ratio, 3.0,
+                lambda v: v <= 3.0, lambda v: f"{v:.2f}x"),
         _target("IWAE's NLL is lower than the VAE's", gap(nll_vae, nll_iwae), 0.0,
-                None if gap(nll_vae, nll_iwae) is None else gap(nll_vae, nll_iwae) > 0,
-                f"{nll_iwae:.1f} vs {nll_vae:.1f} nats" if gap(nll_vae, nll_iwae) is not None else "–"),
-        _target("CVAE label accuracy >= 90%", label, 0.9, at_least(label, 0.9),
-                f"{label:.1%}" if label is not None else "–"),
+                lambda v: v > 0, lambda v: f"{nll_iwae:.1f} vs {nll_vae:.1f} nats"),
+        _target("CVAE label accuracy >= 90%", label, 0.9, lambda v: v >= 0.9, lambda v: f"{v:.1%}"),
         _target("the VAE's prior samples are closer to real digits (FD) than the AE's mixture samples",
-                gap(fd_ae, fd_vae), 0.0, None if gap(fd_ae, fd_vae) is None else gap(fd_ae, fd_vae) > 0,
-                f"FD {fd_vae:.1f} vs {fd_ae:.1f}" if gap(fd_ae, fd_vae) is not None else "–"),
+                gap(fd_ae, fd_vae), 0.0, lambda v: v > 0, lambda v: f"FD {fd_vae:.1f} vs {fd_ae:.1f}"),
     ]
-    return targets
 
 
 FD_ORDER_MISSED = ("A 10-component mixture fitted to the AE's training codes draws where codes really lie; the "
