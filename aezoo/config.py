@@ -1,9 +1,9 @@
 """The settings of a training run, validated in one place and saved as the run's ``config.json``.
 
 Settings only: nothing here builds a model, an optimizer or a dataset (that is
-:mod:`aezoo.training`'s job, beside :func:`aezoo.models.build`). Model hyperparameters are not
-repeated here: their names and defaults are the constructor arguments of the model classes (see
-:func:`model_defaults`); a run stores only the ones a user overrode, and each model's full
+:mod:`aezoo.training`'s job, beside :func:`aezoo.families.build`). Model hyperparameters are not
+repeated here: each family folder declares its own (:mod:`aezoo.models.hyperparameters`), which
+also checks them; a run stores only the ones a user overrode, and each model's full
 ``get_config()`` lands in its own ``metrics.json``.
 """
 
@@ -17,15 +17,15 @@ from aezoo.datasets.noise import DEFAULT_STRENGTH, NOISE_KINDS, make_noise
 from aezoo.datasets.sources import DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, check_validation_fraction
 from aezoo.distribute import STRATEGIES
 from aezoo.errors import UsageError
-from aezoo.models.families import FAMILIES, GROUPS, get_family, parse_model_list
+from aezoo.families import GROUPS, MODELS, all_hyperparameters, get_model, parse_model_list
 
-MODEL_CHOICES = (*FAMILIES, *GROUPS)
+MODEL_CHOICES = (*MODELS, *GROUPS)
 LR_SCHEDULES = ("constant", "cosine")
 
 
 def model_defaults(kind: str) -> dict[str, Any]:
-    """Constructor arguments of a model family and their defaults: the single source of hyperparameters."""
-    return get_family(kind).defaults()
+    """Constructor arguments of the model ``kind`` and their defaults, as its family declares them."""
+    return get_model(kind).defaults()
 
 
 @dataclasses.dataclass
@@ -109,10 +109,14 @@ class TrainConfig:
     def _validate_hyperparameters(self) -> None:
         # Checked here as well as in the constructor because a value the run's models ignore
         # (--iw-samples 0 with --model ae) is still a mistake the user should hear about.
-        samples = self.hyperparameters.get("iw_samples")
-        if samples is not None and (_not_int(samples) or samples < 1):
-            raise UsageError(f"iw_samples (importance samples per image of the IWAE) must be a positive integer, "
-                             f"got {samples!r}")
+        declared = all_hyperparameters()
+        for name, value in self.hyperparameters.items():
+            if name not in declared:
+                raise UsageError(f"unknown model hyperparameter {name!r}; the families take {', '.join(declared)}")
+            try:
+                declared[name].check(value)
+            except ValueError as error:
+                raise UsageError(str(error)) from None
 
     def model_arguments(self, kind: str) -> dict[str, Any]:
         """The constructor arguments for ``kind``: its defaults, the user's overrides, the run seed."""

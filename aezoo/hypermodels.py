@@ -1,35 +1,24 @@
-"""keras-tuner search spaces for aezoo's models: one :class:`keras_tuner.HyperModel` per model family.
+"""keras-tuner search spaces for aezoo's models: one :class:`keras_tuner.HyperModel` per model name.
 
 A HyperModel is a *family* of models: ``build(hp)`` asks the ``HyperParameters`` object ``hp``
 for each architectural choice (``hp.Choice("depth", ...)``) and builds one member. The tuner's
 oracle decides which values ``hp`` hands out; asked outside a search, ``hp`` returns each
-hyperparameter's *default*, and here the defaults are the model constructors' own (read with
-:func:`aezoo.config.model_defaults`, never repeated), so ``build(HyperParameters())`` is exactly
-the untuned model that ``train.py`` trains.
+hyperparameter's *default*, and here the defaults are the model's own declared ones (never
+repeated), so ``build(HyperParameters())`` is exactly the untuned model that ``train.py`` trains.
 
-The search space derives from each family's constructor: every constructor argument named in
-the table below is searched, with the family's own default (preset included) as the default
-value; arguments not in the table (``activation``, ``seed``, ``num_classes``, ...) keep their
-defaults. So a family is tunable by being listed, and searches only what it has::
-
-    embedding_dim   2 4 8 16 32 64 (+ the default)       ordered choice: neighbours are similar
-    depth           1 .. 3                                convolutions per resolution level
-    filters         8 16 32 64 (+ the default)            first level's filters
-    beta            0.25 .. 4, log scale                  VAE family: weight of the KL term
-    iw_samples      1 2 5 10 (+ the default)              IWAE: codes per image (a trial's cost
-                                                          grows with it, so at most 10)
-    num_codes       16 32 64 128 (+ the default)          VQ-VAE: codebook size (cheap: one
-                                                          distance matrix per batch)
-    learning_rate   3e-4 .. 1e-2, log scale               Adam's step (contains TrainConfig's default)
-
-For example the U-Net (no bottleneck) searches depth, filters and the learning rate; the IWAE
-adds beta and iw_samples to the VAE's architecture.
+The search space is what the family folder declares: every hyperparameter with a ``search``
+(:mod:`aezoo.models.hyperparameters`: ``Choice``, ``IntRange``, ``LogRange``) is searched,
+with the model's default added to (or its range widened to hold) the candidates; the others
+(``activation``, ``seed``, ``num_classes``, ...) keep their defaults. So a family is tunable by
+being listed, and searches only what it has: the U-Net (no bottleneck) searches depth, filters
+and the learning rate; the IWAE adds beta and iw_samples to the VAE's architecture. The learning
+rate (3e-4 .. 1e-2, log scale, default ``TrainConfig``'s) is searched for every model.
 
 To narrow it, declare hyperparameters *before* the search and pass them to the tuner
 (``hyperparameters=hp``): keras-tuner keeps the first declaration of a name, so
 ``hp.Fixed("filters", 8)`` or ``hp.Choice("embedding_dim", [2, 4])`` overrides the space above.
 
-The HyperModels sit beside :mod:`aezoo.tuning`, a layer above :mod:`aezoo.models`: they need
+The HyperModels sit beside :mod:`aezoo.tuning`, a layer above :mod:`aezoo.families`: they need
 :class:`~aezoo.config.TrainConfig` and training's compile step, which the models must not import,
 and the models themselves do not depend on keras_tuner.
 """
@@ -43,23 +32,16 @@ import keras
 import keras_tuner as kt
 
 from aezoo.callbacks import StopOnInterrupt
-from aezoo.config import TrainConfig, model_defaults
-from aezoo.models import FAMILIES, get_family
+from aezoo.config import TrainConfig
+from aezoo.families import MODELS, get_model
+from aezoo.models.hyperparameters import Choice, Hyperparameter, IntRange, LogRange
 from aezoo.training import build_model, compile_model
 
-# Candidate values; each kind's constructor default is added to its choice list, so the default
-# model is always a member of the space (keras-tuner requires a choice's default among its values).
-EMBEDDING_DIMS = (2, 4, 8, 16, 32, 64)
-DEPTH_RANGE = (1, 3)
-FILTER_CHOICES = (8, 16, 32, 64)
 # Below ~3e-4 a model trained for a few epochs does not get past the "average digit" plateau;
 # the upper end must contain TrainConfig's default (4e-3), chosen by the benchmark with batch
 # normalisation on. Without batch normalisation high rates tend to collapse to an all-black
 # output (the measurements are in docs/tuning.md and bench/README.md).
 LEARNING_RATE_RANGE = (3e-4, 1e-2)
-BETA_RANGE = (0.25, 4.0)
-IW_SAMPLE_CHOICES = (1, 2, 5, 10)
-NUM_CODE_CHOICES = (16, 32, 64, 128)
 
 # Validation metrics worth optimising, and which way is better. The names are the trackers of
 # the models' ``test_step`` (``metric_names``) with Keras' ``val_`` prefix; the VAE's KL alone is
@@ -72,48 +54,33 @@ DEFAULT_OBJECTIVE = "val_psnr"
 def objectives(kind: str) -> dict[str, kt.Objective]:
     """The objectives a search over ``kind`` may use, by name (``val_psnr``, ``val_loss``, ...)."""
     return {f"val_{name}": kt.Objective(f"val_{name}", OBJECTIVE_DIRECTIONS[name])
-            for name in get_family(kind).model_class.metric_names if name in OBJECTIVE_DIRECTIONS}
+            for name in get_model(kind).model_class.metric_names if name in OBJECTIVE_DIRECTIONS}
 
 
-def _with_default(values: tuple[int, ...], default: int) -> list[int]:
-    return sorted({*values, default})
-
-
-def _ordered_choice(values: tuple[int, ...]) -> Callable[[kt.HyperParameters, str, Any], Any]:
-    return lambda hp, name, default: hp.Choice(name, _with_default(values, default), ordered=True, default=default)
-
-
-def _log_float(low: float, high: float) -> Callable[[kt.HyperParameters, str, Any], Any]:
-    # The range widens to hold a default outside it (keras-tuner requires the default inside).
-    return lambda hp, name, default: hp.Float(name, min(low, default), max(high, default), sampling="log",
-                                              default=default)
-
-
-# Constructor argument -> how to declare it, given its default: the searchable arguments, in
-# the order a family's constructor lists them.
-SEARCHABLE: dict[str, Callable[[kt.HyperParameters, str, Any], Any]] = {
-    "embedding_dim": _ordered_choice(EMBEDDING_DIMS),
-    "depth": lambda hp, name, default: hp.Int(name, min(DEPTH_RANGE[0], default), max(DEPTH_RANGE[1], default),
-                                              default=default),
-    "filters": _ordered_choice(FILTER_CHOICES),
-    "beta": _log_float(*BETA_RANGE),
-    "iw_samples": _ordered_choice(IW_SAMPLE_CHOICES),
-    "num_codes": _ordered_choice(NUM_CODE_CHOICES),
-}
+def declare(hp: kt.HyperParameters, hyperparameter: Hyperparameter) -> Any:
+    """Declare one searched hyperparameter in ``hp`` (or look it up); its default is the model's."""
+    name, default, search = hyperparameter.name, hyperparameter.default, hyperparameter.search
+    if isinstance(search, Choice):  # keras-tuner requires the default among the values
+        return hp.Choice(name, sorted({*search.values, default}), ordered=search.ordered, default=default)
+    if isinstance(search, IntRange):
+        return hp.Int(name, min(search.low, default), max(search.high, default), default=default)
+    if isinstance(search, LogRange):  # the range widens to hold a default outside it
+        return hp.Float(name, min(search.low, default), max(search.high, default), sampling="log", default=default)
+    raise TypeError(f"{name}: no search space declared")
 
 
 class AutoencoderHyperModel(kt.HyperModel):
     """The search space of one aezoo model family (``"ae"``, ``"vae"``, ...).
 
     Args:
-        kind: the family, a key of :data:`aezoo.models.FAMILIES`.
+        kind: the model name, a key of :data:`aezoo.families.MODELS`.
         seed: seeds the weight initialisation (as ``train.py`` does), so that two trials with the
             same hyperparameters start from the same weights and differ only by what was tuned.
         """
 
     def __init__(self, kind: str, seed: int = 0, **kwargs: Any) -> None:
-        if kind not in FAMILIES:
-            raise ValueError(f"unknown model family {kind!r}; choose one of {', '.join(FAMILIES)}")
+        if kind not in MODELS:
+            raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
         super().__init__(name=kwargs.pop("name", f"{kind}_hypermodel"), **kwargs)
         self.kind = kind
         self.seed = seed
@@ -130,9 +97,8 @@ class AutoencoderHyperModel(kt.HyperModel):
         return hp
 
     def model_hyperparameters(self, hp: kt.HyperParameters) -> dict[str, Any]:
-        """Declare (or look up) the family's searchable constructor arguments (:data:`SEARCHABLE`)."""
-        return {name: SEARCHABLE[name](hp, name, default) for name, default in model_defaults(self.kind).items()
-                if name in SEARCHABLE}
+        """Declare (or look up) the constructor arguments the family declares a search space for."""
+        return {h.name: declare(hp, h) for h in get_model(self.kind).hyperparameters if h.search is not None}
 
     def learning_rate(self, hp: kt.HyperParameters) -> float:
         # Not a constructor argument: its default is the training default, TrainConfig's.

@@ -8,10 +8,11 @@ unless it holds one of aezoo's model classes and nothing that carries code (a se
 ``Lambda`` or function, or a class from outside Keras and aezoo) anywhere in its config; it is
 then loaded with Keras safe mode on as a second line of defence.
 
-What a model can do comes from its capabilities, not its name: a model without a latent space
-(``has_latent_space`` False) denoises but cannot ``encode`` or ``decode``; a model that needs
-labels (``needs_labels``, a conditional model) takes the images' digit classes beside them in
-``denoise``, ``encode`` and ``decode``, and every other model refuses labels. An embedding's shape
+What a model can do comes from its capabilities (:mod:`aezoo.models.capabilities`), not its
+name: a model without a latent space denoises but cannot ``encode`` or ``decode``; a conditional
+model takes the images' classes beside them in ``denoise``, ``encode`` and ``decode``, and every
+other model refuses labels. Which model it is (``vae`` or its preset ``beta_vae``) is read from
+the artifact's own records, never guessed from a folder's name. An embedding's shape
 is the model's own (``embedding_shape``): a vector for most families, a 7x7 grid of vectors for
 the VQ-VAE.
 
@@ -34,6 +35,8 @@ import numpy as np
 
 from aezoo.errors import UsageError
 from aezoo.imageio import SIZE, check_array, normalize_pixels
+from aezoo.models.capabilities import CONDITIONAL, LATENT_SPACE, Capability, has
+from aezoo.run_folder import SAVED_MODEL_RECORD
 
 DEFAULT_BATCH_SIZE = 1024
 # The classes a conditional model's labels name: the ten digits.
@@ -41,10 +44,19 @@ NUM_CLASSES = 10
 
 
 def model_kinds() -> tuple[str, ...]:
-    """The model families a run folder may hold, from the zoo's family list (no TensorFlow needed)."""
-    from aezoo.models.families import FAMILIES
+    """The model names a run folder may hold, from the zoo's family list (no TensorFlow needed)."""
+    from aezoo.families import MODELS
 
-    return tuple(FAMILIES)
+    return tuple(MODELS)
+
+
+def _recorded_name(record: Path) -> str | None:
+    """The model name a JSON record (a model folder's ``metrics.json``, a SavedModel's ``aezoo.json``) holds, or None."""
+    try:
+        name = json.loads(record.read_text()).get("model")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name in model_kinds() else None
 
 
 def _not_a_model() -> str:
@@ -62,7 +74,7 @@ class ModelLocation:
 
     path: Path  # the saved_model/ folder or the .keras file
     format: str  # "saved_model" or "keras"
-    kind: str | None  # the model family ("ae", "vae"...), or None when the path does not say
+    kind: str | None  # the model name ("ae", "beta_vae"...) as recorded beside it, or None when nothing says
 
 
 def _has_model(folder: Path) -> bool:
@@ -92,15 +104,11 @@ def locate_model(path: str | os.PathLike[str], model_kind: str | None = None) ->
     if path.is_file():
         if path.suffix != ".keras":
             raise UsageError(f"{path}: not a model; {_not_a_model()}")
-        # A model folder's name says the family (RUN/beta_vae/model.keras), as for a saved_model/.
-        guess = path.resolve().parent.name
-        location = ModelLocation(path, "keras", guess if guess in kinds else None)
+        location = ModelLocation(path, "keras", _recorded_name(path.parent / "metrics.json"))
     elif (path / "saved_model.pb").is_file():
-        guess = path.resolve().parent.name
-        location = ModelLocation(path, "saved_model", guess if guess in kinds else None)
+        location = ModelLocation(path, "saved_model", _recorded_name(path / SAVED_MODEL_RECORD))
     elif _has_model(path):
-        name = path.resolve().name
-        location = _in_model_folder(path, name if name in kinds else None)
+        location = _in_model_folder(path, _recorded_name(path / "metrics.json"))
     else:
         present = [kind for kind in kinds if _has_model(path / kind)]
         if not present:
@@ -121,20 +129,22 @@ class TrainedModel:
     Images are ``[N,28,28]``, ``[N,28,28,1]`` or one ``[28,28]``, ``uint8`` 0-255 or float in
     [0, 1]; results are float32 in [0, 1]. ``denoise`` returns the shape it was given, ``encode``
     ``[N, *embedding_shape]`` (the VAE's posterior mean; the VQ-VAE's grid ``[N,7,7,D]``),
-    ``decode`` ``[N,28,28]``. ``encode`` and ``decode`` need a latent space
-    (:attr:`has_latent_space`); without one they raise UsageError. A model that needs labels
-    (:attr:`needs_labels`) takes ``labels``: one integer class 0-9 per image, or one for all.
+    ``decode`` ``[N,28,28]``. ``encode`` and ``decode`` need a latent space; without one they
+    raise UsageError. A conditional model takes ``labels``: one integer class 0-9 per image, or
+    one for all. ``capabilities`` holds what the loaded artifact can do (``has(model, ...)``).
     """
 
     def __init__(self, location: ModelLocation, functions: dict[str, Batch],
                  embedding_shape: tuple[int, ...] | int | None, batch_size: int = DEFAULT_BATCH_SIZE,
-                 needs_labels: bool = False) -> None:
+                 conditional: bool = False) -> None:
         self.location = location
         self.embedding_shape = (None if embedding_shape is None
                                 else tuple(int(d) for d in np.atleast_1d(embedding_shape)))
         self.batch_size = _check_batch_size(batch_size)
-        self.needs_labels = bool(needs_labels)
         self._functions = functions
+        latent = self.embedding_shape is not None and {"encode", "decode"} <= functions.keys()
+        self.capabilities: frozenset[Capability] = frozenset(
+            {*([LATENT_SPACE] if latent else []), *([CONDITIONAL] if conditional else [])})
 
     @property
     def embedding_dim(self) -> int | None:
@@ -150,11 +160,6 @@ class TrainedModel:
     def path(self) -> Path:
         return self.location.path
 
-    @property
-    def has_latent_space(self) -> bool:
-        """Whether the model has ``encode``/``decode`` (an image -> image model such as a U-Net has not)."""
-        return self.embedding_shape is not None and "encode" in self._functions and "decode" in self._functions
-
     def describe(self) -> str:
         return f"{self.kind or 'unknown-kind'} model ({self.location.format}: {self.path})"
 
@@ -169,7 +174,7 @@ class TrainedModel:
 
     def require_latent_space(self, action: str) -> tuple[int, ...]:
         """The embedding shape; UsageError naming ``action`` when the model has no latent space."""
-        if not self.has_latent_space or self.embedding_shape is None:
+        if not has(self, LATENT_SPACE) or self.embedding_shape is None:
             raise UsageError(f"the {self.describe()} has no latent space, so it cannot {action}; "
                              "it maps images to images (use denoise)")
         return self.embedding_shape
@@ -181,7 +186,7 @@ class TrainedModel:
         UsageError when a model that needs labels gets none (or the wrong count, or a value
         outside 0-9), and when a model that takes none gets some: labels must never reach it.
         """
-        if not self.needs_labels:
+        if not has(self, CONDITIONAL):
             if labels is not None:
                 raise UsageError(f"the {self.describe()} takes no labels (only a conditional model does); "
                                  "give the images alone")
@@ -361,11 +366,11 @@ def _load_saved_model(location: ModelLocation, batch_size: int) -> TrainedModel:
         raise UsageError(f"{location.path}: not an aezoo SavedModel: its signatures do not take "
                          "images [N,28,28,1] (and embeddings)")
     # A conditional model's signatures all take labels beside images or embeddings.
-    needs_labels = "labels" in denoise_inputs
+    conditional = "labels" in denoise_inputs
 
     def endpoint(name: str, argument: str) -> Batch:
         function = signatures[name]
-        if needs_labels:
+        if conditional:
             return lambda batch, labels: function(**{argument: tf.constant(batch, tf.float32),
                                                      "labels": tf.constant(labels, tf.int32)})["output_0"].numpy()
         return lambda batch: function(**{argument: tf.constant(batch, tf.float32)})["output_0"].numpy()
@@ -374,7 +379,10 @@ def _load_saved_model(location: ModelLocation, batch_size: int) -> TrainedModel:
     if latent:
         functions |= {"encode": endpoint("encode", "images"), "decode": endpoint("decode", "embeddings")}
     embedding_shape = tuple(int(d) for d in embeddings_spec.shape[1:]) if embeddings_spec is not None else None
-    return TrainedModel(location, functions, embedding_shape, batch_size, needs_labels)
+    recorded = _recorded_name(location.path / SAVED_MODEL_RECORD)
+    if recorded is not None:
+        location = dataclasses.replace(location, kind=recorded)
+    return TrainedModel(location, functions, embedding_shape, batch_size, conditional)
 
 
 def read_keras_config(path: Path) -> dict[str, Any]:
@@ -454,33 +462,29 @@ def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
     registered = _registered_name(config)
     import keras
 
-    from aezoo.models.families import FAMILIES
+    from aezoo.families import model_classes, spec_for_config
 
-    # Importing each family's class registers it with Keras, so the file can name it. Families that
-    # share a class (vae and its beta_vae preset) are told apart by the folder's name, if it says.
-    families: dict[str, Any] = {}
-    for candidate in FAMILIES.values():
-        families.setdefault(keras.saving.get_registered_name(candidate.model_class), candidate)
-    if registered not in families:
+    # Importing each family's class registers it with Keras, so the file can name it.
+    classes = {keras.saving.get_registered_name(cls): cls for cls in model_classes()}
+    if registered not in classes:
         raise UsageError(f"{location.path}: holds a model of class {registered!r}, not one of aezoo's "
-                         f"({', '.join(sorted(families))}); it was not loaded")
-    check_keras_config(location.path, config, families)
-    family = families[registered]
-    if location.kind is not None and location.kind != family.name:
-        named = FAMILIES.get(location.kind)
-        if named is None or keras.saving.get_registered_name(named.model_class) != registered:
-            raise UsageError(f"{location.path}: is a {family.name} model, not {location.kind}")
-        family = named
+                         f"({', '.join(sorted(classes))}); it was not loaded")
+    check_keras_config(location.path, config, classes)
+    # The name the model was built under (its Keras config's "name": "beta_vae") says which preset it is.
+    built_as = (config.get("config") or {}).get("name") if isinstance(config.get("config"), dict) else None
+    spec = spec_for_config(classes[registered].__name__, location.kind or built_as)
+    if location.kind is not None and spec is not None and spec.name != location.kind:
+        raise UsageError(f"{location.path}: is a {spec.name} model, not {location.kind}")
     try:
         # safe_mode=True: Keras refuses to deserialize Python lambdas (bytecode) from the file.
         model = keras.saving.load_model(location.path, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError... for a broken file
         raise UsageError(f"{location.path}: cannot load the Keras model ({_first_line(error)})") from None
-    if not isinstance(model, family.model_class):
-        raise UsageError(f"{location.path}: holds a {type(model).__name__}, not an aezoo {family.name} model")
+    if not isinstance(model, classes[registered]):
+        raise UsageError(f"{location.path}: holds a {type(model).__name__}, not an aezoo model of class {registered}")
     functions, embedding_shape = _keras_functions(model)
-    return TrainedModel(dataclasses.replace(location, kind=family.name), functions, embedding_shape, batch_size,
-                        bool(getattr(model, "needs_labels", False)))
+    return TrainedModel(dataclasses.replace(location, kind=spec.name if spec else None), functions, embedding_shape,
+                        batch_size, has(model, CONDITIONAL))
 
 
 def _keras_functions(model: Any) -> tuple[dict[str, Batch], tuple[int, ...] | None]:
@@ -489,11 +493,11 @@ def _keras_functions(model: Any) -> tuple[dict[str, Batch], tuple[int, ...] | No
 
     images = tf.TensorSpec([None, SIZE, SIZE, 1], tf.float32)
     # A conditional model takes int32 labels [N] after its images or embeddings, in every endpoint.
-    extra = [tf.TensorSpec([None], tf.int32)] if getattr(model, "needs_labels", False) else []
+    extra = [tf.TensorSpec([None], tf.int32)] if has(model, CONDITIONAL) else []
     # One traced graph per endpoint: eager calls would redo Python work for every batch.
     graphs = {"denoise": tf.function(model.denoise, input_signature=[images, *extra])}
     embedding_shape = None
-    if getattr(type(model), "has_latent_space", False):
+    if has(model, LATENT_SPACE):
         embedding_shape = tuple(int(d) for d in model.embedding_shape)
         embeddings = tf.TensorSpec([None, *embedding_shape], tf.float32)
         graphs |= {"encode": tf.function(model.encode, input_signature=[images, *extra]),
@@ -522,14 +526,6 @@ def add_noise(images: np.ndarray, kind: str = "gaussian", strength: float | None
         raise UsageError(str(error)) from None
     seed_pair = tf.constant([seed % 2**31, index % 2**31], tf.int32)
     return noise(tf.constant(images, tf.float32), seed_pair).numpy()
-
-
-def __getattr__(name: str) -> Any:
-    # MODEL_KINDS, for callers written when the family list was fixed; model_kinds() reads the
-    # list at each call (tests add families to it).
-    if name == "MODEL_KINDS":
-        return model_kinds()
-    raise AttributeError(f"module 'aezoo.inference' has no attribute {name!r}")
 
 
 __all__ = ["DEFAULT_BATCH_SIZE", "NUM_CLASSES", "ModelLocation", "TrainedModel", "add_noise", "as_labels",

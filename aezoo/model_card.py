@@ -34,13 +34,6 @@ NOISES = {
     "salt_pepper": "salt-and-pepper noise: a fraction {s} of the pixels set to 0 or 1",
     "mask": "masking noise: a fraction {s} of the pixels set to 0",
 }
-LOSSES = {
-    "mse": "mean squared error between the output for the noisy image and the clean image",
-    "bce": "binary cross-entropy between the output for the noisy image and the clean image, averaged over the "
-           "pixels",
-}
-
-
 def model_folder(path: str | os.PathLike[str]) -> Path:
     """The model folder of ``path``: the folder itself, or the one holding a ``saved_model/`` or ``.keras`` given."""
     path = Path(path)
@@ -78,7 +71,8 @@ def model_card(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "class": metrics.get("class"),
         "description": family.get("description"),
         "capabilities": family.get("capabilities", {}),
-        "loss": _loss(config, family.get("loss")),
+        "loss": family.get("loss"),
+        "paper": family.get("paper"),
         "parameters": metrics.get("parameters"),
         "architecture": {k: v for k, v in config.items() if k not in _NOT_ARCHITECTURE},
         "data": _data(metrics),
@@ -89,7 +83,7 @@ def model_card(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "baselines": _baselines(summary, metrics.get("model")),
         "intended_use": _intended_use(metrics),
         "limits": _limits(metrics),
-        "how_to_load": _how_to_load(metrics, family.get("capabilities", {})),
+        "how_to_load": _how_to_load(family.get("class_path"), family.get("capabilities", {})),
     }
 
 
@@ -106,52 +100,16 @@ def write_model_card(model_dir: str | os.PathLike[str]) -> Path:
 
 
 def _family(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The family's one-line idea and capabilities, asked of the family list (nothing when unknown)."""
-    from aezoo.models.families import FAMILIES
+    """The model's idea, loss in words and capabilities, as its family folder declares them (nothing when unknown)."""
+    from aezoo.families import spec_for_config
+    from aezoo.models.capabilities import capabilities_of, names
 
-    family = FAMILIES.get(str(metrics.get("model")))
-    if family is None:  # a renamed family: find it by its class
-        family = next((f for f in FAMILIES.values() if f.class_path.endswith(f":{metrics.get('class')}")), None)
-    if family is None:
+    spec = spec_for_config(str(metrics.get("class")), metrics.get("model"))
+    if spec is None:
         return {}
-    return {"description": family.description,
-            "capabilities": {name: getattr(family, name) for name in ("has_latent_space", "is_generative",
-                                                                      "needs_labels")},
-            "loss": getattr(family.model_class, "loss_description", None)}
-
-
-def _loss(config: dict[str, Any], described: str | None) -> str | None:
-    """The training loss in words: the model class's ``loss_description``, else read from its options.
-
-    Each family's loss has its own constructor options (``iw_samples``, ``num_codes``, ``beta``,
-    ``pixel_loss``), so the config says which objective trained it; the most specific goes first
-    (the IWAE and the conditional VAE also have ``beta``).
-    """
-    if described:  # a model class may say in words what it minimises
-        return described
-    if not config:
-        return None
-    summed = "binary cross-entropy summed over the 784 pixels"
-    if "iw_samples" in config:
-        return (f"negative importance-weighted bound per image, K = {config['iw_samples']} codes drawn from "
-                "q(z|noisy): −log mean_k w_k with log w_k = log p(clean|z_k) + β·(log p(z_k) − "
-                f"log q(z_k|noisy)); reconstruction term: {summed}; β = {config.get('beta', 1.0)}")
-    if "num_codes" in config or "commitment_cost" in config:
-        return (f"binary cross-entropy between the output for the noisy image and the clean image, averaged over "
-                f"the pixels, + codebook loss ‖sg[z_e] − e‖² + {config.get('commitment_cost', 0.25)}·commitment "
-                f"loss ‖z_e − sg[e]‖², with a codebook of {config.get('num_codes', '?')} vectors")
-    if "beta" in config and "num_classes" in config:
-        return ("negative conditional ELBO per image: Bernoulli reconstruction loss of the clean image given the "
-                f"code and the class label ({summed}) + β·KL(q(z|noisy, label) ‖ N(0, I)), β = {config['beta']}")
-    if "beta" in config:
-        return (f"negative ELBO per image: Bernoulli reconstruction loss of the clean image ({summed}) "
-                f"+ β·KL(q(z|noisy) ‖ N(0, I)), β = {config['beta']}")
-    option = config.get("pixel_loss", config.get("reconstruction_loss"))  # the AE's option, by its old name too
-    if option is not None:
-        return LOSSES.get(str(option))
-    # A model with no loss option at all is an image-to-image model trained on per-pixel
-    # binary cross-entropy (the U-Net); a family that trains otherwise sets loss_description.
-    return LOSSES["bce"]
+    return {"description": spec.summary, "paper": spec.family.paper, "class_path": spec.family.model,
+            "capabilities": {name: True for name in names(capabilities_of(spec.model_class))},
+            "loss": spec.loss_in_words(metrics.get("config") or {})}
 
 
 def _data(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -210,8 +168,8 @@ def _limits(metrics: dict[str, Any]) -> list[str]:
     return limits
 
 
-def _how_to_load(metrics: dict[str, Any], capabilities: dict[str, bool]) -> dict[str, str]:
-    latent = capabilities.get("has_latent_space", True)
+def _how_to_load(class_path: str | None, capabilities: dict[str, bool]) -> dict[str, str]:
+    latent = capabilities.get("latent space", False)
     saved_model = ('import tensorflow as tf\n'
                    'sm = tf.saved_model.load("saved_model")\n'
                    '# noisy: float32 [N,28,28,1] in [0,1]\n'
@@ -219,10 +177,10 @@ def _how_to_load(metrics: dict[str, Any], capabilities: dict[str, bool]) -> dict
     if latent:
         saved_model += ('\nz = sm.signatures["encode"](images=noisy)["output_0"]\n'
                         'digits = sm.signatures["decode"](embeddings=z)["output_0"]')
-    keras_class = metrics.get("class") or "ConvAutoencoder"
+    module, _, keras_class = (class_path or "aezoo.families.ae.model:ConvAutoencoder").partition(":")
     return {
         "aezoo": 'import aezoo\nmodel = aezoo.load(".")   # this folder\nclean = model.denoise(noisy)',
-        "keras": (f"import keras\nfrom aezoo.models import {keras_class}   # registers the class with Keras\n"
+        "keras": (f"import keras\nfrom {module} import {keras_class}   # registers the class with Keras\n"
                   'model = keras.saving.load_model("model.keras")'),
         "saved_model": saved_model,
         "onnx_export": "python -m aezoo export . --format onnx --output onnx   # needs: pip install 'aezoo[export]'",
@@ -257,7 +215,7 @@ def _details_section(card: dict[str, Any]) -> str:
     if card["architecture"]:
         settings = ", ".join(f"{k} = {_value(v)}" for k, v in card["architecture"].items())
         lines.append(f"- **Architecture** (constructor arguments): {settings}.")
-    abilities = [name.replace("_", " ") for name, yes in card["capabilities"].items() if yes]
+    abilities = [name for name, yes in card["capabilities"].items() if yes]
     if abilities:
         lines.append(f"- **Capabilities**: {', '.join(abilities)}.")
     return "\n".join(lines)

@@ -39,6 +39,8 @@ INCOMPLETE = "INCOMPLETE"
 REPORT = "report.html"
 MODEL_FILE = "model.keras"
 METRICS = "metrics.json"
+# Inside saved_model/, beside the graphs: which model it is (name, family, capabilities, sampler).
+SAVED_MODEL_RECORD = "aezoo.json"
 INCOMPLETE_TEXT = "Training is running or was interrupted. Re-run the same command to resume.\n"
 
 

@@ -135,9 +135,9 @@ def _load_keras(path: Path) -> Any:
     registered = keras_class(path)  # read without Keras: an unknown class is refused before loading
     import keras
 
-    from aezoo.models.families import FAMILIES
+    from aezoo.families import model_classes
 
-    known = {keras.saving.get_registered_name(family.model_class) for family in FAMILIES.values()}
+    known = {keras.saving.get_registered_name(cls) for cls in model_classes()}
     if registered not in known:
         raise UsageError(f"{path}: holds a model of class {registered!r}, not one of aezoo's; it was not loaded")
     try:

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from aezoo import files, generation, interrupts
+from aezoo import files, interrupts
 from aezoo.callbacks import (
     BestCheckpoint, EpochTimer, HistoryCSV, KLWarmup, LossCurves, ReconstructionPlot, StopOnInterrupt,
 )
@@ -39,9 +39,12 @@ from aezoo.datasets import ImageSplits, load_dataset, pairs_dataset, test_pairs,
 from aezoo.distribute import is_chief, make_strategy
 from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
+from aezoo.families import build
+from aezoo.generation.sampling import fit_sampler
 from aezoo.metrics import baselines, image_quality
 from aezoo.model_card import write_model_card
-from aezoo.models import build
+from aezoo.models.adapter import ModelAdapter
+from aezoo.models.capabilities import CONDITIONAL, has
 from aezoo.run_folder import INCOMPLETE, RunFolder
 from aezoo.timing import PhaseTimer
 
@@ -110,14 +113,6 @@ class HeldOut:
     def test(self, batch_size: int, needs_labels: bool = False) -> tf.data.Dataset:
         """The test pairs as batches; ``((noisy, labels), clean)`` for a model that needs labels."""
         return pairs_dataset(self.noisy_test, self.clean_test, batch_size, self.test_labels if needs_labels else None)
-
-
-def model_inputs(model: keras.Model, images: Any, labels: Any) -> Any:
-    """What ``model`` takes for ``images``: ``(images, labels)`` if it needs labels, else the images alone.
-
-    The one place where training decides whether labels reach a model, by its capability.
-    """
-    return (images, labels) if getattr(model, "needs_labels", False) else images
 
 
 # ----------------------------------------------------------------------------- building and compiling
@@ -315,10 +310,11 @@ def train_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFol
     with timer.phase(f"{kind}: test evaluation"):
         metrics = _score(outcome, kind, config, splits, held_out, strategy)
     with timer.phase(f"{kind}: sampler/prior"):
-        # Generation hook: fits the AE's mixture / the VQ-VAE's code prior; before export (sample signature).
-        generation.prepare_sampling(outcome.model, run.model_dir(kind), splits.train_images, config.seed)
+        # The model's default sampler, fitted on the training codes where it learns (the AE's mixture,
+        # the VQ-VAE's PixelCNN) before the export, whose ``sample`` signature draws with it.
+        sampler = fit_sampler(outcome.model, run.model_dir(kind), splits.train_images, seed=config.seed)
     with timer.phase(f"{kind}: save and SavedModel export"):
-        _save(outcome.model, kind, run, metrics)
+        _save(outcome.model, kind, run, metrics, sampler)
     # The model folder is complete here (model.keras, saved_model/, metrics.json): steps that
     # only read a finished model (model card, generation) are called from this point.
     return metrics, outcome.model
@@ -367,7 +363,7 @@ def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut
 
 def _fit(model: keras.Model, kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder,
          held_out: HeldOut, verbose: str | int, strategy: tf.distribute.Strategy) -> FitOutcome:
-    needs_labels = bool(model.needs_labels)
+    needs_labels = has(model, CONDITIONAL)
     train_ds, val_ds = _datasets(config, splits, held_out, strategy, needs_labels)
     timer = EpochTimer(images_per_epoch=len(splits.train_images))
     logger.info("%s: %s parameters, training %d epochs", kind, f"{model.count_params():,}", config.epochs)
@@ -385,7 +381,7 @@ def _score(outcome: FitOutcome, kind: str, config: TrainConfig, splits: ImageSpl
            strategy: tf.distribute.Strategy) -> dict[str, Any]:
     """The model's one look at the test split, and everything metrics.json records about the run."""
     model = outcome.model
-    test_scores = model.evaluate(held_out.test(config.batch_size, bool(model.needs_labels)), verbose=0,
+    test_scores = model.evaluate(held_out.test(config.batch_size, has(model, CONDITIONAL)), verbose=0,
                                  return_dict=True)
     denoised = denoise_in_batches(model, held_out.noisy_test, held_out.test_labels)
     test = image_quality(held_out.clean_test, denoised) | {k: float(v) for k, v in test_scores.items()
@@ -412,15 +408,12 @@ def denoise_in_batches(model: keras.Model, images: np.ndarray, labels: np.ndarra
     Direct eager calls: ``predict`` would first trace a graph for one pass over a thousand test
     images, which cost more than the pass itself (0.8 against 0.5 CPU s for the default VAE).
     """
-    return np.concatenate([
-        np.asarray(model(model_inputs(model, images[i:i + batch_size], None if labels is None else
-                                      labels[i:i + batch_size]), training=False))
-        for i in range(0, len(images), batch_size)])
+    return ModelAdapter(model, batch_size)(images, labels)
 
 
-def _save(model: keras.Model, kind: str, run: RunFolder, metrics: dict[str, Any]) -> None:
+def _save(model: keras.Model, kind: str, run: RunFolder, metrics: dict[str, Any], sampler: Any = None) -> None:
     files.write_with(run.model_file(kind), model.save)
-    export_saved_model(model, run.saved_model_dir(kind))
+    export_saved_model(model, run.saved_model_dir(kind), sampler)
     run.write_metrics(kind, metrics)  # last: its presence means the model is complete
     shutil.rmtree(run.backup_dir(kind), ignore_errors=True)
     logger.info("%s: test PSNR %.2f dB, SSIM %.3f", kind, metrics["test"]["psnr"], metrics["test"]["ssim"])

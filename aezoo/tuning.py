@@ -49,7 +49,8 @@ from aezoo.config import TrainConfig
 from aezoo.datasets import DEFAULT_VALIDATION_FRACTION, ImageSplits, training_dataset
 from aezoo.errors import UsageError
 from aezoo.hypermodels import DEFAULT_OBJECTIVE, AutoencoderHyperModel, objectives
-from aezoo.models import FAMILIES, get_family
+from aezoo.families import MODELS, get_model
+from aezoo.models.capabilities import CONDITIONAL
 from aezoo.run_folder import RunFolder, read_json
 from aezoo.training import HeldOut, check_models, prepare_splits, train
 
@@ -93,8 +94,8 @@ class SearchSettings:
 
     def validate(self) -> "SearchSettings":
         """Raise :class:`UsageError` naming the first bad value, before anything runs."""
-        if self.model not in FAMILIES:
-            raise UsageError(f"unknown model {self.model!r}; choose one of {', '.join(FAMILIES)}")
+        if self.model not in MODELS:
+            raise UsageError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
         if self.tuner not in TUNERS:
             raise UsageError(f"unknown tuner {self.tuner!r}; choose one of {', '.join(TUNERS)}")
         available = objectives(self.model)
@@ -212,7 +213,7 @@ def run_search(tuner: kt.Tuner, settings: SearchSettings, hypermodel: Autoencode
     # The data exactly as in aezoo.training: fresh noise every epoch for training, the fixed noisy
     # validation pairs to score on, so trial scores and the retrained run's val_* are comparable.
     # A family that needs labels gets ((noisy, labels), clean) batches, as in training; no other does.
-    needs_labels = get_family(settings.model).needs_labels
+    needs_labels = CONDITIONAL in get_model(settings.model).capabilities
     train_ds = training_dataset(splits.train_images, config.noise_model(), settings.batch_size, seed=settings.seed,
                                 labels=splits.train_labels if needs_labels else None)
     val_ds = HeldOut.of(splits, config).validation(settings.batch_size, needs_labels)

@@ -1,1 +1,1 @@
-"""aezoo tests; shared fixtures live in conftest.py."""
+"""aezoo tests; shared fixtures live in fixtures.py (loaded by the root conftest.py)."""

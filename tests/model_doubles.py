@@ -21,9 +21,7 @@ FAMILY = "i2i"
 class ImageToImage(keras.Model):
     """``denoise`` is one inner layer; ``inner`` may be a serialised layer (deserialised on loading)."""
 
-    has_latent_space = False
-    is_generative = False
-    needs_labels = False
+    capabilities: frozenset = frozenset()  # denoising only
 
     def __init__(self, inner: dict[str, Any] | keras.layers.Layer | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -57,8 +55,10 @@ def save_image_to_image(path: Path, inner: keras.layers.Layer | None = None) -> 
 @pytest.fixture
 def image_to_image_family(monkeypatch: pytest.MonkeyPatch) -> str:
     """Adds the stand-in to the zoo's family list for one test."""
-    from aezoo.models.families import FAMILIES, Family
+    from aezoo.families import FAMILIES, MODELS, Family, ModelSpec
 
-    monkeypatch.setitem(FAMILIES, FAMILY, Family(FAMILY, "tests.model_doubles:ImageToImage",
-                                                 "test stand-in: images to images, no latent space"))
+    family = Family(FAMILY, "tests.model_doubles:ImageToImage", "test stand-in: images to images, no latent space",
+                    paper="none", hyperparameters=(), loss_in_words=lambda config: "none")
+    monkeypatch.setitem(FAMILIES, FAMILY, family)
+    monkeypatch.setitem(MODELS, FAMILY, ModelSpec(FAMILY, family))
     return FAMILY

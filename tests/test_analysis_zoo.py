@@ -14,10 +14,10 @@ import pytest
 
 from aezoo.analysis import analyze_model, interpolation
 from aezoo.analysis.embeddings import AnalysisData, decode, embed
-from aezoo.analysis.figures import style_transfer
+from aezoo.families.cvae.analysis import style_transfer
 from aezoo.datasets import GaussianNoise, ImageSplits, test_pairs
-from aezoo.models import build
-from tests.conftest import TINY_HYPERPARAMETERS, tiny_code_prior
+from aezoo.families import build
+from tests.fixtures import TINY_HYPERPARAMETERS, tiny_code_prior
 from tests.helpers import run_python
 from tests.test_analysis import _StrictHTML
 
@@ -96,7 +96,7 @@ def test_a_conditional_model_encodes_with_the_labels(cvae: keras.Model, analysis
     codes = embed(cvae, images, labels)
     np.testing.assert_allclose(codes, np.asarray(cvae.encode(images, labels.astype("int32"))), rtol=1e-6)
     assert not np.allclose(codes, embed(cvae, images, (labels + 1) % 10), atol=1e-4)
-    with pytest.raises(ValueError, match="pass the labels"):
+    with pytest.raises(ValueError, match="is conditional: it needs a label per image"):
         embed(cvae, images)
 
 

@@ -15,7 +15,7 @@ PACKAGE = REPO / "aezoo"
 ALLOWED = {
     "models": {"aezoo.models"},
     "datasets": {"aezoo.datasets", "aezoo.errors"},
-    "callbacks": {"aezoo.callbacks", "aezoo.files", "aezoo.interrupts", "aezoo.plotting"},
+    "callbacks": {"aezoo.callbacks", "aezoo.files", "aezoo.interrupts", "aezoo.plotting", "aezoo.models.capabilities"},
 }
 FORBIDDEN_EVERYWHERE_BUT_TOP = ("aezoo.commands",)
 

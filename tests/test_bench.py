@@ -109,7 +109,7 @@ def test_overrides_are_typed_and_routed() -> None:
 
 
 def test_textbook_is_aezoo_default_architecture_twin() -> None:
-    from aezoo.models import ConvAutoencoder
+    from aezoo.families.ae.model import ConvAutoencoder
 
     twin = ConvAutoencoder(embedding_dim=10, depth=1, filters=32, batch_norm=False)
     twin.build()
@@ -132,10 +132,10 @@ def test_bad_flags_are_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_models_accept_family_names_and_groups() -> None:
     from aezoo.bench.runner import BenchSettings, make_entries
-    from aezoo.models import FAMILIES
+    from aezoo.families import MODELS
 
     entries = make_entries(BenchSettings(models=("textbook", "cvae", "all"), epochs=1))
-    assert [e.name for e in entries] == ["textbook", "cvae", *(kind for kind in FAMILIES if kind != "cvae")]
+    assert [e.name for e in entries] == ["textbook", "cvae", *(kind for kind in MODELS if kind != "cvae")]
     assert [e.name for e in entries if e.needs_labels] == ["cvae"]
     with pytest.raises(UsageError, match="unknown model 'gan'; choose from textbook, kerasio, ae, vae, beta_vae"):
         make_entries(BenchSettings(models=("gan",)))

@@ -10,7 +10,7 @@ import pytest
 
 from aezoo.commands import build_parser, flags, run_command
 from aezoo.errors import UsageError
-from aezoo.models.families import FAMILIES
+from aezoo.families import MODELS
 from tests.helpers import run_python, subprocess_env
 
 
@@ -55,8 +55,8 @@ def test_help_and_bad_flags_do_not_import_tensorflow(parse_only):
 @pytest.mark.parametrize("command", ["train", "tune"])
 def test_help_lists_every_family_with_its_idea(parse_only, command):
     text = next(out for name, argv, _, out, _ in parse_only["results"] if name == command and argv == ["--help"])
-    for family in FAMILIES.values():
-        assert f"{family.name}  " in text and family.description in text
+    for family in MODELS.values():
+        assert f"{family.name}  " in text and family.summary in text
 
 
 def test_a_bad_flag_is_one_line(parse_only):
@@ -68,7 +68,7 @@ def test_a_bad_flag_is_one_line(parse_only):
 
 def test_an_unknown_model_names_the_families(parse_only):
     err = next(err for _, argv, _, _, err in parse_only["results"] if argv == ["--model", "nope"])
-    assert "'nope'" in err and all(name in err for name in FAMILIES)
+    assert "'nope'" in err and all(name in err for name in MODELS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_an_unknown_model_names_the_families(parse_only):
 
 @pytest.mark.parametrize("command", ["train", "tune"])
 def test_model_lists(command):
-    assert parse(command, "--model", "all").model == tuple(FAMILIES)
+    assert parse(command, "--model", "all").model == tuple(MODELS)
     assert parse(command, "--model", "both").model == ("ae", "vae")
     assert parse(command, "--model", "vae,ae,vae").model == ("vae", "ae")
 
@@ -212,9 +212,10 @@ def test_tune_gives_each_model_its_own_folder():
 def test_models_command_lists_families_and_capabilities(capsys):
     assert run_command("models", []) == 0
     out = capsys.readouterr().out
-    for family in FAMILIES.values():
-        assert out.count(f"{family.name}: {family.description}") == 1
-    assert "has_latent_space, is_generative" in out  # the VAE
+    for family in MODELS.values():
+        assert out.count(f"{family.name}: {family.summary}") == 1
+    assert "capabilities: latent space, generative, likelihood, KL term" in out  # the VAE
+    assert "samplers:     prior, gmm (default prior)" in out and "paper:" in out
     assert run_command("models", ["nope"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
 

@@ -30,7 +30,9 @@ SGD_STEP_SCRIPT = TWO_CPUS + textwrap.dedent("""
     import json
     import keras
     import numpy as np
-    from aezoo.models import ConvAutoencoder, GaussianLatent, VariationalAutoencoder
+    from aezoo.families.ae.model import ConvAutoencoder
+    from aezoo.models import GaussianLatent
+    from aezoo.families.vae.model import VariationalAutoencoder
 
     HP = {"embedding_dim": 4, "depth": 1, "filters": 4, "batch_norm": False}
 
@@ -86,7 +88,7 @@ MIRRORED_SCRIPT = TWO_CPUS + textwrap.dedent("""
     import sys
     from aezoo.config import TrainConfig
     from aezoo.training import train
-    from tests.conftest import TINY_HYPERPARAMETERS, subset
+    from tests.fixtures import TINY_HYPERPARAMETERS, subset
     from aezoo.datasets import load_embedded
     splits = subset(load_embedded(), 256, 64)
     for strategy in ("one-device", "mirrored"):
@@ -158,7 +160,7 @@ def test_mixed_precision_trains_and_leaves_the_global_policy_alone(tmp_path, tin
 
     from aezoo.config import TrainConfig
     from aezoo.training import train
-    from tests.conftest import TINY_HYPERPARAMETERS
+    from tests.fixtures import TINY_HYPERPARAMETERS
 
     config = TrainConfig(models=("vae",), epochs=1, batch_size=64, mixed_precision=True,
                          hyperparameters=dict(TINY_HYPERPARAMETERS))
@@ -182,8 +184,9 @@ def test_each_mixed_policy_computes_in_half_precision_and_keeps_float32_weights_
     import keras
 
     from aezoo.datasets import GaussianNoise, training_dataset
-    from aezoo.models import ConvAutoencoder, VariationalAutoencoder
-    from tests.conftest import TINY_HYPERPARAMETERS
+    from aezoo.families.ae.model import ConvAutoencoder
+    from aezoo.families.vae.model import VariationalAutoencoder
+    from tests.fixtures import TINY_HYPERPARAMETERS
 
     cls = {"ae": ConvAutoencoder, "vae": VariationalAutoencoder}[kind]
     keras.utils.set_random_seed(0)

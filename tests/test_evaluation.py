@@ -12,11 +12,12 @@ import tensorflow_probability as tfp
 from scipy.special import logsumexp
 from scipy.stats import norm
 
+from aezoo.models.capabilities import CONDITIONAL, GENERATIVE, LATENT_SPACE, LIKELIHOOD
 from aezoo.evaluation import classifier as classifier_module
 from aezoo.evaluation.frechet import add_noise, frechet_distance
 from aezoo.evaluation.likelihood import LatentVariableModel, bernoulli_log_likelihood, importance_sampled_nll
 from aezoo.evaluation.sample_quality import class_statistics, label_accuracy, score_samples
-from tests.conftest import TINY_HYPERPARAMETERS, subset
+from tests.fixtures import TINY_HYPERPARAMETERS, subset
 
 tfd = tfp.distributions
 
@@ -88,7 +89,7 @@ def test_fewer_than_one_sample_is_refused(samples):
 
 
 def test_vae_adapter_scores_real_digits_batched_or_not(tiny_splits):
-    from aezoo.models import build
+    from aezoo.families import build
 
     model = build("vae", **TINY_HYPERPARAMETERS)
     model.build()
@@ -102,7 +103,7 @@ def test_vae_adapter_scores_real_digits_batched_or_not(tiny_splits):
 class ConditionalToy:
     """The smallest conditional model; it records the labels each part was given."""
 
-    needs_labels = True
+    capabilities = frozenset({CONDITIONAL, LATENT_SPACE, GENERATIVE, LIKELIHOOD})
 
     def __init__(self):
         self.seen = {}

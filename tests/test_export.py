@@ -35,7 +35,9 @@ LOAD_WITHOUT_AEZOO = textwrap.dedent("""
 def test_saved_model_signatures_work_in_a_process_without_aezoo(kind, tiny_run, tiny_splits, tmp_path):
     import keras
 
-    import aezoo.models  # noqa: F401  (registers the classes for load_model below)
+    from aezoo.families import model_classes
+
+    model_classes()  # registers the classes for load_model below
     from aezoo.export import signature_names
 
     noisy, _ = test_pairs(tiny_splits.test_images[:5], GaussianNoise(0.5))
@@ -57,11 +59,13 @@ def test_saved_model_signatures_work_in_a_process_without_aezoo(kind, tiny_run, 
     np.testing.assert_allclose(served["decode"], model.decode(model.encode(noisy)).numpy(), atol=1e-5)
 
 
-def test_signatures_follow_the_capabilities():
+def test_signatures_follow_the_capabilities_and_the_sampler():
     from aezoo.export import signature_names
-    from aezoo.models import build
+    from aezoo.families import build
+    from aezoo.samplers.prior import PriorSampler
 
+    vae = build("vae")
     assert signature_names(build("ae")) == ("serving_default", "denoise", "encode", "decode")
-    assert signature_names(build("vae")) == ("serving_default", "denoise", "encode", "decode", "sample")
-    assert signature_names(build("vqvae")) == ("serving_default", "denoise", "encode", "decode")
+    assert signature_names(vae) == ("serving_default", "denoise", "encode", "decode")
+    assert signature_names(vae, PriorSampler(vae)) == ("serving_default", "denoise", "encode", "decode", "sample")
     assert signature_names(build("unet")) == ("serving_default", "denoise")

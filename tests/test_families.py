@@ -1,7 +1,10 @@
-"""Every family in aezoo.models.FAMILIES passes these checks by being listed there.
+"""The shared contract: every model name the family folders declare passes these checks by being listed.
 
-Tiny models (see conftest.TINY_HYPERPARAMETERS), a few steps each: the point is the contract
-(build, fit, save, serve, mixed precision, determinism), not the quality of the models.
+Tiny models (see fixtures.TINY_HYPERPARAMETERS), a few steps each: the point is the contract
+(declaration, build, fit, save, serve with a sampler, mixed precision, determinism), not the
+quality of the models. Nothing here names a family: a new folder in ``aezoo/families`` and one line
+in ``FAMILY_FOLDERS`` put it under every test below. Its own loss terms are guarded by the tests
+in its folder.
 """
 
 from __future__ import annotations
@@ -15,29 +18,23 @@ import numpy as np
 import pytest
 
 from aezoo.datasets import GaussianNoise, test_pairs
-from aezoo.models import FAMILIES, build
-from tests.conftest import TINY_HYPERPARAMETERS
+from aezoo.families import FAMILIES, FAMILY_FOLDERS, MODELS, build, family_of, spec_for_config
+from aezoo.models.capabilities import CONDITIONAL, LATENT_SPACE, capabilities_of, has
+from aezoo.samplers import samplers_for
+from tests.fixtures import tiny_model
 from tests.helpers import WITHOUT_AEZOO_ENV, run_python
 
-NAMES = sorted(FAMILIES)
-
-
-def tiny(name: str, learning_rate: float = 3e-3, **overrides) -> keras.Model:
-    keras.utils.set_random_seed(0)
-    model = build(name, **{**TINY_HYPERPARAMETERS, "seed": 0, **overrides})
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    model.build()
-    return model
+NAMES = list(MODELS)
 
 
 def inputs(model: keras.Model, noisy: np.ndarray, labels: np.ndarray):
-    """What the model takes: the images, or ``(images, labels)`` when it needs labels."""
-    return (noisy, labels.astype("int32")) if model.needs_labels else noisy
+    """What the model takes: the images, or ``(images, labels)`` when it is conditional."""
+    return (noisy, labels.astype("int32")) if has(model, CONDITIONAL) else noisy
 
 
 def with_labels(model: keras.Model, labels: np.ndarray) -> tuple:
-    """Extra arguments of denoise/encode/decode: the labels, for a model that needs them."""
-    return (labels.astype("int32"),) if model.needs_labels else ()
+    """Extra arguments of denoise/encode/decode: the labels, for a conditional model."""
+    return (labels.astype("int32"),) if has(model, CONDITIONAL) else ()
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +45,13 @@ def batch(tiny_splits):
 
 @pytest.fixture(scope="module")
 def fitted(batch):
-    """``fitted(name)``: a tiny model of the family, with batch norm, after two steps (cached)."""
+    """``fitted(name)``: a tiny model of that name, with batch norm, after two steps (cached)."""
     noisy, clean, labels = batch
     cache: dict[str, keras.Model] = {}
 
     def get(name: str) -> keras.Model:
         if name not in cache:
-            model = tiny(name, batch_norm=True)
+            model = tiny_model(name, batch_norm=True)
             model.fit(inputs(model, noisy, labels), clean, batch_size=16, epochs=1, verbose=0)
             cache[name] = model
         return cache[name]
@@ -62,30 +59,54 @@ def fitted(batch):
     return get
 
 
-def test_the_zoo_lists_seven_families():
-    assert NAMES == sorted(["ae", "vae", "beta_vae", "iwae", "cvae", "vqvae", "unet"])
+# ----------------------------------------------------------------------------- the declaration
+
+
+def test_every_folder_declares_its_family():
+    assert list(FAMILIES) == list(FAMILY_FOLDERS)
     for family in FAMILIES.values():
-        assert family.description and family.model_class.__doc__
+        assert family.summary and family.paper and family.model_class.__doc__
+        assert family_of(family.model_class) is family
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_the_declared_hyperparameters_are_the_constructor_arguments_with_their_defaults(name):
+    family = FAMILIES[name]
+    parameters = inspect.signature(family.model_class.__init__).parameters
+    constructor = {n: p.default for n, p in parameters.items() if n not in ("self", "kwargs")}
+    assert constructor == {h.name: h.default for h in family.hyperparameters}
+    for hyperparameter in family.hyperparameters:
+        assert hyperparameter.help, f"{name}.{hyperparameter.name} has no help text"
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_the_loss_in_words_and_the_default_sampler_fit_the_family(name):
+    family = FAMILIES[name]
+    assert MODELS[name].loss_in_words()  # the family's own words for its loss
+    if family.default_sampler is not None:
+        assert family.default_sampler in samplers_for(family.model_class)
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_builds_at_default_and_tiny_size(name, batch):
+def test_builds_at_default_and_tiny_size_with_its_preset(name, batch):
     noisy, _, labels = batch
-    default, small = build(name), tiny(name)
+    default, small = build(name), tiny_model(name)
     default.build()
     assert default.count_params() > 3 * small.count_params() > 0
+    assert default.name == name
     for model in (default, small):
         assert model.denoise(noisy[:2], *with_labels(model, labels[:2])).shape == (2, 28, 28, 1)
-    for argument, value in FAMILIES[name].preset.items():
+    for argument, value in MODELS[name].arguments.items():
         assert getattr(default, argument) == value
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_two_fit_steps_lower_the_loss(name, batch):
+def test_two_fit_steps_lower_the_loss_and_metrics_reset(name, batch):
     noisy, clean, labels = batch
-    model = tiny(name, learning_rate=1e-2)
+    model = tiny_model(name, learning_rate=1e-2)
     x = inputs(model, noisy, labels)
     before = model.evaluate(x, clean, verbose=0, return_dict=True)
+    assert model.evaluate(x, clean, verbose=0, return_dict=True) == pytest.approx(before)
     model.fit(x, clean, batch_size=32, epochs=2, verbose=0, shuffle=False)
     after = model.evaluate(x, clean, verbose=0, return_dict=True)
     assert set(before) == set(model.metric_names)
@@ -93,15 +114,16 @@ def test_two_fit_steps_lower_the_loss(name, batch):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_keras_round_trip_gives_identical_outputs(name, batch, fitted, tmp_path):
+def test_keras_round_trip_gives_identical_outputs_and_keeps_the_name(name, batch, fitted, tmp_path):
     noisy, clean, labels = batch
     model = fitted(name)
     model.save(tmp_path / "model.keras")
     restored = keras.saving.load_model(tmp_path / "model.keras")
     assert type(restored) is type(model) and restored.get_config() == model.get_config()
+    assert spec_for_config(type(restored).__name__, restored.name) is MODELS[name]
     extra = with_labels(model, labels)
     np.testing.assert_array_equal(restored.denoise(noisy, *extra), model.denoise(noisy, *extra))
-    if model.has_latent_space:
+    if has(model, LATENT_SPACE):
         codes = model.encode(noisy, *extra)
         np.testing.assert_array_equal(restored.encode(noisy, *extra), codes)
         np.testing.assert_array_equal(restored.decode(codes, *extra), model.decode(codes, *extra))
@@ -109,7 +131,7 @@ def test_keras_round_trip_gives_identical_outputs(name, batch, fitted, tmp_path)
 
 @pytest.mark.parametrize("name", NAMES)
 def test_get_config_lists_every_constructor_argument(name):
-    cls = FAMILIES[name].model_class
+    cls = MODELS[name].model_class
     arguments = {n for n in inspect.signature(cls.__init__).parameters if n not in ("self", "kwargs")}
     config = build(name).get_config()
     assert arguments <= set(config)
@@ -122,7 +144,7 @@ def test_float16_policy_runs_on_cpu(name, batch):
     noisy, clean, labels = batch
     keras.config.set_dtype_policy("mixed_float16")
     try:
-        model = tiny(name)
+        model = tiny_model(name)
     finally:
         keras.config.set_dtype_policy("float32")
     assert model.compute_dtype == "float16"
@@ -139,8 +161,25 @@ def test_denoising_is_deterministic(name, batch, fitted):
     model = fitted(name)
     extra = with_labels(model, labels)
     np.testing.assert_array_equal(model.denoise(noisy, *extra), model.denoise(noisy, *extra))
-    if model.has_latent_space:
+    if has(model, LATENT_SPACE):
         np.testing.assert_array_equal(model.encode(noisy, *extra), model.encode(noisy, *extra))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_sampler_that_applies_generates_the_same_images_for_the_same_seed(name, batch, fitted, tmp_path):
+    from aezoo.generation import fit_sampler, load_sampler
+
+    noisy, clean, labels = batch
+    model = fitted(name)
+    for sampler_name in samplers_for(model):
+        sampler = fit_sampler(model, tmp_path, clean, sampler_name, seed=0, **_tiny(sampler_name))
+        drawn = sampler.sample(3, seed=5)
+        assert drawn.shape == (3, 28, 28, 1) and np.isfinite(drawn).all()
+        np.testing.assert_array_equal(drawn, load_sampler(model, tmp_path, sampler_name).sample(3, seed=5))
+
+
+def _tiny(sampler_name: str) -> dict:
+    return {"epochs": 1, "filters": 8} if sampler_name == "pixelcnn" else {}
 
 
 SERVE_WITHOUT_AEZOO = textwrap.dedent("""
@@ -172,46 +211,57 @@ SERVE_WITHOUT_AEZOO = textwrap.dedent("""
 
 
 def test_saved_model_signatures_work_in_a_process_without_aezoo(batch, fitted, tmp_path):
+    """Every model, exported with its default sampler: each signature served by plain TensorFlow
+    gives what the model (and the sampler) give in aezoo."""
     from aezoo.export import export_saved_model, signature_names
+    from aezoo.generation import fit_sampler
 
     noisy, clean, labels = batch
     noisy, labels = noisy[:5], labels[:5].astype("int32")
     np.save(tmp_path / "x.npy", noisy)
     np.save(tmp_path / "labels.npy", labels)
     models = {name: fitted(name) for name in NAMES}
+    samplers = {}
     for name, model in models.items():
-        export_saved_model(model, tmp_path / name)
+        chosen = MODELS[name].family.default_sampler
+        samplers[name] = (None if chosen is None else
+                          fit_sampler(model, tmp_path / f"{name}-sampler", clean, chosen, **_tiny(chosen)))
+        export_saved_model(model, tmp_path / name, samplers[name])
     script = tmp_path / "serve.py"
     script.write_text(SERVE_WITHOUT_AEZOO)
-    # One process for every family (TensorFlow's start-up is the slow part); run from tmp_path so
+    # One process for every model (TensorFlow's start-up is the slow part); run from tmp_path so
     # that the repository, and so aezoo, is not importable by accident.
     done = run_python(script, [tmp_path, *NAMES], cwd=tmp_path, env=WITHOUT_AEZOO_ENV)
     assert done.returncode == 0, done.stderr[-3000:]
     listed = json.loads(done.stdout.strip().splitlines()[-1])
     assert listed.pop("aezoo_imported") is False
     for name, model in models.items():
-        assert listed[name] == sorted(signature_names(model)), name
+        sampler = samplers[name]
+        assert listed[name] == sorted(signature_names(model, sampler)), name
+        record = json.loads((tmp_path / name / "aezoo.json").read_text())
+        assert record["model"] == name and record["sampler"] == (sampler.name if sampler else None)
         served = np.load(tmp_path / f"{name}.npz")
         extra = with_labels(model, labels)
         expected = model.denoise(noisy, *extra)
         np.testing.assert_allclose(served["serving_default"], expected, atol=1e-5, err_msg=name)
         np.testing.assert_allclose(served["denoise"], expected, atol=1e-5, err_msg=name)
-        if model.has_latent_space:
+        if has(model, LATENT_SPACE):
             np.testing.assert_allclose(served["encode"], model.encode(noisy, *extra), atol=1e-5, err_msg=name)
             np.testing.assert_allclose(served["decode"], model.decode(served["encode"], *extra), atol=1e-5,
                                        err_msg=name)
-        if model.is_generative:
-            assert served["sample"].shape == (len(labels) if model.needs_labels else 3, 28, 28, 1)
+        if sampler is not None:
+            count = len(labels) if sampler.conditional else 3
+            assert served["sample"].shape == (count, 28, 28, 1)
             np.testing.assert_array_equal(served["sample"], served["sample_again"])
+            in_aezoo = sampler.draw(count, 7, labels if sampler.conditional else None)
+            np.testing.assert_allclose(served["sample"], in_aezoo, atol=1e-5, err_msg=name)
 
 
-def test_an_autoencoder_saved_under_the_old_option_name_still_loads():
-    from aezoo.models import ConvAutoencoder
+def test_a_declared_capability_without_its_methods_is_refused_when_the_class_is_defined():
+    from aezoo.models.base import DenoisingAutoencoderBase
+    from aezoo.models.capabilities import CODE_GRID
 
-    old = {**build("ae").get_config(), "reconstruction_loss": "bce"}
-    del old["pixel_loss"]
-    assert ConvAutoencoder.from_config(old).pixel_loss == "bce"
-    with pytest.raises(ValueError, match="reconstruction_loss must be one of mse, bce; got 'l1'"):
-        ConvAutoencoder(reconstruction_loss="l1")
-    with pytest.raises(ValueError, match="pixel_loss must be one of mse, bce; got 'l1'"):
-        ConvAutoencoder(pixel_loss="l1")
+    with pytest.raises(TypeError, match="declares the code grid capability but lacks codes, decode_codes"):
+        class Pretender(DenoisingAutoencoderBase):  # noqa: F841
+            capabilities = frozenset({CODE_GRID})
+    assert capabilities_of(MODELS[NAMES[0]].model_class) == MODELS[NAMES[0]].capabilities

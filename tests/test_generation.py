@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from aezoo import generation
+from aezoo.generation.report import fd_ordering_sentence, report_section
 from aezoo.run_folder import RunFolder
-from tests.conftest import TINY_HYPERPARAMETERS
+from tests.fixtures import TINY_HYPERPARAMETERS
 
 
-# zoo_run (tests/conftest.py): every family for 1 epoch, the VQ-VAE's code prior 1 epoch. Read-only.
+# zoo_run (tests/fixtures.py): every family for 1 epoch, the VQ-VAE's code prior 1 epoch. Read-only.
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +31,19 @@ def load(run_dir: Path, kind: str) -> Any:
     return generation.load_run_model(RunFolder(run_dir), kind)
 
 
-def test_training_fits_the_ae_mixture_and_the_vqvae_prior_only(tiny_run, zoo_run):
-    assert (tiny_run / "ae" / generation.GMM_FILE).is_file()
-    assert not any((tiny_run / "vae" / name).exists() for name in (generation.GMM_FILE, generation.PRIOR_FILE))
-    assert (zoo_run / "vqvae" / generation.PRIOR_FILE).is_file()
-    assert not any((zoo_run / "unet" / name).exists() for name in (generation.GMM_FILE, generation.PRIOR_FILE))
-    samplers = {kind: generation.generator_for(load(run, kind), run / kind)
+def test_training_fits_each_models_default_sampler_where_it_learns(tiny_run, zoo_run):
+    from aezoo.samplers.mixture import GaussianMixtureSampler
+    from aezoo.samplers.pixelcnn import PixelCNNSampler
+
+    gmm, pixelcnn = GaussianMixtureSampler.file_name(), PixelCNNSampler.file_name()
+    assert (tiny_run / "ae" / gmm).is_file()
+    assert not any((tiny_run / "vae" / name).exists() for name in (gmm, pixelcnn))
+    assert (zoo_run / "vqvae" / pixelcnn).is_file()
+    assert not any((zoo_run / "unet" / name).exists() for name in (gmm, pixelcnn))
+    samplers = {kind: generation.load_sampler(load(run, kind), run / kind)
                 for run, kind in ((tiny_run, "ae"), (tiny_run, "vae"), (zoo_run, "vqvae"), (zoo_run, "unet"))}
-    assert {k: g and g.sampler for k, g in samplers.items()} == {"ae": "gmm", "vae": "prior", "vqvae": "pixelcnn",
-                                                               "unet": None}
+    assert {k: s and s.name for k, s in samplers.items()} == {"ae": "gmm", "vae": "prior", "vqvae": "pixelcnn",
+                                                            "unet": None}
     assert "no latent space" in generation.why_not_generative(load(zoo_run, "unet"))
 
 
@@ -46,18 +51,25 @@ def test_the_ae_mixture_file_drives_its_samples(tiny_run, tmp_path):
     import shutil
 
     ae = load(tiny_run, "ae")
-    draws = generation.generator_for(ae, tiny_run / "ae").draw(6, seed=4)
+    draws = generation.load_sampler(ae, tiny_run / "ae").sample(6, seed=4)
     assert draws.shape == (6, 28, 28, 1) and 0 <= draws.min() and draws.max() <= 1
-    np.testing.assert_array_equal(draws, generation.generator_for(ae, tiny_run / "ae").draw(6, seed=4))
+    np.testing.assert_array_equal(draws, generation.load_sampler(ae, tiny_run / "ae").sample(6, seed=4))
     # Another mixture file (here shifted means) gives other digits: the file is what is sampled.
-    mixture = generation.GaussianMixtureSampler.load(tiny_run / "ae" / generation.GMM_FILE)
-    shifted = generation.GaussianMixtureSampler(mixture.weights, mixture.means + 3.0, mixture.covariances)
+    mixture = generation.load_sampler(ae, tiny_run / "ae")
+    mixture.set_arrays(mixture.weights, mixture.means + 3.0, mixture.covariances)
     folder = tmp_path / "ae"
     folder.mkdir()
-    shifted.save(folder / generation.GMM_FILE)
-    assert not np.allclose(draws, generation.generator_for(ae, folder).draw(6, seed=4))
+    mixture.save(folder)
+    assert not np.allclose(draws, generation.load_sampler(ae, folder).sample(6, seed=4))
     shutil.rmtree(folder)
-    assert generation.generator_for(ae, folder) is None  # no mixture, no sampling
+    with pytest.raises(generation.scoring.UsageError, match="missing"):  # no mixture, no sampling
+        generation.load_sampler(ae, folder)
+
+
+def test_a_sampler_that_does_not_apply_is_refused_naming_those_that_do(tiny_run):
+    with pytest.raises(generation.scoring.UsageError, match="--sampler prior does not apply to ae: .*it can use gmm"):
+        generation.choose_sampler(load(tiny_run, "ae"), "prior")
+    assert generation.choose_sampler(load(tiny_run, "vae"), "gmm") == "gmm"
 
 
 SERVE_SAMPLE = """
@@ -80,20 +92,20 @@ def test_vqvae_savedmodel_samples_from_its_prior_without_aezoo(zoo_run, tmp_path
     assert not served["aezoo_imported"]
     # The same digits as the saved VQ-VAE decoding the saved prior's draws for the same seed.
     vqvae = load(zoo_run, "vqvae")
-    expected = generation.generator_for(vqvae, zoo_run / "vqvae").draw(5, seed=3)
+    expected = generation.load_sampler(vqvae, zoo_run / "vqvae").sample(5, seed=3)
     np.testing.assert_allclose(np.asarray(served["sample"]), expected, atol=1e-5)
 
 
 def test_cvae_draws_the_classes_it_is_asked_for(tiny_splits):
-    from aezoo.models import build
+    from aezoo.families import build
 
     cvae = build("cvae", **TINY_HYPERPARAMETERS)
     cvae.build()
-    sampler = generation.generator_for(cvae)
-    assert sampler.conditional and sampler.sampler == "conditional prior"
-    sevens = sampler.draw(4, seed=1, labels=7)
-    np.testing.assert_allclose(sevens, np.asarray(cvae.sample(4, labels=7, seed=1)), atol=1e-6)
-    assert not np.allclose(sevens, sampler.draw(4, seed=1, labels=2))
+    sampler = generation.fit_sampler(cvae, None, None)  # the prior learns nothing: no images, no folder
+    assert sampler.conditional and sampler.name == "prior"
+    sevens = sampler.sample(4, seed=1, labels=7)
+    np.testing.assert_allclose(sevens, np.asarray(cvae.decode(sampler.sample_codes(4, 1), np.full(4, 7))), atol=1e-6)
+    assert not np.allclose(sevens, sampler.sample(4, seed=1, labels=2))
 
 
 def test_evaluate_run_records_metrics_summary_and_report_section(tiny_run, tiny_splits, tiny_classifier, tmp_path):
@@ -112,15 +124,15 @@ def test_evaluate_run_records_metrics_summary_and_report_section(tiny_run, tiny_
     record = run.read_summary()["generation"]
     assert set(record["models"]) == {"ae", "vae"} and "real train vs test" in record["reference_points"]
     assert (run.analysis_dir("ae") / generation.SAMPLES_FIGURE).is_file()
-    section = generation.report_section(run_dir)
+    section = report_section(run_dir)
     assert section.startswith("<h2>Generation</h2>") and "pythae" in section and "FD ordering" in section
     assert section.count("data:image/png;base64") == 2
-    with pytest.raises(generation.UsageError, match="nll-samples"):
+    with pytest.raises(generation.scoring.UsageError, match="nll-samples"):
         generation.evaluate_run(run_dir, splits=tiny_splits, nll_samples=0, classifier=tiny_classifier)
 
 
 def test_a_run_without_generation_record_has_no_section(tiny_run):
-    assert generation.report_section(tiny_run) == ""
+    assert report_section(tiny_run) == ""
 
 
 @pytest.mark.parametrize(("prior", "mixture", "expected"), [
@@ -129,5 +141,5 @@ def test_a_run_without_generation_record_has_no_section(tiny_run):
 def test_fd_ordering_sentence_follows_the_numbers(prior, mixture, expected):
     models = {"ae": {"sampler": "gmm", "frechet_distance": mixture},
               "vae": {"sampler": "prior", "frechet_distance": prior}}
-    assert expected in generation.fd_ordering_sentence(models)
-    assert generation.fd_ordering_sentence({"vae": models["vae"]}) == ""
+    assert expected in fd_ordering_sentence(models)
+    assert fd_ordering_sentence({"vae": models["vae"]}) == ""

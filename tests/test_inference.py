@@ -15,7 +15,8 @@ import aezoo
 from aezoo.errors import UsageError
 from aezoo.inference import TrainedModel, add_noise, locate_model, model_kinds
 from tests.helpers import run_python
-from tests.conftest import TINY_HYPERPARAMETERS
+from tests.fixtures import TINY_HYPERPARAMETERS
+from aezoo.models.capabilities import CONDITIONAL, LATENT_SPACE, has
 from tests.model_doubles import image_to_image_family, marker_lambda, save_image_to_image  # noqa: F401
 
 
@@ -137,7 +138,7 @@ def test_saved_model_and_keras_file_agree(tiny_run: Path, digits: np.ndarray) ->
 
 
 def test_vae_encode_is_the_deterministic_posterior_mean(tiny_run: Path, digits: np.ndarray) -> None:
-    from aezoo.models import VariationalAutoencoder
+    from aezoo.families.vae.model import VariationalAutoencoder
 
     vae = aezoo.load(tiny_run, model_kind="vae")
     np.testing.assert_array_equal(vae.encode(digits), vae.encode(digits))
@@ -262,15 +263,15 @@ def test_real_model_configs_pass_the_check(tiny_run: Path) -> None:
 
 
 def test_model_kinds_come_from_the_family_list(image_to_image_family: str) -> None:
-    from aezoo.models.families import FAMILIES
+    from aezoo.families import MODELS
 
-    assert model_kinds() == tuple(FAMILIES) and image_to_image_family in model_kinds()
+    assert model_kinds() == tuple(MODELS) and image_to_image_family in model_kinds()
 
 
 def test_model_without_a_latent_space_denoises_but_cannot_encode(tmp_path: Path, image_to_image_family: str,
                                                                  digits: np.ndarray) -> None:
     model = aezoo.load(save_image_to_image(tmp_path / "i2i.keras"))
-    assert model.kind == image_to_image_family and not model.has_latent_space
+    assert model.kind == image_to_image_family and not has(model, LATENT_SPACE)
     assert model.denoise(digits).shape == digits.shape
     for call in (lambda: model.encode(digits), lambda: model.decode(np.zeros((1, 4)))):
         with pytest.raises(UsageError, match=r"i2i model \(keras: .*i2i\.keras\) has no latent space, so it cannot"):
@@ -297,25 +298,26 @@ def test_corrupt_saved_model(tiny_run: Path, tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def zoo_models(zoo_run: Path) -> dict[tuple[str, str], TrainedModel]:
     """(family, "saved_model" | "model.keras") -> the loaded model, for every family of the zoo run."""
-    from aezoo.models import FAMILIES
+    from aezoo.families import MODELS
 
-    return {(kind, artifact): aezoo.load(zoo_run / kind / artifact) for kind in FAMILIES
+    return {(kind, artifact): aezoo.load(zoo_run / kind / artifact) for kind in MODELS
             for artifact in ("saved_model", "model.keras")}
 
 
 def test_every_family_loads_from_both_artifacts_and_they_agree(zoo_models, digits: np.ndarray) -> None:
-    from aezoo.models import get_family
+    from aezoo.families import get_model
 
     labels = np.arange(10) % 10
     for kind in {kind for kind, _ in zoo_models}:
-        family = get_family(kind)
+        family = get_model(kind)
         saved, keras_file = zoo_models[(kind, "saved_model")], zoo_models[(kind, "model.keras")]
-        given = labels if family.needs_labels else None
+        given = labels if CONDITIONAL in family.capabilities else None
         for model in (saved, keras_file):
-            assert model.kind == kind and model.needs_labels == family.needs_labels
-            assert model.has_latent_space == family.has_latent_space
+            assert model.kind == kind
+            assert has(model, CONDITIONAL) == (CONDITIONAL in family.capabilities)
+            assert has(model, LATENT_SPACE) == (LATENT_SPACE in family.capabilities)
         np.testing.assert_allclose(saved.denoise(digits, given), keras_file.denoise(digits, given), atol=1e-5)
-        if family.has_latent_space:
+        if LATENT_SPACE in family.capabilities:
             built = family.build(**TINY_HYPERPARAMETERS)
             assert saved.embedding_shape == keras_file.embedding_shape == tuple(built.embedding_shape)
             z = saved.encode(digits, given)
@@ -360,9 +362,3 @@ def test_labels_never_reach_a_model_that_takes_none(zoo_models, digits: np.ndarr
     for kind in ("ae", "vae", "unet"):
         with pytest.raises(UsageError, match=r"takes no labels \(only a conditional model does\)"):
             zoo_models[(kind, "saved_model")].denoise(digits, np.zeros(10, int))
-
-
-def test_the_old_name_model_kinds_still_imports() -> None:
-    from aezoo.inference import MODEL_KINDS
-
-    assert MODEL_KINDS == model_kinds()

@@ -9,7 +9,7 @@ import pytest
 
 from aezoo.bench import onnx_serving
 from aezoo.errors import UsageError
-from tests.conftest import TINY_HYPERPARAMETERS
+from tests.fixtures import TINY_HYPERPARAMETERS
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def saved_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import keras
 
     from aezoo.export import export_saved_model
-    from aezoo.models import build
+    from aezoo.families import build
 
     keras.utils.set_random_seed(0)
     model = build("ae", **TINY_HYPERPARAMETERS)

@@ -20,14 +20,14 @@ def model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A model folder per family (model.keras and saved_model/), trained a few steps on random data."""
     import keras
 
-    import aezoo.models
+    import aezoo.families
     from aezoo.export import export_saved_model
 
     root = tmp_path_factory.mktemp("models")
     folders = {}
     for kind in ("ae", "vae"):
         keras.utils.set_random_seed(0)
-        model = aezoo.models.build(kind, embedding_dim=4, filters=4, batch_norm=False)
+        model = aezoo.families.build(kind, embedding_dim=4, filters=4, batch_norm=False)
         model.build()
         model.compile(optimizer=keras.optimizers.Adam(1e-2))
         x = np.random.default_rng(0).random((64, 28, 28, 1), dtype=np.float32)

@@ -40,10 +40,10 @@ def test_images(tiny_splits) -> tuple[np.ndarray, np.ndarray]:
 def train_with_pictures(kind: str, log_dir: Path, noisy: np.ndarray, clean: np.ndarray):
     import keras
 
-    import aezoo.models
+    import aezoo.families
 
     keras.utils.set_random_seed(0)
-    model = aezoo.models.build(kind, embedding_dim=3, filters=4, batch_norm=False)
+    model = aezoo.families.build(kind, embedding_dim=3, filters=4, batch_norm=False)
     model.build()
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     x = np.random.default_rng(0).random((32, 28, 28, 1), dtype=np.float32)
@@ -95,7 +95,7 @@ def test_mismatched_images_are_refused(tmp_path):
 def test_training_with_tensorboard_writes_the_pictures_beside_keras_scalars(tiny_splits, tmp_path):
     from aezoo.config import TrainConfig
     from aezoo.training import PLOTTED_IMAGES, HeldOut, train
-    from tests.conftest import TINY_HYPERPARAMETERS, subset
+    from tests.fixtures import TINY_HYPERPARAMETERS, subset
 
     splits = subset(tiny_splits, 64, 16)
     config = TrainConfig(models=("vae",), dataset="embedded", epochs=1, batch_size=32, tensorboard=True,

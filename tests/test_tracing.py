@@ -8,7 +8,7 @@ import pytest
 from aezoo.config import TrainConfig
 from aezoo.datasets import training_dataset
 from aezoo.training import build_compiled_model
-from tests.conftest import TINY_HYPERPARAMETERS
+from tests.fixtures import TINY_HYPERPARAMETERS
 
 
 @pytest.mark.parametrize("kind", ["ae", "vae"])

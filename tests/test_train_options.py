@@ -59,7 +59,9 @@ def console_run(tmp_path_factory: pytest.TempPathFactory, tiny_data: Path) -> tu
 def load(path: Path):  # type: ignore[no-untyped-def]
     import keras
 
-    from aezoo.models import ConvAutoencoder, VariationalAutoencoder  # noqa: F401  (registers the classes)
+    from aezoo.families.ae.model import ConvAutoencoder  # noqa: F401  (registers the classes)
+
+    from aezoo.families.vae.model import VariationalAutoencoder
 
     return keras.saving.load_model(path)
 

@@ -14,7 +14,7 @@ from aezoo.config import TrainConfig
 from aezoo.errors import UsageError
 from aezoo.run_folder import RunFolder
 from aezoo.training import INCOMPLETE_MARKER, format_comparison, prepare_splits, train
-from tests.conftest import TINY_HYPERPARAMETERS
+from tests.fixtures import TINY_HYPERPARAMETERS
 from tests.helpers import TINY_TRAIN_FLAGS, assert_usage_error, run_python
 
 MODEL_FILES = ["model.keras", "saved_model/saved_model.pb", "metrics.json", "history.csv", "loss_curves.png",
@@ -65,7 +65,9 @@ def test_summary_times_every_phase_of_the_run(tiny_run):
 
 
 def test_the_saved_model_is_the_trained_model(tiny_run, tiny_splits):
-    import aezoo.models  # noqa: F401
+    from aezoo.families import model_classes
+
+    model_classes()  # registers the classes with Keras
 
     model = keras.saving.load_model(tiny_run / "ae" / "model.keras")
     summary = json.loads((tiny_run / "summary.json").read_text())
@@ -118,8 +120,8 @@ def test_a_finished_or_foreign_output_folder_is_refused(tmp_path, tiny_run, tiny
     (["--noise-std", "-0.5"], "Gaussian noise std must be a finite number >= 0, got -0.5"),
     (["--noise", "salt_pepper", "--noise-amount", "1.5"], "salt-and-pepper amount must be a fraction in [0, 1], got 1.5"),
     (["--learning-rate", "0"], "learning rate must be a number in (0, 1), got 0.0"),
-    (["--embedding-dim", "0"], "ae: embedding_dim must be a positive integer, got 0"),
-    (["--beta", "-1"], "vae: beta must be a finite number >= 0, got -1.0"),
+    (["--embedding-dim", "0"], "embedding_dim must be a positive integer, got 0"),
+    (["--beta", "-1"], "beta must be a finite number >= 0, got -1.0"),
     (["--data-dir", "/nonexistent/mnist"], "--data-dir /nonexistent/mnist is not a folder"),
 ])
 def test_bad_flags_give_one_line_and_status_2_and_write_nothing(flags, message, tmp_path, capsys, monkeypatch):
@@ -174,7 +176,9 @@ def test_metrics_and_summary_record_the_size_of_all_three_splits(tiny_run, tiny_
 
 def test_val_metrics_and_the_best_checkpoint_come_from_the_validation_split(tiny_run, tiny_splits):
     """The recorded val_loss is the checkpoint's loss on the validation pairs, not on the test pairs."""
-    import aezoo.models  # noqa: F401
+    from aezoo.families import model_classes
+
+    model_classes()  # registers the classes with Keras
     from aezoo.datasets import pairs_dataset, test_pairs, validation_pairs
 
     run = RunFolder(tiny_run)
@@ -204,9 +208,9 @@ def test_val_metrics_and_the_best_checkpoint_come_from_the_validation_split(tiny
 @pytest.mark.parametrize("models, expected", [("both", ("ae", "vae")), ("all", None), ("vae,ae", ("vae", "ae")),
                                               (("ae",), ("ae",))])
 def test_config_models_accept_what_the_family_list_accepts(models, expected):
-    from aezoo.models import FAMILIES
+    from aezoo.families import MODELS
 
-    assert TrainConfig(models=models).validate().models == (expected or tuple(FAMILIES))
+    assert TrainConfig(models=models).validate().models == (expected or tuple(MODELS))
 
 
 def test_an_unknown_model_is_a_usage_error_listing_the_families():
@@ -214,19 +218,23 @@ def test_an_unknown_model_is_a_usage_error_listing_the_families():
         TrainConfig(models="ae,gan").validate()
 
 
-def test_validate_checks_settings_without_building_models(monkeypatch):
-    from aezoo.models.families import Family
+def test_validate_checks_hyperparameters_by_their_declarations_without_building_models(monkeypatch):
+    from aezoo.families import ModelSpec
 
     def refuse(self, **hyperparameters):
         raise AssertionError("validate() built a model")
 
-    monkeypatch.setattr(Family, "build", refuse)
-    TrainConfig(hyperparameters={"embedding_dim": 0}).validate()  # the constructor's check is training's
+    monkeypatch.setattr(ModelSpec, "build", refuse)
+    TrainConfig(hyperparameters={"embedding_dim": 3, "beta": 2.0}).validate()
+    with pytest.raises(UsageError, match="embedding_dim must be a positive integer, got 0"):
+        TrainConfig(hyperparameters={"embedding_dim": 0}).validate()
+    with pytest.raises(UsageError, match="unknown model hyperparameter 'width'"):
+        TrainConfig(hyperparameters={"width": 3}).validate()
 
 
-def test_a_constructor_error_names_the_family_and_nothing_is_written(tmp_path, tiny_splits):
+def test_a_bad_hyperparameter_is_refused_and_nothing_is_written(tmp_path, tiny_splits):
     config = TrainConfig(models="vae", hyperparameters={"beta": -1.0})
-    with pytest.raises(UsageError, match="vae: beta must be"):
+    with pytest.raises(UsageError, match="beta must be"):
         train(config, output=tmp_path / "run", splits=tiny_splits)
     assert not (tmp_path / "run").exists()
 
@@ -257,16 +265,16 @@ def test_run_folder_knows_what_is_finished(tiny_run, tmp_path):
 
 
 def test_every_family_trains_in_one_run_and_the_table_lists_them_against_both_baselines(zoo_run):
-    from aezoo.models import FAMILIES
+    from aezoo.families import MODELS
 
     run = RunFolder(zoo_run)
     summary = run.read_summary()
-    assert run.is_finished() and sorted(run.models()) == sorted(FAMILIES)
-    assert list(summary["test"]) == ["noisy input", "median 3x3", *FAMILIES]
+    assert run.is_finished() and sorted(run.models()) == sorted(MODELS)
+    assert list(summary["test"]) == ["noisy input", "median 3x3", *MODELS]
     table = format_comparison(summary).splitlines()
     (header,) = [line for line in table if "PSNR dB" in line]
     assert "vs noisy" in header and "vs median" in header
-    for kind in FAMILIES:
+    for kind in MODELS:
         (row,) = [line for line in table if line.startswith(f"{kind} ")]
         gains = [float(cell) for cell in row.split()[4:6]]  # after MSE, PSNR and SSIM
         psnr = summary["test"][kind]["psnr"]
@@ -341,7 +349,7 @@ def test_labels_reach_only_the_models_that_need_them(tmp_path, tiny_splits, monk
 
 @pytest.mark.parametrize("flags, message", [
     (["--kl-warmup-epochs", "-1"], "KL warm-up epochs must be an integer >= 0 (0: no warm-up), got -1"),
-    (["--model", "iwae", "--iw-samples", "0"], "iw_samples (importance samples per image of the IWAE) must be a "
+    (["--model", "iwae", "--iw-samples", "0"], "iw_samples must be a "
                                                "positive integer, got 0"),
     (["--model", "ae", "--iw-samples", "0"], "iw_samples"),  # a mistake even when no IWAE is trained
     (["--model", "ae,gan"], "unknown model 'gan'; choose one or more (comma-separated) of ae, vae, beta_vae, iwae, "

@@ -16,7 +16,7 @@ import tensorflow as tf
 import aezoo.training
 from aezoo.config import TrainConfig
 from aezoo.training import INCOMPLETE_MARKER, TrainingDiverged, train
-from tests.conftest import TINY_HYPERPARAMETERS, subset
+from tests.fixtures import TINY_HYPERPARAMETERS, subset
 from tests.helpers import launch_python, read_csv, run_python, write_npz_data
 
 TINY_FLAGS = ["--model", "ae", "--filters", "4", "--embedding-dim", "4", "--batch-size", "64", "--no-analysis"]
@@ -88,7 +88,7 @@ def test_a_killed_run_resumes_from_its_last_epoch(sig, tmp_path, tiny_splits):
     # A kill between the epoch's backup and its picture loses that one picture, never an epoch.
     assert new == list(range(new[0], epochs + 1)) and new[0] in (len(before) + 1, len(before) + 2), new
     assert epochs_logged(model_dir / "history.csv") == list(range(epochs)), "every epoch in the history, once"
-    from aezoo.models import ConvAutoencoder  # noqa: F401  (registers the class)
+    from aezoo.families.ae.model import ConvAutoencoder  # noqa: F401  (registers the class)
 
     model = keras.saving.load_model(model_dir / "model.keras")
     assert model.denoise(np.zeros((1, 28, 28, 1), "float32")).shape == (1, 28, 28, 1)

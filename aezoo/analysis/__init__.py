@@ -1,6 +1,6 @@
 """Latent-space analysis of a run folder: t-SNE maps, interpolations, latent metrics, HTML report.
 
-For every finished model with a latent space (``has_latent_space``) of a run folder,
+For every finished model with a latent space (the ``LATENT_SPACE`` capability) of a run folder,
 :func:`analyze_run` embeds the first 1000 test images, maps the embeddings to 2-D with t-SNE
 coloured by class, interpolates between embeddings and decodes, measures all of it, compares the
 models, and writes::
@@ -15,13 +15,13 @@ models, and writes::
                                   trustworthiness, interpolation smoothness; KL per dimension
                                   for models that have it
         prior_samples.png         generative models: digits decoded from z ~ N(0, I)
-        kl_per_dimension.png      models with a KL per dimension: which latent dimensions are in use
         latent_grid.png           generative models with a 2-D latent space: decoded grid over the prior
-        style_transfer.png        models that need labels: each digit's code decoded with every label
-        codebook_usage.png        vector-quantised models: how often each code is chosen
+        ...                       what the model's family draws itself (its ``analysis.py``): the VAE
+                                  lineage's kl_per_dimension.png, the CVAE's style_transfer.png,
+                                  the VQ-VAE's codebook_usage.png
 
 Grid codes (7 x 7 x D) are flattened to one vector per image for t-SNE, k-NN and interpolation;
-a model that needs labels encodes and decodes with them.
+a conditional model encodes and decodes with the labels.
 
 It reads only the run folder (saved models, config, summary) and the dataset, so it can be
 re-run at any time: ``python -m aezoo analyze RUN``.
@@ -43,17 +43,18 @@ from aezoo import files
 from aezoo.analysis import interpolation, latent_metrics
 from aezoo.analysis.embeddings import (
     FIRST_TEST_IMAGES, AnalysisData, check_run_dir, embed, embedding_size, load_analysis_data, load_model,
-    needs_labels, read_records,
+    read_records,
 )
-from aezoo.analysis.figures import (
-    plot_codebook_usage, plot_kl_side_by_side, plot_style_transfer, style_transfer, style_transfer_rows,
-)
+from aezoo.analysis.figures import plot_kl_side_by_side
 from aezoo.analysis.plotting import image_grid, plt, save_figure
 from aezoo.analysis.report import write_report
 from aezoo.analysis.tsne import DEFAULT_PERPLEXITY, plot_tsne, tsne_map
 from aezoo.analysis.tsne import ITERATIONS as TSNE_ITERATIONS
 from aezoo.datasets import ImageSplits
+from aezoo.families import family_of
 from aezoo.generation import evaluate_run as evaluate_generation
+from aezoo.models.capabilities import CONDITIONAL, GENERATIVE, LATENT_SPACE, has
+from aezoo.samplers.prior import PriorSampler
 from aezoo.run_folder import RunFolder
 from aezoo.timing import ANALYSIS, PhaseTimer
 
@@ -62,7 +63,6 @@ logger = logging.getLogger("aezoo")
 Progress = Callable[[str], None]
 PRIOR_SAMPLES = 64
 LATENT_GRID_SIZE = 15
-KL_BATCH = 250
 KL_SIDE_BY_SIDE = "kl_per_dimension.png"  # RUN/kl_per_dimension.png: every model with a KL, side by side
 
 
@@ -161,7 +161,7 @@ def _analyze_models(run: RunFolder, kinds: list[str], data: AnalysisData, seed: 
         if model is None:
             with timer.phase(f"analysis: loading {kind}", ANALYSIS):
                 model = models[kind] = load_model(run, kind)
-        if not getattr(type(model), "has_latent_space", False):
+        if not has(model, LATENT_SPACE):
             skipped[kind] = skip_reason(kind)
             say(f"{kind}: no latent space (encode/decode), so no latent analysis")
             continue
@@ -220,9 +220,9 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
 
     Args:
         model: a trained model with a latent space (``encode``, ``decode``, ``embedding_shape``);
-            ``kl_per_dimension`` adds the KL measures, ``codebook_usage`` the codebook's,
-            ``is_generative`` the prior samples, ``needs_labels`` label-aware encoding and the
-            style-transfer figure. Grid embeddings are flattened to one vector per image.
+            a generative one adds the prior samples, a conditional one is given the labels, and
+            its family's ``analysis.py`` adds the measures and figures only it has. Grid
+            embeddings are flattened to one vector per image.
         kind: the model's name in the run (``"ae"``, ``"vae"``), used in titles and file names.
         data: the test images and labels to analyse.
         out_dir: the model's ``analysis/`` folder (created).
@@ -237,7 +237,7 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     watch = Stopwatch()
-    labels = data.labels if needs_labels(model) else None  # a conditional model encodes given the class
+    labels = data.labels if has(model, CONDITIONAL) else None  # a conditional model encodes given the class
     say(f"{kind}: embedding {len(data)} test images ({_shape_text(model)})")
     embeddings, noisy_embeddings = embed(model, data.clean, labels), embed(model, data.noisy, labels)
     watch.lap("embed")
@@ -254,8 +254,9 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
         lines.strips, ends=(data.clean[[a for a, _ in lines.pairs]], data.clean[[b for _, b in lines.pairs]]))
     watch.lap("interpolation")
     figures = draw(model, kind, data, points, lines, metrics, out_dir, seed)
-    if needs_labels(model):
-        figures["style_transfer"] = _style_transfer_figure(model, kind, data, embeddings, out_dir, seed)
+    family_analysis = _family_analysis(model)
+    if family_analysis is not None:
+        figures |= family_analysis.figures(model, kind.upper(), data, metrics, embeddings, out_dir, seed)
     watch.lap("figures")
     metrics["seconds"] = watch.seconds | {"total": watch.total()}
     metrics["interpolation_pairs_shown"] = [list(pair) for pair in lines.pairs[:interpolation.SHOWN_PAIRS]]
@@ -269,12 +270,12 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
 def measure_latent_space(model: keras.Model, kind: str, data: AnalysisData, embeddings: np.ndarray,
                          noisy_embeddings: np.ndarray, points: np.ndarray, seed: int,
                          baselines: dict[str, Any] | None = None) -> dict[str, Any]:
-    """k-NN, silhouettes, trustworthiness, the pixel baselines; KL per dimension and codebook usage if it has them."""
+    """k-NN, silhouettes, trustworthiness, the pixel baselines; and what the model's family measures itself."""
     if baselines is None:
         baselines = latent_metrics.pixel_baselines(data.clean, data.labels, embedding_size(model), seed=seed)
     metrics: dict[str, Any] = {
         "model": kind, "class": type(model).__name__, "embedding_dim": embedding_size(model),
-        "embedding_shape": [int(n) for n in model.embedding_shape], "needs_labels": needs_labels(model),
+        "embedding_shape": [int(n) for n in model.embedding_shape], "needs_labels": has(model, CONDITIONAL),
         "dataset": data.dataset, "images": len(data),
         "images_used": f"the first {len(data)} clean test images (embeddings of the noiseless digits)",
         "seed": seed, "knn": {"neighbours": latent_metrics.KNN_NEIGHBOURS, "folds": latent_metrics.KNN_FOLDS},
@@ -284,21 +285,22 @@ def measure_latent_space(model: keras.Model, kind: str, data: AnalysisData, embe
     metrics |= latent_metrics.embedding_metrics(embeddings, data.labels, points, seed=seed)
     metrics["knn_accuracy_noisy_input"] = latent_metrics.knn_accuracy(noisy_embeddings, data.labels, seed=seed)
     metrics |= baselines
-    if hasattr(model, "kl_per_dimension"):
-        extra = (data.labels,) if needs_labels(model) else ()
-        kl = np.concatenate([np.asarray(model.kl_per_dimension(data.clean[i:i + KL_BATCH],
-                                                                *[e[i:i + KL_BATCH] for e in extra]))
-                             for i in range(0, len(data), KL_BATCH)])
-        metrics["latent_usage"] = latent_metrics.kl_usage(kl, embeddings)
-    if hasattr(model, "codebook_usage"):
-        metrics["codebook"] = dict(model.codebook_usage(data.clean)) | {"images": "the clean test images"}
+    family_analysis = _family_analysis(model)
+    if family_analysis is not None:
+        metrics |= family_analysis.measure(model, data, embeddings)
     return metrics
+
+
+def _family_analysis(model: keras.Model) -> Any:
+    """The analysis module of the model's family (``aezoo/families/<name>/analysis.py``), or ``None``."""
+    family = family_of(model)
+    return None if family is None else family.analysis_module()
 
 
 def interpolate(model: keras.Model, data: AnalysisData, embeddings: np.ndarray, seed: int) -> Interpolations:
     """Decoded straight lines between the embeddings of pairs of test digits chosen by the seed."""
     pairs = interpolation.choose_pairs(data.labels, interpolation.MEASURED_PAIRS, seed=seed)
-    labels = data.labels if needs_labels(model) else None
+    labels = data.labels if has(model, CONDITIONAL) else None
     return Interpolations(pairs, interpolation.interpolation_strips(model, embeddings, pairs, labels=labels))
 
 
@@ -319,15 +321,8 @@ def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, 
         f"{name}: linear interpolation between embeddings (mean step {smooth['mean_step']:.3f}, "
         f"jump ratio {smooth['jump_ratio']:.2f})")
     figures["interpolation"] = _save(figure, out_dir / "interpolation.png")
-    if getattr(type(model), "is_generative", False):
+    if has(model, GENERATIVE):
         figures |= _generative_figures(model, out_dir, seed, name)
-    if "latent_usage" in metrics:
-        figures["kl_per_dimension"] = _save(_kl_figure(metrics["latent_usage"], name), out_dir / "kl_per_dimension.png")
-    if "codebook" in metrics:
-        usage = metrics["codebook"]
-        figures["codebook_usage"] = _save(plot_codebook_usage(
-            usage, f"{name}: codebook usage, perplexity {usage['perplexity']:.1f} of {usage['num_codes']} codes, "
-                   f"{usage['dead_codes']} dead"), out_dir / "codebook_usage.png")
     return figures
 
 
@@ -337,18 +332,6 @@ def _shape_text(model: keras.Model) -> str:
     if len(shape) == 1:
         return f"{shape[0]}-D"
     return f"{'x'.join(str(n) for n in shape)} grid ({embedding_size(model)}-D flattened)"
-
-
-def _style_transfer_figure(model: keras.Model, kind: str, data: AnalysisData, embeddings: np.ndarray,
-                           out_dir: Path, seed: int) -> Path:
-    """A few digits' codes, each decoded with every class label (the code keeps the style)."""
-    classes = int(getattr(model, "num_classes", len(data.class_names)))
-    rows = style_transfer_rows(data.labels, seed=seed)
-    grid = style_transfer(model, embeddings, rows, classes)
-    names = tuple(data.class_names) + tuple(str(c) for c in range(len(data.class_names), classes))
-    figure = plot_style_transfer(data.clean, data.labels, rows, grid, names,
-                                 f"{kind.upper()}: style transfer, each digit's code decoded with every label")
-    return _save(figure, out_dir / "style_transfer.png")
 
 
 def write_metrics(metrics: dict[str, Any], out_dir: Path) -> Path:
@@ -364,31 +347,14 @@ def _save(figure: Any, path: Path) -> Path:
 
 def _generative_figures(model: keras.Model, out_dir: Path, seed: int, name: str) -> dict[str, Path]:
     """Digits decoded from the prior, and (2-D latent spaces only) the decoded latent grid."""
-    samples = np.asarray(model.sample(PRIOR_SAMPLES, seed=seed))
-    labelled = " with labels 0-9 in turn" if needs_labels(model) else ""
+    samples = PriorSampler(model).sample(PRIOR_SAMPLES, seed=seed)
+    labelled = " with labels 0-9 in turn" if has(model, CONDITIONAL) else ""
     figures = {"prior_samples": _save(
         image_grid(samples, columns=8, title=f"{name}: {PRIOR_SAMPLES} digits decoded from z ~ N(0, I){labelled}"),
         out_dir / "prior_samples.png")}
-    if tuple(model.embedding_shape) == (2,) and not needs_labels(model):
+    if tuple(model.embedding_shape) == (2,) and not has(model, CONDITIONAL):
         figures["latent_grid"] = _save(_latent_grid(model, name), out_dir / "latent_grid.png")
     return figures
-
-
-def _kl_figure(usage: dict[str, Any], name: str) -> Any:
-    """Bars of the average KL of each latent dimension; dimensions under the threshold in grey."""
-    kl = np.asarray(usage["kl_per_dimension"])
-    figure, axis = plt.subplots(figsize=(max(4.0, 0.45 * len(kl) + 1.5), 3.2))
-    active = kl > usage["active_threshold_nats"]
-    axis.bar(np.arange(len(kl)), kl, color=np.where(active, "tab:blue", "tab:gray"))
-    axis.axhline(usage["active_threshold_nats"], color="tab:red", linestyle="--", linewidth=1,
-                 label=f"active threshold {usage['active_threshold_nats']} nats")
-    axis.set_xticks(np.arange(len(kl)))
-    axis.set_xlabel("latent dimension")
-    axis.set_ylabel("mean KL (nats)")
-    axis.set_title(f"{name}: KL per latent dimension, {usage['active_units']} of {len(kl)} active")
-    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    figure.tight_layout()
-    return figure
 
 
 def _latent_grid(model: keras.Model, name: str, size: int = LATENT_GRID_SIZE) -> Any:

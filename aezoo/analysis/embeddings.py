@@ -25,6 +25,7 @@ import numpy as np
 from aezoo.config import TrainConfig
 from aezoo.datasets import ImageSplits, load_dataset, normalize, test_pairs
 from aezoo.errors import UsageError
+from aezoo.models.adapter import ModelAdapter
 from aezoo.run_folder import RunFolder
 
 logger = logging.getLogger("aezoo")
@@ -117,12 +118,11 @@ def read_records(run: RunFolder) -> RunRecords:
 
 def load_model(run: RunFolder, kind: str) -> keras.Model:
     """The trained ``kind`` model of a run, with its ``encode``/``decode`` API."""
-    from aezoo.models.families import FAMILIES
+    from aezoo.families import model_classes
 
     # The families import their modules lazily; importing each class registers it with Keras, so a
     # fresh process (``python -m aezoo analyze RUN``) can load every family's file.
-    for family in FAMILIES.values():
-        family.model_class  # noqa: B018
+    model_classes()
     path = run.model_file(kind)
     try:
         return keras.saving.load_model(path)
@@ -156,23 +156,9 @@ def load_analysis_data(records: RunRecords, images: int = FIRST_TEST_IMAGES,
                         class_names=tuple(splits.class_names), dataset=splits.name, source=splits.source)
 
 
-def needs_labels(model: keras.Model) -> bool:
-    """Whether ``model`` takes ``(images, labels)``: its ``encode`` and ``decode`` need the classes too."""
-    return bool(getattr(type(model), "needs_labels", False))
-
-
 def embedding_size(model: keras.Model) -> int:
     """Numbers in one flattened embedding: ``embedding_dim`` for a vector code, 7 x 7 x D for a grid."""
     return int(np.prod(model.embedding_shape))
-
-
-def _label_batch(model: keras.Model, labels: np.ndarray | None, start: int, stop: int) -> tuple[np.ndarray, ...]:
-    """The labels argument of one batch for a model that needs labels, else nothing."""
-    if not needs_labels(model):
-        return ()
-    if labels is None:
-        raise ValueError(f"{type(model).__name__} is conditioned on the class: pass the labels of the images")
-    return (np.asarray(labels[start:stop], dtype=np.int32),)
 
 
 def embed(model: keras.Model, images: np.ndarray, labels: np.ndarray | None = None,
@@ -181,23 +167,18 @@ def embed(model: keras.Model, images: np.ndarray, labels: np.ndarray | None = No
 
     A grid code (``embedding_shape`` 7 x 7 x D) is flattened to one vector per image, so t-SNE,
     k-NN and straight-line interpolation treat every model's code alike. ``labels`` are given to
-    a model that needs them (its code is then the code *given* the class). ``model.encode`` is
-    called directly in batches (not through ``predict``): it is a plain method, not the model's
-    ``call``, and the eager calls on a thousand images take well under a second.
+    a conditional model (its code is then the code *given* the class).
     """
-    parts = [np.asarray(model.encode(images[i:i + batch_size], *_label_batch(model, labels, i, i + batch_size)))
-             for i in range(0, len(images), batch_size)]
-    return np.concatenate(parts).reshape(len(images), -1).astype(np.float64)
+    codes = ModelAdapter(model, batch_size).encode(images, labels)
+    return codes.reshape(len(images), -1).astype(np.float64)
 
 
 def decode(model: keras.Model, embeddings: np.ndarray, labels: np.ndarray | None = None,
            batch_size: int = 250) -> np.ndarray:
     """``[n, 28, 28, 1]`` images in [0, 1] decoded from ``[n, size]`` flattened embeddings (and ``labels``)."""
     embeddings = np.asarray(embeddings, dtype=np.float32).reshape(-1, *model.embedding_shape)
-    parts = [np.asarray(model.decode(embeddings[i:i + batch_size], *_label_batch(model, labels, i, i + batch_size)))
-             for i in range(0, len(embeddings), batch_size)]
-    return np.concatenate(parts)
+    return ModelAdapter(model, batch_size).decode(embeddings, labels)
 
 
 __all__ = ["FIRST_TEST_IMAGES", "AnalysisData", "RunRecords", "check_run_dir", "decode", "embed", "embedding_size",
-           "load_analysis_data", "load_model", "needs_labels", "read_records"]
+           "load_analysis_data", "load_model", "read_records"]

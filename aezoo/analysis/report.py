@@ -23,7 +23,7 @@ from aezoo import files
 from aezoo.analysis.embeddings import AnalysisData, RunRecords
 from aezoo.analysis.interpolation import INTERPOLATION_POINTS
 from aezoo.analysis.latent_metrics import ACTIVE_KL_THRESHOLD
-from aezoo.generation import report_section as generation_section
+from aezoo.generation.report import report_section as generation_section
 
 # Differences below these are called a tie: 5-fold accuracies of 1000 images wobble by about a
 # percentage point between seeds, silhouettes by a few hundredths.

@@ -36,13 +36,14 @@ from aezoo.datasets import ImageSplits, carve_validation, load_embedded, trainin
 from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
 from aezoo.metrics import baselines
-from aezoo.models import FAMILIES, GROUPS, get_family, parse_model_list
+from aezoo.families import GROUPS, MODELS, get_model, parse_model_list
+from aezoo.models.capabilities import CONDITIONAL
 from aezoo.training import build_compiled_model
 
 logger = logging.getLogger("aezoo.bench")
 
 # Every name --models accepts besides the groups (both, all) of the family list.
-ALL_KINDS = (*REFERENCE_KINDS, *FAMILIES)
+ALL_KINDS = (*REFERENCE_KINDS, *MODELS)
 # What a benchmark run trains unless told: the references and train.py's default models.
 DEFAULT_KINDS = (*REFERENCE_KINDS, *GROUPS["both"])
 TEXTBOOK_BATCH_SIZE = 128  # the batch size textbook Keras autoencoders train with
@@ -92,7 +93,7 @@ class Entry:
     @property
     def needs_labels(self) -> bool:
         """A conditional family: its data, scoring and serving take the images' labels too."""
-        return not self.is_reference and get_family(self.kind).needs_labels
+        return not self.is_reference and CONDITIONAL in get_model(self.kind).capabilities
 
 
 def expand_models(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -190,8 +191,8 @@ def make_entries(settings: BenchSettings) -> list[Entry]:
             entries.append(Entry(kind, kind, config, options, overrides))
     for label, overrides in settings.candidates.items():
         kind = overrides.get("kind", "ae")
-        if kind not in FAMILIES:
-            raise UsageError(f"candidate {label}: kind must be one of {', '.join(FAMILIES)}")
+        if kind not in MODELS:
+            raise UsageError(f"candidate {label}: kind must be one of {', '.join(MODELS)}")
         config, options = aezoo_config(kind, overrides, settings.epochs, settings.seed)
         entries.append(Entry(label, kind, config, options, overrides))
     if len({e.name for e in entries}) != len(entries):

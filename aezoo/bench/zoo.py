@@ -31,6 +31,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from aezoo.errors import UsageError
+from aezoo.models.capabilities import CONDITIONAL, LATENT_SPACE, LIKELIHOOD, has
 
 logger = logging.getLogger("aezoo.bench")
 
@@ -39,17 +40,18 @@ QUICK_SIZES = {"train": 384, "test": 128}
 QUICK_HYPERPARAMETERS = {"embedding_dim": 4, "depth": 1, "filters": 4, "batch_norm": False}
 KNN_IMAGES = 1000
 # Defaults of the full run, and of --quick (where nothing is meant to be read from the figures).
-FULL = {"nll_samples": 64, "samples": 1000, "prior_epochs": None, "prior_filters": None}
-QUICK = {"nll_samples": 4, "samples": 64, "prior_epochs": 1, "prior_filters": 8}
+FULL = {"nll_samples": 64, "samples": 1000, "sampler_options": {}}
+# Samplers that learn are made tiny too (sampler name -> constructor options).
+QUICK = {"nll_samples": 4, "samples": 64, "sampler_options": {"pixelcnn": {"epochs": 1, "filters": 8}}}
 COLUMNS = ("test PSNR", "SSIM", "5-NN acc", "NLL", "FD", "label acc", "params", "train s", "img/s")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    from aezoo.models.families import FAMILIES
+    from aezoo.families import MODELS
 
     parser = argparse.ArgumentParser(prog="python -m aezoo.bench zoo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=",".join((*REFERENCES, *FAMILIES)),
+    parser.add_argument("--models", default=",".join((*REFERENCES, *MODELS)),
                         help="comma-separated families and references (default: all)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs for every model (default: train.py's)")
     parser.add_argument("--nll-samples", type=int, default=None,
@@ -73,11 +75,11 @@ class ZooSettings:
     quick: bool = False
 
     def check(self) -> None:
-        from aezoo.models.families import FAMILIES
+        from aezoo.families import MODELS
 
         for name in self.models:
-            if name not in FAMILIES and name not in REFERENCES:
-                raise UsageError(f"unknown model {name!r}; choose from {', '.join((*REFERENCES, *FAMILIES))}")
+            if name not in MODELS and name not in REFERENCES:
+                raise UsageError(f"unknown model {name!r}; choose from {', '.join((*REFERENCES, *MODELS))}")
         if not self.models:
             raise UsageError("no model given")
         for flag, value in (("--epochs", self.epochs), ("--nll-samples", self.nll_samples),
@@ -131,7 +133,7 @@ def make_entries(settings: ZooSettings, splits: Any) -> list[Any]:
     """Built and compiled models with their datasets, seeded as ``train.py`` seeds them."""
     from aezoo.bench import measure
     from aezoo.bench.runner import Entry, aezoo_config, build_entry, reference_config
-    from aezoo.models.families import get_family
+    from aezoo.families import get_model
 
     epochs = settings.epochs or (1 if settings.quick else None)
     entries = []
@@ -140,12 +142,12 @@ def make_entries(settings: ZooSettings, splits: Any) -> list[Any]:
             entry = Entry(name, name, reference_config(128, epochs, settings.seed), {"jit_compile": "auto"}, {})
         else:
             overrides = dict(QUICK_HYPERPARAMETERS) if settings.quick else {}
-            known = get_family(name).defaults()
+            known = get_model(name).defaults()
             config, options = aezoo_config(name, {k: v for k, v in overrides.items() if k in known}, epochs,
                                            settings.seed)
             entry = Entry(name, name, config, options, overrides)
         build_entry(entry, splits.train_images)
-        if getattr(entry.model, "needs_labels", False):
+        if has(entry.model, CONDITIONAL):
             entry.dataset = labelled_dataset(splits.train_images, splits.train_labels, entry.config)
         entry.clock = measure.TrainClock()
         entries.append(entry)
@@ -180,18 +182,13 @@ class TestData:
 def latent_knn(model: Any, data: TestData, seed: int) -> float | None:
     """5-fold 5-NN accuracy of the flattened embeddings of the first clean test digits."""
     from aezoo.analysis.latent_metrics import knn_accuracy
+    from aezoo.models.adapter import ModelAdapter
 
-    if not getattr(model, "has_latent_space", False):
+    if not has(model, LATENT_SPACE):
         return None
     count = min(KNN_IMAGES, len(data.clean))
-    clean, labels = data.clean[:count], data.labels[:count]
-    parts = []
-    for start in range(0, count, 250):
-        batch = clean[start:start + 250]
-        encoded = (model.encode(batch, labels[start:start + 250].astype(np.int32))
-                   if getattr(model, "needs_labels", False) else model.encode(batch))
-        parts.append(np.asarray(encoded).reshape(len(batch), -1))
-    return float(knn_accuracy(np.concatenate(parts), labels, seed=seed)["accuracy"])
+    codes = ModelAdapter(model, 250).encode(data.clean[:count], data.labels[:count])
+    return float(knn_accuracy(codes.reshape(count, -1), data.labels[:count], seed=seed)["accuracy"])
 
 
 def score_entry(entry: Any, data: TestData, splits: Any, classifier: Any, settings: ZooSettings,
@@ -218,12 +215,12 @@ def score_entry(entry: Any, data: TestData, splits: Any, classifier: Any, settin
     sampler_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     mode = QUICK if settings.quick else FULL
-    generation.prepare_sampling(model, sampler_dir, splits.train_images, seed=seed,
-                                prior_epochs=mode["prior_epochs"], prior_filters=mode["prior_filters"])
+    chosen = generation.choose_sampler(model)
+    sampler = generation.fit_sampler(model, sampler_dir, splits.train_images, seed=seed,
+                                     **mode["sampler_options"].get(chosen, {}))
     row["sampler_fit_seconds"] = round(time.perf_counter() - started, 2)
-    generator = generation.generator_for(model, sampler_dir)
-    if generator is not None or generation.has_likelihood(model):
-        metrics, _ = generation.evaluate_model(model, generator, classifier, data.images, data.labels, seed=seed,
+    if sampler is not None or has(model, LIKELIHOOD):
+        metrics, _ = generation.evaluate_model(model, sampler, classifier, data.images, data.labels, seed=seed,
                                                nll_samples=settings.nll_samples, samples=settings.samples)
         row["generation"] = {k: v for k, v in metrics.items() if k != "class_shares"}
     return row

@@ -6,6 +6,8 @@ from typing import Any
 
 import keras
 
+from aezoo.models.capabilities import KL_TERM, has
+
 
 class KLWarmup(keras.callbacks.Callback):
     """KL warm-up (Bowman et al. 2016; Sønderby et al. 2016): weigh the KL term by
@@ -37,7 +39,7 @@ class KLWarmup(keras.callbacks.Callback):
         return beta * min(1.0, epoch / self.warmup_epochs)
 
     def _applies(self) -> bool:
-        return hasattr(self.model, "kl_weight") and hasattr(self.model, "beta")
+        return has(self.model, KL_TERM)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.schedule = []

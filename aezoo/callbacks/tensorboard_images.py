@@ -10,6 +10,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from aezoo.models.capabilities import KL_TERM, has
+
 IMAGES_RUN = "reconstructions"  # the TensorBoard run (sub-folder of the log dir) these summaries go to
 IMAGE_TAG = "noisy_denoised_clean"
 KL_TAG = "kl_per_dimension"
@@ -58,7 +60,7 @@ class TensorBoardImages(keras.callbacks.Callback):
             tf.summary.image(IMAGE_TAG, grid([self.noisy, denoised, self.clean])[None], max_outputs=1,
                              description="Rows: noisy input, denoised, clean original "
                                          "(the same test images every epoch).")
-            if hasattr(self.model, KL_TAG):
+            if has(self.model, KL_TERM):
                 kl = np.asarray(self.model.kl_per_dimension(self.noisy, *extra)).mean(axis=0)
                 tf.summary.histogram(KL_TAG, kl, buckets=max(2, min(30, kl.size)),
                                      description="Mean KL (nats) of each latent dimension on the pictured images; "

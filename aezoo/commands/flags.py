@@ -14,7 +14,7 @@ import argparse
 from typing import Any
 
 from aezoo.models import defaults as model_defaults
-from aezoo.models.families import FAMILIES, GROUPS, parse_model_list
+from aezoo.families import GROUPS, MODELS, parse_model_list
 
 # Copies of library constants, kept equal by tests/test_commands.py (source in the comment).
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")  # aezoo.datasets.noise.NOISE_KINDS
@@ -45,9 +45,9 @@ class ModelListType:
 
 def families_epilog() -> str:
     """The zoo for ``--help``: one line per family with its idea, then the groups."""
-    width = max(map(len, [*FAMILIES, *GROUPS]))
+    width = max(map(len, [*MODELS, *GROUPS]))
     lines = ["model families (--model NAME, a comma list, " + " or ".join(GROUPS) + "):"]
-    lines += [f"  {name:{width}}  {family.description}" for name, family in FAMILIES.items()]
+    lines += [f"  {name:{width}}  {spec.summary}" for name, spec in MODELS.items()]
     lines += [f"  {name:{width}}  = {','.join(members)}" for name, members in GROUPS.items()]
     lines.append("python -m aezoo models: capabilities and default arguments of each family")
     return "\n".join(lines)
@@ -117,7 +117,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
                        help="batch normalisation after each hidden convolution "
                             f"(default: {'on' if model_defaults.BATCH_NORM else 'off'})")
-    presets = ", ".join(f"{name} {family.preset['beta']}" for name, family in FAMILIES.items() if "beta" in family.preset)
+    presets = ", ".join(f"{name} {spec.defaults()['beta']}" for name, spec in MODELS.items()
+                        if spec.defaults().get("beta", 1.0) != 1.0)
     group.add_argument("--beta", type=float,
                        help="VAE family: weight of the KL term (default: 1, the ELBO"
                             + (f"; presets: {presets})" if presets else ")"))

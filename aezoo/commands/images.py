@@ -20,6 +20,7 @@ import numpy as np
 from aezoo.batching import PendingBatch
 from aezoo.errors import UsageError
 from aezoo.imageio import ArrayFile, ImageFile, Source, collect_inputs
+from aezoo.models.capabilities import CONDITIONAL, has
 from aezoo.inference import DEFAULT_BATCH_SIZE, NUM_CLASSES, TrainedModel, as_labels, load, locate_model, model_kinds
 
 # One image file read and ready for the model: (where it came from, float32 [28,28] in [0, 1]).
@@ -190,10 +191,10 @@ def load_model(args: argparse.Namespace, action: str | None = None,
     model = load(args.model, model_kind=args.model_kind, batch_size=args.batch_size)
     if action is not None:
         model.require_latent_space(action)
-    if model.needs_labels and labels is None:
+    if has(model, CONDITIONAL) and labels is None:
         raise UsageError(f"the {model.describe()} is conditioned on the digit's class: give --labels FILE "
                          f"(one class 0-{NUM_CLASSES - 1} per image, in input order) or --label N (one class for all)")
-    if labels is not None and not model.needs_labels:
+    if labels is not None and not has(model, CONDITIONAL):
         given = "--label" if args.label is not None else "--labels"
         raise UsageError(f"{given}: the {model.describe()} takes no labels (only a conditional model does); "
                          f"leave out {given}")

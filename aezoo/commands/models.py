@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-CAPABILITIES = ("has_latent_space", "is_generative", "needs_labels")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,27 +17,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="families to describe (default: all); a comma list, both or all work too")
 
 
-def describe(family: Any) -> str:
-    """A few lines about one family: idea, class, capabilities, preset and constructor defaults."""
-    can = [name for name in CAPABILITIES if getattr(family, name)]
-    defaults = family.defaults()  # imports the model class, and so TensorFlow
-    arguments = ", ".join(f"{name}={value!r}" for name, value in defaults.items() if name != "name")
-    lines = [f"{family.name}: {family.description}",
-             f"  class:        {family.class_path.replace(':', '.')}",
-             f"  capabilities: {', '.join(can) if can else 'none (denoising only)'}"]
-    if family.preset:
-        lines.append("  preset:       " + ", ".join(f"{k}={v!r}" for k, v in family.preset.items()))
+def describe(spec: Any) -> str:
+    """A few lines about one model name: idea, class, capabilities, preset and constructor defaults."""
+    from aezoo.models.capabilities import describe as capability_text
+    from aezoo.samplers import samplers_for
+
+    arguments = ", ".join(f"{name}={value!r}" for name, value in spec.defaults().items())
+    family = spec.family
+    lines = [f"{spec.name}: {spec.summary}",
+             f"  class:        {family.model.replace(':', '.')}",
+             f"  capabilities: {capability_text(spec.capabilities)}",  # imports the class, and TensorFlow
+             f"  samplers:     {', '.join(samplers_for(spec.model_class)) or 'none'}"
+             + (f" (default {family.default_sampler})" if family.default_sampler else ""),
+             f"  paper:        {family.paper}"]
+    if spec.preset:
+        lines.append(f"  preset of {family.name}: " + ", ".join(f"{k}={v!r}" for k, v in spec.arguments.items()))
     lines.append(f"  defaults:     {arguments}")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     from aezoo.errors import UsageError
-    from aezoo.models.families import FAMILIES, parse_model_list
+    from aezoo.families import MODELS, parse_model_list
 
     try:
-        names = parse_model_list(",".join(args.names)) if args.names else tuple(FAMILIES)
+        names = parse_model_list(",".join(args.names)) if args.names else tuple(MODELS)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    print("\n\n".join(describe(FAMILIES[name]) for name in names))
+    print("\n\n".join(describe(MODELS[name]) for name in names))
     return 0

@@ -1,23 +1,26 @@
-"""Generate new digits with a trained model, as a PNG grid or a .npy array.
+"""Generate new digits with a trained model and a sampler, as a PNG grid or a .npy array.
 
 MODEL is a run folder (--model-kind picks the model; default: its first), a model folder
-(RUN/vae) or a model.keras file. How the model generates follows from what it can do: the VAE
-family decodes draws from its prior, the conditional VAE writes the class --label (default: 0-9
-in turn), the VQ-VAE draws code grids from its PixelCNN prior (prior.keras beside the model), the
-plain autoencoder decodes draws from the Gaussian mixture fitted to its training codes
-(gmm_sampler.npz). A model without a latent space (the U-Net) cannot generate.
-The same --seed gives the same digits.
+(RUN/vae) or a model.keras file. A model plus a sampler generates: --sampler chooses one of the
+samplers that apply to the model (default: its family's): "prior" decodes draws from the VAE
+family's prior, "gmm" from a Gaussian mixture fitted to the training codes, "pixelcnn" from a
+PixelCNN over a VQ-VAE's code grids. A sampler that learns is fitted when the model is trained
+(its file beside the model); one that was not, is fitted now on the run's training images and
+saved there. A conditional model writes the class --label (default: each class in turn). A model
+without a latent space (the U-Net) cannot generate. The same --seed gives the same digits.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from aezoo.errors import UsageError
-from aezoo.models.families import FAMILIES
+from aezoo.families import MODELS
+from aezoo.samplers import SAMPLERS
 
 MAX_SAMPLES = 100_000
 NUM_CLASSES = 10
@@ -29,7 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", type=int, default=None,
                         help="conditional models: the digit to write (default: 0, 1, ..., 9 in turn)")
     parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same digits")
-    parser.add_argument("--model-kind", choices=tuple(FAMILIES),
+    parser.add_argument("--sampler", choices=tuple(SAMPLERS),
+                        help="how codes are drawn (default: the model's family's sampler); "
+                             "prior, gmm (Gaussian mixture), pixelcnn (code grids)")
+    parser.add_argument("--model-kind", choices=tuple(MODELS),
                         help="which model of a run folder (default: the first it holds)")
     parser.add_argument("--columns", type=int, default=8, help="digits per row of the PNG grid")
     parser.add_argument("--output", "-o", required=True, metavar="FILE.png|FILE.npy",
@@ -67,7 +73,7 @@ def model_folder(path: Path, kind: str | None) -> Path:
         raise UsageError(f"{path}: no such model file or folder")
     if (path / "model.keras").is_file():
         return path
-    present = [name for name in FAMILIES if (path / name / "model.keras").is_file()]
+    present = [name for name in MODELS if (path / name / "model.keras").is_file()]
     if not present:
         raise UsageError(f"{path}: not a model; expected a run folder, a model folder or a .keras file")
     if kind is not None and kind not in present:
@@ -80,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     import keras  # imports TensorFlow
 
     from aezoo import files, generation
+    from aezoo.plotting import mosaic
 
     generation.register_classes()
     model_file = Path(args.model) if Path(args.model).is_file() else folder / "model.keras"
@@ -87,18 +94,36 @@ def run(args: argparse.Namespace) -> int:
         model = keras.saving.load_model(model_file)
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot load {model_file}: {error}") from None
-    generator = generation.generator_for(model, folder)
-    if generator is None:
-        raise UsageError(f"{folder}: this model cannot generate: {generation.why_not_generative(model)}")
-    if args.label is not None and not generator.conditional:
+    sampler = _sampler(model, folder, args.sampler)
+    if args.label is not None and not sampler.conditional:
         raise UsageError(f"--label {args.label}: this model is not conditional (it has no labels to follow)")
-    images = generator.draw(args.n, seed=args.seed, labels=args.label)[..., 0]
+    images = sampler.sample(args.n, seed=args.seed, labels=args.label)[..., 0]
     output = Path(args.output)
     if output.suffix.lower() == ".npy":
         files.write_with(output, lambda tmp: np.save(tmp, images.astype(np.float32)))
     else:
         from aezoo.imageio import save_png
 
-        save_png(output, generation.mosaic(images, args.columns))
-    print(f"Wrote {args.n} digit(s) drawn by {generator.sampler} sampling of {folder} (seed {args.seed}) to {output}")
+        save_png(output, mosaic(images, args.columns))
+    print(f"Wrote {args.n} digit(s) drawn by {sampler.describe()} of {folder} (seed {args.seed}) to {output}")
     return 0
+
+
+def _sampler(model: Any, folder: Path, name: str | None) -> Any:
+    """The sampler ``name`` (default: the model's) saved beside it; fitted and saved now if it learns and is missing."""
+    from aezoo import generation
+    from aezoo.run_folder import RunFolder
+
+    chosen = generation.choose_sampler(model, name)
+    if chosen is None:
+        raise UsageError(f"{folder}: this model cannot generate: {generation.why_not_generative(model)}")
+    if generation.sampling.sampler_is_saved(model, folder, chosen):
+        return generation.load_sampler(model, folder, chosen)
+    run = RunFolder(folder.parent)
+    if not run.is_run():
+        raise UsageError(f"{folder}: the {chosen} sampler was not fitted for this model, and it can be fitted only "
+                         "inside the run folder that trained it (which has the training images' settings)")
+    splits = generation.run_splits(run)
+    config = run.read_config() or {}
+    print(f"Fitting the {chosen} sampler on the codes of {len(splits.train_images)} training images...")
+    return generation.fit_sampler(model, folder, splits.train_images, chosen, seed=int(config.get("seed", 0)))

@@ -38,6 +38,7 @@ import numpy as np
 import tensorflow as tf
 
 from aezoo.evaluation.classifier import as_unit_images
+from aezoo.models.capabilities import CONDITIONAL, has
 
 # Importance samples per image. The decoder calls (images x K) are the whole cost: the default
 # run's 500 images at K = 16 take the default VAE about 2.4 CPU s, at K = 64 about 10 s. A larger
@@ -97,8 +98,8 @@ def latent_variable_model(model: Any) -> LatentVariableModel:
     ``decode(z)``; a conditional one (``needs_labels``) ``posterior(images, labels)`` and
     ``decode(z, labels)``, and takes ``x = (images, labels)``.
     """
-    prior = model.prior if hasattr(model, "prior") else model.latent.prior
-    if getattr(model, "needs_labels", False):
+    prior = model.prior
+    if has(model, CONDITIONAL):
         return LatentVariableModel(
             posterior=lambda x: model.posterior(x[0], x[1]), prior=prior,
             log_likelihood=lambda x, z: bernoulli_log_likelihood(x[0], model.decode(z, x[1])))
@@ -142,7 +143,7 @@ def importance_sampled_nll(model: LatentVariableModel | Any, inputs: Any, sample
     """
     samples = check_samples(samples)
     if not isinstance(model, LatentVariableModel):
-        inputs = _unit_inputs(inputs, conditional=getattr(model, "needs_labels", False))
+        inputs = _unit_inputs(inputs, conditional=has(model, CONDITIONAL))
         model = latent_variable_model(model)
     inputs = tf.nest.map_structure(tf.convert_to_tensor, inputs)
     count = int(tf.nest.flatten(inputs)[0].shape[0])

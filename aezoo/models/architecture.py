@@ -7,7 +7,8 @@ from typing import Any
 import keras
 
 from aezoo.models.batch_norm import FusedBatchNormalization
-from aezoo.models.validation import check_activation, check_positive_int
+from aezoo.models.hyperparameters import BATCH_NORM, DEPTH, EMBEDDING_DIM, FILTERS
+from aezoo.models.validation import check_activation
 
 ARGUMENTS = ("embedding_dim", "depth", "filters", "activation", "batch_norm")
 
@@ -15,11 +16,11 @@ ARGUMENTS = ("embedding_dim", "depth", "filters", "activation", "batch_norm")
 def set_architecture(model: keras.Layer, embedding_dim: Any, depth: Any, filters: Any, activation: Any,
                      batch_norm: Any) -> None:
     """Validate the architecture arguments and store them on ``model`` (raises ``ValueError``)."""
-    model.embedding_dim = check_positive_int("embedding_dim", embedding_dim)
-    model.depth = check_positive_int("depth", depth)
-    model.filters = check_positive_int("filters", filters)
+    model.embedding_dim = EMBEDDING_DIM.check(embedding_dim)
+    model.depth = DEPTH.check(depth)
+    model.filters = FILTERS.check(filters)
     model.activation = check_activation(activation)
-    model.batch_norm = bool(batch_norm)
+    model.batch_norm = BATCH_NORM.check(batch_norm)
 
 
 def architecture_config(model: keras.Layer) -> dict[str, Any]:

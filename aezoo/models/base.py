@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 import tensorflow as tf
 
 from aezoo.models import defaults
 from aezoo.models.architecture import architecture_config, set_architecture
+from aezoo.models.capabilities import Capability, check_declaration
 from aezoo.models.decoder import Decoder
 from aezoo.models.encoder import Encoder
 
@@ -54,10 +55,13 @@ class DenoisingAutoencoderBase(keras.Model):
     """
 
     metric_names: tuple[str, ...] = ("loss", "mse", "psnr")
-    # Capabilities (see aezoo.models.families): code outside models/ asks these, never the name.
-    has_latent_space: bool = True  # encode(images) and decode(embeddings)
-    is_generative: bool = False  # sample(n, seed=...)
-    needs_labels: bool = False  # inputs are (images, labels)
+    #: What the model can do beyond denoising (:mod:`aezoo.models.capabilities`): declared by each
+    #: class, checked against its methods when the class is defined, asked with ``has(model, ...)``.
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_declaration(cls)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -21,6 +21,11 @@ from aezoo.models.validation import check_non_negative, check_positive_int
 tfd = tfp.distributions
 
 
+def stateless_seed(seed: Any) -> tf.Tensor:
+    """A ``[2]`` int32 seed for TF's stateless random ops from one integer (Python or tensor)."""
+    return tf.stack([tf.constant(0, tf.int32), tf.cast(seed, tf.int32)])
+
+
 @keras.saving.register_keras_serializable(package="aezoo")
 class GaussianLatent(keras.layers.Layer):
     """Encoder outputs -> diagonal Gaussian posterior -> latent code ``z`` and its KL divergence.

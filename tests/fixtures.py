@@ -1,5 +1,8 @@
 """Shared fixtures: tiny real data and tiny trained models, so tests stay fast on 2 CPU cores.
 
+Loaded for every test by the root ``conftest.py`` (``pytest_plugins``), so the family folders'
+own tests use them too.
+
 The suite runs on two pytest-xdist workers (``-n 2 --dist loadfile`` in setup.cfg). Each test
 file runs whole on one worker, so a module fixture is built once; a session fixture that trains
 models (``tiny_run``, ``zoo_run``) is built once per test run by whichever worker asks first,
@@ -31,6 +34,19 @@ from aezoo.datasets import ImageSplits, load_embedded  # noqa: E402
 # No batch norm: its moving averages need hundreds of steps to settle, and tiny runs take a few
 # dozen, so tiny models would be judged on unsettled statistics (tests that need BN ask for it).
 TINY_HYPERPARAMETERS = {"embedding_dim": 4, "depth": 1, "filters": 4, "batch_norm": False}
+
+
+def tiny_model(name: str, learning_rate: float = 3e-3, **overrides: object) -> "keras.Model":
+    """A built, compiled tiny model of the zoo's model ``name`` (seeded: the same weights every time)."""
+    import keras
+
+    from aezoo.families import build
+
+    keras.utils.set_random_seed(0)
+    model = build(name, **{**TINY_HYPERPARAMETERS, "seed": 0, **overrides})
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    model.build()
+    return model
 
 
 def subset(splits: ImageSplits, train: int, test: int) -> ImageSplits:
@@ -166,9 +182,9 @@ def tiny_code_prior() -> Iterator[None]:
     For fixtures that need a finished VQ-VAE with a prior, not a good prior: the full-size one
     costs more than the rest of a tiny run.
     """
-    from aezoo import generation
+    from aezoo.samplers import pixelcnn
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(generation, "PRIOR_EPOCHS", 1)
-        patch.setattr(generation, "PRIOR_FILTERS", 8)
+        patch.setattr(pixelcnn, "EPOCHS", 1)
+        patch.setattr(pixelcnn, "FILTERS", 8)
         yield

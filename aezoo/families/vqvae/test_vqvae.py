@@ -8,8 +8,9 @@ import pytest
 import tensorflow as tf
 
 from aezoo.datasets import GaussianNoise, test_pairs
-from aezoo.models import VectorQuantizer, build
-from tests.conftest import TINY_HYPERPARAMETERS
+from aezoo.families.vqvae.model import VectorQuantizer
+from aezoo.families import build
+from tests.fixtures import TINY_HYPERPARAMETERS
 
 CODEBOOK = np.array([[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [-1.0, -1.0, 1.0], [3.0, 3.0, 3.0]], "float32")
 

@@ -9,13 +9,9 @@ import tensorflow as tf
 
 from aezoo.models import defaults
 from aezoo.models.base import EncoderDecoderModel, summed_bce
+from aezoo.models.capabilities import GENERATIVE, KL_TERM, LATENT_SPACE, LIKELIHOOD
+from aezoo.models.hyperparameters import BETA
 from aezoo.models.latent import GaussianLatent
-from aezoo.models.validation import check_non_negative
-
-
-def stateless_seed(seed: Any) -> tf.Tensor:
-    """A ``[2]`` int32 seed for TF's stateless random ops from one integer (Python or tensor)."""
-    return tf.stack([tf.constant(0, tf.int32), tf.cast(seed, tf.int32)])
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
@@ -49,7 +45,8 @@ class VariationalAutoencoder(EncoderDecoderModel):
 
     ``loss``, ``reconstruction_loss`` and ``kl`` are in nats per image. Validation decodes the
     posterior mean (no sampling), so it is deterministic and comparable between epochs.
-    ``sample(n)`` decodes draws from the prior: new digits the model imagines.
+    Decoding draws from the prior, ``decode(prior().sample(n))``, gives new digits the model imagines
+    (``aezoo.samplers.PriorSampler`` does it).
 
     Args:
         embedding_dim: size of the latent code ``z``.
@@ -59,7 +56,9 @@ class VariationalAutoencoder(EncoderDecoderModel):
     """
 
     metric_names = ("loss", "reconstruction_loss", "kl", "mse", "psnr")
-    is_generative = True
+    beta: float
+    kl_weight: tf.Variable
+    capabilities = frozenset({LATENT_SPACE, GENERATIVE, LIKELIHOOD, KL_TERM})
 
     def __init__(
         self,
@@ -74,7 +73,7 @@ class VariationalAutoencoder(EncoderDecoderModel):
     ) -> None:
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
                          batch_norm=batch_norm, **kwargs)
-        self.beta = check_non_negative("beta", beta)
+        self.beta = BETA.check(beta)
         self.seed = seed
         self.latent = GaussianLatent(self.embedding_dim, seed=seed, name="latent")
         # A plain tf.Variable, which Keras does not track: a warm-up's intermediate value is a
@@ -107,12 +106,9 @@ class VariationalAutoencoder(EncoderDecoderModel):
         """``[batch, embedding_dim]`` KL of each latent coordinate (near 0: an unused dimension)."""
         return self.latent.kl_per_dimension(self._posterior_params(images, False))
 
-    def sample(self, n: int, seed: int | None = None) -> tf.Tensor:
-        """Decode ``n`` codes drawn from the prior N(0, I); the same ``seed`` gives the same digits."""
-        return self.decoder(self._prior_draws(n, seed), training=False)
-
-    def _prior_draws(self, n: Any, seed: int | None) -> tf.Tensor:
-        return self.latent.prior().sample(n, seed=None if seed is None else stateless_seed(seed))
+    def prior(self) -> Any:
+        """p(z) = N(0, I), the distribution the KL term pulls every posterior towards."""
+        return self.latent.prior()
 
     def elbo_terms(self, noisy: Any, clean: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
         """``(reconstruction, kl)`` of each image, shape ``[batch]``, in nats; the data's order.

@@ -10,7 +10,8 @@ import tensorflow as tf
 from aezoo.models import defaults
 from aezoo.models.architecture import conv_block
 from aezoo.models.base import IMAGE_SHAPE, DenoisingAutoencoderBase
-from aezoo.models.validation import check_activation, check_positive_int
+from aezoo.models.hyperparameters import DEPTH, FILTERS
+from aezoo.models.validation import check_activation
 
 LEVELS = 3  # 28x28, 14x14, 7x7
 
@@ -33,7 +34,7 @@ class UNet(DenoisingAutoencoderBase):
     never vanishes while the output is wrong.
 
     The skips carry full-resolution detail past the coarse levels, so nothing forces a compressed
-    code: the model has no latent space (``has_latent_space = False``: no ``encode``/``decode``)
+    code: the model has no latent space (no capabilities: no ``encode``/``decode``)
     and is included as the ceiling that the autoencoders' denoising can be measured against.
 
     Args:
@@ -43,19 +44,17 @@ class UNet(DenoisingAutoencoderBase):
         batch_norm: batch normalisation after each hidden convolution.
     """
 
-    has_latent_space = False
-
     def __init__(
         self,
-        depth: int = 2,
-        filters: int = 16,
+        depth: int = defaults.DEPTH,
+        filters: int = defaults.FILTERS,
         activation: str = defaults.ACTIVATION,
         batch_norm: bool = defaults.BATCH_NORM,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.depth = check_positive_int("depth", depth)
-        self.filters = check_positive_int("filters", filters)
+        self.depth = DEPTH.check(depth)
+        self.filters = FILTERS.check(filters)
         self.activation = check_activation(activation)
         self.batch_norm = bool(batch_norm)
         self.down = [self._convs(level, "down") for level in range(LEVELS)]

@@ -7,8 +7,10 @@ import pytest
 import tensorflow as tf
 
 from aezoo.datasets import GaussianNoise, test_pairs, training_dataset
-from aezoo.models import UNet, build
+from aezoo.families.unet.model import UNet
+from aezoo.families import build
 from aezoo.models.base import per_image_psnr
+from aezoo.models.capabilities import capabilities_of
 
 
 def test_unet_beats_the_noisy_input_by_a_margin(tiny_splits):
@@ -26,7 +28,7 @@ def test_unet_beats_the_noisy_input_by_a_margin(tiny_splits):
 def test_unet_has_skips_and_no_latent_space():
     model = build("unet")
     model.build()
-    assert not model.has_latent_space and not hasattr(model, "encode")
+    assert not capabilities_of(model) and not hasattr(model, "encode")
     assert [layer.filters for layer in model.upsample] == [16, 32]  # 16-32-64 channels by default
     # Each up level sees its upsampled maps concatenated with the skip: twice the channels.
     assert [stack[0].kernel.shape[2] for stack in model.up] == [32, 64]

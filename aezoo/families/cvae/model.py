@@ -7,10 +7,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from aezoo.families.cvae import CVAE_BETA, NUM_CLASSES
+from aezoo.families.vae.model import VariationalAutoencoder
 from aezoo.models import defaults
 from aezoo.models.base import IMAGE_SHAPE
-from aezoo.models.validation import check_positive_int
-from aezoo.models.vae import VariationalAutoencoder
+from aezoo.models.capabilities import CONDITIONAL, GENERATIVE, KL_TERM, LATENT_SPACE, LIKELIHOOD
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
@@ -32,14 +33,17 @@ class ConditionalVAE(VariationalAutoencoder):
 
     Inputs are ``(images, labels)`` (labels: integer classes ``[batch]``); training data is
     ``((noisy, labels), clean)``. ``encode(images, labels)``, ``decode(embeddings, labels)``,
-    ``denoise(images, labels)`` and ``sample(n, labels=..., seed=...)`` all take the labels.
+    and ``denoise(images, labels)`` all take the labels; so does a sampler drawing from its prior.
 
     Args:
-        embedding_dim, depth, filters, activation, batch_norm, beta, seed: as for the VAE.
+        embedding_dim, depth, filters, activation, batch_norm, seed: as for the VAE.
+        beta: weight of the KL term; 2 by default, which leaves the class to the label (prior
+            samples drawn for a label show that class more often than at 1).
         num_classes: number of classes of the labels (10 digits).
     """
 
-    needs_labels = True
+    capabilities = frozenset({LATENT_SPACE, GENERATIVE, LIKELIHOOD, KL_TERM, CONDITIONAL})
+    num_classes: int
 
     def __init__(
         self,
@@ -48,13 +52,13 @@ class ConditionalVAE(VariationalAutoencoder):
         filters: int = defaults.FILTERS,
         activation: str = defaults.ACTIVATION,
         batch_norm: bool = defaults.BATCH_NORM,
-        beta: float = 1.0,
+        beta: float = CVAE_BETA.default,
         seed: int | None = None,
-        num_classes: int = 10,
+        num_classes: int = NUM_CLASSES.default,
         **kwargs: Any,
     ) -> None:
         # Set before the networks are built: their input sizes depend on it.
-        self._classes = check_positive_int("num_classes", num_classes)
+        self._classes = NUM_CLASSES.check(num_classes)
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
                          batch_norm=batch_norm, beta=beta, seed=seed, **kwargs)
         self.num_classes = self._classes
@@ -95,14 +99,6 @@ class ConditionalVAE(VariationalAutoencoder):
 
     def denoise(self, images: Any, labels: Any) -> Any:  # type: ignore[override]
         return self((images, labels), training=False)
-
-    def sample(self, n: int, labels: Any = None, seed: int | None = None) -> tf.Tensor:  # type: ignore[override]
-        """``n`` new digits from prior codes; ``labels``: one class for all, ``n`` classes, or
-        ``None`` for 0, 1, ..., 9, 0, 1, ... in turn."""
-        if labels is None:
-            labels = tf.range(n) % self._classes
-        labels = tf.broadcast_to(tf.reshape(tf.cast(labels, tf.int32), [-1]), [n])
-        return self.decode(self._prior_draws(n, seed), labels)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "num_classes": self.num_classes}

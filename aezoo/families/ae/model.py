@@ -7,12 +7,10 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from aezoo.families.ae import PIXEL_LOSS
 from aezoo.models import defaults
 from aezoo.models.base import EncoderDecoderModel
-from aezoo.models.validation import check_choice
-
-PIXEL_LOSSES = ("mse", "bce")
-RECONSTRUCTION_LOSSES = PIXEL_LOSSES  # the option's former name, for older callers
+from aezoo.models.capabilities import LATENT_SPACE
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
@@ -38,9 +36,10 @@ class ConvAutoencoder(EncoderDecoderModel):
         activation: activation of the hidden layers.
         batch_norm: batch normalisation after each hidden convolution.
         pixel_loss: ``"mse"`` (mean squared error, what PSNR measures) or ``"bce"`` (per-pixel
-            binary cross-entropy, which treats intensities as probabilities). Older configs call
-            it ``reconstruction_loss``, which is now only the name of the VAE family's metric.
+            binary cross-entropy, which treats intensities as probabilities).
     """
+
+    capabilities = frozenset({LATENT_SPACE})
 
     def __init__(
         self,
@@ -52,12 +51,9 @@ class ConvAutoencoder(EncoderDecoderModel):
         pixel_loss: str = "mse",
         **kwargs: Any,
     ) -> None:
-        option = "pixel_loss"
-        if "reconstruction_loss" in kwargs:  # .keras files written before the option was renamed
-            option, pixel_loss = "reconstruction_loss", kwargs.pop("reconstruction_loss")
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
                          batch_norm=batch_norm, **kwargs)
-        self.pixel_loss = check_choice(option, pixel_loss, PIXEL_LOSSES)
+        self.pixel_loss = PIXEL_LOSS.check(pixel_loss)
 
     def call(self, images: Any, training: bool | None = None) -> Any:
         return self.decoder(self.encoder(images, training=training), training=training)

@@ -7,9 +7,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from aezoo.families.vqvae import CODE_DIM, COMMITMENT_COST, NUM_CODES
+from aezoo.families.vqvae.grid import GridDecoder, GridEncoder
 from aezoo.models import defaults
 from aezoo.models.base import IMAGE_SHAPE, EncoderDecoderModel
-from aezoo.models.grid import GridDecoder, GridEncoder
+from aezoo.models.capabilities import CODE_GRID, LATENT_SPACE
 from aezoo.models.validation import check_non_negative, check_positive_int
 
 GRID = 7  # the encoder halves 28 twice
@@ -136,23 +138,25 @@ class VQVAE(EncoderDecoderModel):
     """
 
     metric_names = ("loss", "reconstruction_loss", "codebook_loss", "commitment_loss", "perplexity", "mse", "psnr")
+    capabilities = frozenset({LATENT_SPACE, CODE_GRID})
+    num_codes: int
 
     def __init__(
         self,
-        embedding_dim: int = 16,
+        embedding_dim: int = CODE_DIM.default,
         depth: int = defaults.DEPTH,
         filters: int = defaults.FILTERS,
         activation: str = defaults.ACTIVATION,
         batch_norm: bool = defaults.BATCH_NORM,
-        num_codes: int = 64,
-        commitment_cost: float = 0.25,
+        num_codes: int = NUM_CODES.default,
+        commitment_cost: float = COMMITMENT_COST.default,
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
                          batch_norm=batch_norm, **kwargs)
-        self.num_codes = check_positive_int("num_codes", num_codes)
-        self.commitment_cost = check_non_negative("commitment_cost", commitment_cost)
+        self.num_codes = NUM_CODES.check(num_codes)
+        self.commitment_cost = COMMITMENT_COST.check(commitment_cost)
         self.seed = seed
         self.quantizer = VectorQuantizer(self.num_codes, self.embedding_dim, seed=seed, name="quantizer")
 
@@ -164,7 +168,12 @@ class VQVAE(EncoderDecoderModel):
 
     @property
     def embedding_shape(self) -> tuple[int, ...]:
-        return (GRID, GRID, self.embedding_dim)
+        return (*self.code_grid_shape, self.embedding_dim)
+
+    @property
+    def code_grid_shape(self) -> tuple[int, ...]:
+        """The shape of one image's integer code grid, ``codes`` gives ``[batch, *code_grid_shape]``."""
+        return (GRID, GRID)
 
     def build(self, input_shape: Any = None) -> None:
         if self.built:

@@ -8,10 +8,11 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from aezoo.families.iwae import IW_SAMPLES
+from aezoo.families.vae.model import VariationalAutoencoder
+from aezoo.models.latent import stateless_seed
 from aezoo.models import defaults
 from aezoo.models.base import summed_bce
-from aezoo.models.validation import check_positive_int
-from aezoo.models.vae import VariationalAutoencoder, stateless_seed
 
 # Validation draws its K samples from this fixed seed, so val_* metrics are comparable between epochs.
 VALIDATION_SEED = 1234
@@ -60,7 +61,7 @@ class ImportanceWeightedAutoencoder(VariationalAutoencoder):
         iw_samples: int = 5,
         **kwargs: Any,
     ) -> None:
-        iw_samples = check_positive_int("iw_samples", iw_samples)  # before building any network
+        iw_samples = IW_SAMPLES.check(iw_samples)  # before building any network
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
                          batch_norm=batch_norm, beta=beta, seed=seed, **kwargs)
         self.iw_samples = iw_samples

@@ -1,0 +1,76 @@
+"""What only the conditional VAE has, beside the VAE lineage's KL measures: style transfer.
+
+Its code need not carry the class (the decoder is told it), so it keeps the style: a digit's code
+decoded with every label writes the same hand as every digit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from aezoo.analysis.plotting import save_figure, subplots
+from aezoo.families.vae import analysis as vae_analysis
+from aezoo.models.adapter import ModelAdapter
+
+measure = vae_analysis.measure
+
+
+def figures(model: Any, name: str, data: Any, metrics: dict[str, Any], embeddings: np.ndarray, out_dir: Path,
+            seed: int) -> dict[str, Path]:
+    """The VAE lineage's KL figure, and ``style_transfer.png``."""
+    drawn = vae_analysis.figures(model, name, data, metrics, embeddings, out_dir, seed)
+    classes = int(model.num_classes)
+    rows = style_transfer_rows(data.labels, seed=seed)
+    grid = style_transfer(model, embeddings, rows, classes)
+    names = tuple(data.class_names) + tuple(str(c) for c in range(len(data.class_names), classes))
+    figure = plot_style_transfer(data.clean, data.labels, rows, grid, names,
+                                 f"{name}: style transfer, each digit's code decoded with every label")
+    drawn["style_transfer"] = out_dir / "style_transfer.png"
+    save_figure(figure, drawn["style_transfer"])
+    return drawn
+
+
+STYLE_TRANSFER_ROWS = 4
+
+
+def style_transfer_rows(labels: np.ndarray, rows: int = STYLE_TRANSFER_ROWS, seed: int = 0) -> list[int]:
+    """Indices of ``rows`` test digits of different classes (as far as there are classes), chosen by the seed."""
+    rng = np.random.default_rng(seed)
+    classes = rng.permutation(np.unique(labels))[:rows]
+    return [int(rng.choice(np.flatnonzero(labels == c))) for c in classes]
+
+
+def style_transfer(model: keras.Model, embeddings: np.ndarray, indices: Sequence[int], classes: int) -> np.ndarray:
+    """``[rows, classes, 28, 28, 1]``: each chosen digit's code decoded with label 0, 1, ..., ``classes - 1``."""
+    codes = np.repeat(np.asarray(embeddings)[list(indices)], classes, axis=0)
+    labels = np.tile(np.arange(classes), len(indices))
+    images = ModelAdapter(model).decode(codes.reshape(-1, *model.embedding_shape), labels)
+    return images.reshape(len(indices), classes, *images.shape[1:])
+
+
+def plot_style_transfer(images: np.ndarray, labels: np.ndarray, indices: Sequence[int], grid: np.ndarray,
+                        class_names: Sequence[str], title: str) -> Any:
+    """One row per digit: the digit itself (red frame), then its code decoded as every class."""
+    rows, classes = grid.shape[:2]
+    figure, axes = subplots(rows, classes + 1, figsize=((classes + 1) * 0.65, rows * 0.72 + 0.9), squeeze=False)
+    for row, index in enumerate(indices):
+        cells = [images[index], *grid[row]]
+        for column, image in enumerate(cells):
+            axis = axes[row][column]
+            axis.imshow(image[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
+            axis.set_xticks([])
+            axis.set_yticks([])
+        for spine in axes[row][0].spines.values():
+            spine.set_edgecolor("tab:red")
+            spine.set_linewidth(1.5)
+        axes[row][0].set_ylabel(f"a {class_names[labels[index]]}", rotation=0, ha="right", va="center", fontsize=8)
+    axes[0][0].set_title("input", fontsize=7)
+    for column in range(classes):
+        axes[0][column + 1].set_title(f"as {class_names[column] if column < len(class_names) else column}",
+                                      fontsize=7)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return figure
