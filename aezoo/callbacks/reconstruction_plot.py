@@ -65,6 +65,11 @@ class ReconstructionPlot(keras.callbacks.Callback):
         save_figure(figure, path, dpi=80)
         self.written.append(path)
 
+    def catch_up(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """A resumed run's restored epoch: its picture, unless it was drawn before the interruption."""
+        if not (self.directory / f"epoch_{epoch + 1:03d}.png").exists():
+            self.on_epoch_end(epoch, logs)
+
 
 def draw_rows(rows: list[np.ndarray], labels: list[str], title: str = "") -> Any:
     """A grid with one row per image batch (``[n, 28, 28, 1]``), each labelled on the left.
