@@ -449,38 +449,66 @@ def check_keras_config(path: Path, config: dict[str, Any], families: Iterable[st
                              "Keras and aezoo; it was not loaded")
 
 
-def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
-    config = read_keras_config(location.path)
+def load_keras_model(path: str | os.PathLike[str], kind: str | None = None, compile: bool = False) -> Any:
+    """Load an aezoo model from a ``.keras`` file: the one way every command and the analysis do it.
+
+    The file's config is read as plain JSON first: a file that is not a readable ``.keras``
+    archive (a missing or corrupt ``config.json``), a class that is not one of aezoo's families,
+    or anything that carries code is refused before Keras deserialises anything; Keras then
+    loads it in safe mode. ``kind`` (default: the name of the file's folder, when it is a
+    family) is the family expected. ``compile``: restore the training configuration too (the
+    analysis evaluates with it).
+
+    Raises:
+        UsageError: one line saying what is wrong with the file.
+    """
+    return _load_keras_file(path, kind, compile)[0]
+
+
+def _load_keras_file(path: str | os.PathLike[str], kind: str | None = None,
+                     compile: bool = False) -> tuple[Any, str]:
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such model file; {_not_a_model()}")
+    config = read_keras_config(path)
     registered = _registered_name(config)
     import keras
 
     from aezoo.models.families import FAMILIES
 
+    if kind is None:
+        guess = path.resolve().parent.name
+        kind = guess if guess in FAMILIES else None
     # Importing each family's class registers it with Keras, so the file can name it. Families that
     # share a class (vae and its beta_vae preset) are told apart by the folder's name, if it says.
     families: dict[str, Any] = {}
     for candidate in FAMILIES.values():
         families.setdefault(keras.saving.get_registered_name(candidate.model_class), candidate)
     if registered not in families:
-        raise UsageError(f"{location.path}: holds a model of class {registered!r}, not one of aezoo's "
+        raise UsageError(f"{path}: holds a model of class {registered!r}, not one of aezoo's "
                          f"({', '.join(sorted(families))}); it was not loaded")
-    check_keras_config(location.path, config, families)
+    check_keras_config(path, config, families)
     family = families[registered]
-    if location.kind is not None and location.kind != family.name:
-        named = FAMILIES.get(location.kind)
+    if kind is not None and kind != family.name:
+        named = FAMILIES.get(kind)
         if named is None or keras.saving.get_registered_name(named.model_class) != registered:
-            raise UsageError(f"{location.path}: is a {family.name} model, not {location.kind}")
+            raise UsageError(f"{path}: is a {family.name} model, not {kind}")
         family = named
     try:
         # safe_mode=True: Keras refuses to deserialize Python lambdas (bytecode) from the file.
-        model = keras.saving.load_model(location.path, compile=False, safe_mode=True)
+        model = keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError... for a broken file
-        raise UsageError(f"{location.path}: cannot load the Keras model ({_first_line(error)})") from None
+        raise UsageError(f"{path}: cannot load the Keras model ({_first_line(error)})") from None
     if not isinstance(model, family.model_class):
-        raise UsageError(f"{location.path}: holds a {type(model).__name__}, not an aezoo {family.name} model")
+        raise UsageError(f"{path}: holds a {type(model).__name__}, not an aezoo {family.name} model")
+    return model, family.name
+
+
+def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
+    model, family = _load_keras_file(location.path, location.kind)
     functions, embedding_shape = _keras_functions(model)
-    return TrainedModel(dataclasses.replace(location, kind=family.name), functions, embedding_shape, batch_size,
-                        bool(getattr(model, "needs_labels", False)))
+    return TrainedModel(dataclasses.replace(location, kind=family), functions, embedding_shape,
+                        batch_size, bool(getattr(model, "needs_labels", False)))
 
 
 def _keras_functions(model: Any) -> tuple[dict[str, Batch], tuple[int, ...] | None]:
@@ -533,4 +561,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["DEFAULT_BATCH_SIZE", "NUM_CLASSES", "ModelLocation", "TrainedModel", "add_noise", "as_labels",
-           "check_keras_config", "keras_class", "load", "locate_model", "model_kinds", "read_keras_config"]
+           "check_keras_config", "keras_class", "load", "load_keras_model", "locate_model", "model_kinds", "read_keras_config"]

@@ -123,11 +123,9 @@ def load_model(run: RunFolder, kind: str) -> keras.Model:
     # fresh process (``python -m aezoo analyze RUN``) can load every family's file.
     for family in FAMILIES.values():
         family.model_class  # noqa: B018
-    path = run.model_file(kind)
-    try:
-        return keras.saving.load_model(path)
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot load {path}: {error}") from None
+    from aezoo.inference import load_keras_model  # every command loads models through this one path
+
+    return load_keras_model(run.model_file(kind), kind, compile=True)
 
 
 def load_analysis_data(records: RunRecords, images: int = FIRST_TEST_IMAGES,
