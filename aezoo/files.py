@@ -346,6 +346,12 @@ def staged_folder(target: str | os.PathLike[str]) -> Iterator[Staging]:
                 _move_into(staging, target, "", stage.whole)
             else:
                 _publish(staging, target)
+    except WriteError as error:
+        if staging is None or not (error.path == staging or staging in error.path.parents):
+            raise
+        # Named as the user will look for it: the result's place in target, not the staging folder.
+        place = target / error.path.relative_to(staging)
+        raise WriteError(str(error).replace(str(error.path), str(place)), place, error.errno) from error
     except OSError as error:
         converted = as_write_error(error, target, _size(staging))
         if converted is error:

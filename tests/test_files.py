@@ -221,3 +221,20 @@ def test_an_output_where_nothing_can_be_created_is_refused(tmp_path, monkeypatch
     monkeypatch.setattr(files.tempfile, "mkstemp", read_only)
     with pytest.raises(UsageError, match=r"cannot write in .* \(Read-only file system\)"):
         files.check_writable(tmp_path / "new" / "run", "--output x")
+
+
+def test_a_failed_staged_write_is_named_by_its_place_in_the_output(tmp_path, monkeypatch):
+    def full(source, destination):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    for exists in (False, True):
+        out = tmp_path / f"out-{exists}"
+        if exists:
+            out.mkdir()
+        monkeypatch.setattr(files, "_publish", full)
+        with pytest.raises(files.WriteError, match=rf"^cannot write {out}/digits/7\.png: no space left"):
+            with files.staged_folder(out) as stage:
+                files.write_text(stage.path / "digits" / "7.png", "x")
+        monkeypatch.undo()
+        assert snapshot(tmp_path / f"out-{exists}") == {} and [p.name for p in tmp_path.iterdir()] == [
+            f"out-{e}" for e in (False, True) if e and exists]

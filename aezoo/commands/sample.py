@@ -49,11 +49,9 @@ def check_arguments(args: argparse.Namespace) -> Path:
     output = Path(args.output)
     if output.suffix.lower() not in (".png", ".npy"):
         raise UsageError(f"--output {output}: must end in .png or .npy")
-    if output.is_dir():
-        raise UsageError(f"--output {output}: is a folder; give a file name")
-    from aezoo.commands.images import check_writable_folder
+    from aezoo import files
 
-    check_writable_folder(output.parent, f"--output {output}")
+    files.check_writable(output, f"--output {output}", folder=False)
     return model_folder(Path(args.model), args.model_kind)
 
 
@@ -77,16 +75,12 @@ def model_folder(path: Path, kind: str | None) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     folder = check_arguments(args)
-    import keras  # imports TensorFlow
-
     from aezoo import files, generation
+    from aezoo.inference import load_keras_model  # imports TensorFlow
 
     generation.register_classes()
     model_file = Path(args.model) if Path(args.model).is_file() else folder / "model.keras"
-    try:
-        model = keras.saving.load_model(model_file)
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot load {model_file}: {error}") from None
+    model = load_keras_model(model_file, args.model_kind)
     generator = generation.generator_for(model, folder)
     if generator is None:
         raise UsageError(f"{folder}: this model cannot generate: {generation.why_not_generative(model)}")
