@@ -55,17 +55,24 @@ class WriteError(UsageError):
 # ----------------------------------------------------------------------------- errors
 
 def error_number(error: BaseException) -> int | None:
-    """The errno of an ``OSError``; h5py and TensorFlow put it only in their message."""
+    """The errno of a failed write. ``OSError`` carries it; h5py (a ``RuntimeError`` when a file
+    cannot be flushed), numpy (a short write: "80000 requested and 13280 written") and
+    TensorFlow (its own error types) only say it in their message."""
+    if isinstance(error, UsageError):
+        return getattr(error, "errno", None)
     code = getattr(error, "errno", None)
     if isinstance(code, int):
         return code
+    if not isinstance(error, (OSError, RuntimeError)) and not type(error).__module__.startswith("tensorflow"):
+        return None
     text = str(error)
     found = re.search(r"errno = (\d+)", text)
     if found:
         return int(found.group(1))
-    for code, words in ((errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system"),
-                        (errno.EDQUOT, "Disk quota exceeded"), (errno.EACCES, "Permission denied")):
-        if words in text:
+    for code, pattern in ((errno.ENOSPC, r"No space left on device|Not enough free space|\d+ requested and \d+ written"),
+                          (errno.EROFS, "Read-only file system"), (errno.EDQUOT, "Disk quota exceeded"),
+                          (errno.EACCES, "Permission denied")):
+        if re.search(pattern, text):
             return code
     return None
 
@@ -106,9 +113,11 @@ def _size(path: Path | None) -> int:
         return 0
 
 
-def describe_write_error(error: BaseException, target: str | os.PathLike[str], written: int = 0) -> str | None:
+def describe_write_error(error: BaseException, target: str | os.PathLike[str], written: int = 0,
+                         size: int | None = None) -> str | None:
     """One line saying why ``target`` could not be written and what to do, or ``None`` when
-    ``error`` is not a write error a user can fix."""
+    ``error`` is not a write error a user can fix. ``written``: bytes the write had reached;
+    ``size``: what the whole write needs, when the writer knew it beforehand."""
     code = error_number(error)
     if code not in WRITE_ERRNOS:
         return None
@@ -116,7 +125,10 @@ def describe_write_error(error: BaseException, target: str | os.PathLike[str], w
     if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         free = free_bytes(target.parent)
         what = "disk quota exceeded" if code == errno.EDQUOT else "no space left on its disk"
-        needed = f", and it needed more than {_human(written)}" if written else ""
+        stated = re.search(r"to write (\d+) bytes", str(error))  # numpy says how much it wanted
+        size = size or (int(stated.group(1)) if stated else None)
+        needed = (f", and it needs {_human(size)}" if size else
+                  f", and it needed more than {_human(written)}" if written else "")
         room = f" ({_human(free)} free{needed})" if free is not None else ""
         return f"cannot write {target}: {what}{room}; free some space, then re-run the same command"
     if code == errno.EROFS:
@@ -137,11 +149,12 @@ def describe_write_error(error: BaseException, target: str | os.PathLike[str], w
     return f"cannot write {target}: {reason}"
 
 
-def as_write_error(error: BaseException, target: str | os.PathLike[str], written: int = 0) -> BaseException:
+def as_write_error(error: BaseException, target: str | os.PathLike[str], written: int = 0,
+                   size: int | None = None) -> BaseException:
     """``error`` as a :class:`WriteError` about ``target`` when it is one a user can fix, else ``error``."""
-    if isinstance(error, WriteError):
+    if isinstance(error, UsageError):  # already one line (a WriteError of a nested write, a bad input)
         return error
-    message = describe_write_error(error, target, written)
+    message = describe_write_error(error, target, written, size)
     return error if message is None else WriteError(message, Path(target), error_number(error))
 
 
@@ -194,12 +207,13 @@ def make_folder(folder: str | os.PathLike[str]) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike[str], suffix: str | None = None, size: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; on success rename it over ``target``.
 
     ``suffix`` defaults to the target's own suffix, because some writers (Keras ``model.save``,
     matplotlib ``savefig``) choose the format from the file name. On error the temporary file is
     removed and ``target`` is left untouched; a write error is raised as :class:`WriteError`.
+    ``size``: the bytes the file will take, when known, for the message of a full disk.
     """
     target = Path(target)
     tmp: Path | None = None
@@ -208,8 +222,8 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None) -> It
         tmp = _create_temporary_file(target, target.suffix if suffix is None else suffix)
         yield tmp
         _publish(tmp, target)
-    except OSError as error:
-        converted = as_write_error(error, target, _size(tmp))
+    except Exception as error:
+        converted = as_write_error(error, target, _size(tmp), size)
         if converted is error:
             raise
         raise converted from error
@@ -234,7 +248,7 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
         tmp = _create_temporary_directory(target)
         yield tmp
         _replace_folder(tmp, target)
-    except OSError as error:
+    except Exception as error:
         converted = as_write_error(error, target, _size(tmp))
         if converted is error:
             raise
@@ -270,21 +284,21 @@ def write_json(target: str | os.PathLike[str], obj: Any) -> None:
     write_text(target, text + "\n")
 
 
-def write_with(target: str | os.PathLike[str], writer: Callable[[Path], object]) -> None:
+def write_with(target: str | os.PathLike[str], writer: Callable[[Path], object], size: int | None = None) -> None:
     """Call ``writer(tmp_path)`` (e.g. ``figure.savefig`` or ``model.save``) and publish atomically."""
-    with atomic_path(target) as tmp:
+    with atomic_path(target, size=size) as tmp:
         writer(tmp)
 
 
 @contextlib.contextmanager
-def atomic_paths(*targets: str | os.PathLike[str]) -> Iterator[list[Path]]:
+def atomic_paths(*targets: str | os.PathLike[str], size: int | None = None) -> Iterator[list[Path]]:
     """Temporaries for several files that belong together (``x.npy`` and ``x.rows.txt``).
 
     Each is published only once every writer has finished, so a full disk while writing the
     second leaves neither (a kill between the renames can still leave the first alone).
     """
     with contextlib.ExitStack() as stack:
-        yield [stack.enter_context(atomic_path(target)) for target in targets]
+        yield [stack.enter_context(atomic_path(target, size=size)) for target in targets]
 
 
 def _json_default(value: Any) -> Any:
@@ -352,7 +366,7 @@ def staged_folder(target: str | os.PathLike[str]) -> Iterator[Staging]:
         # Named as the user will look for it: the result's place in target, not the staging folder.
         place = target / error.path.relative_to(staging)
         raise WriteError(str(error).replace(str(error.path), str(place)), place, error.errno) from error
-    except OSError as error:
+    except Exception as error:
         converted = as_write_error(error, target, _size(staging))
         if converted is error:
             raise

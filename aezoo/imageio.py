@@ -500,7 +500,7 @@ def npy_writer(target: str | os.PathLike[str], shape: tuple[int, ...],
     dtype = np.dtype(dtype)
     total = int(np.prod(shape))
     written = 0
-    with files.atomic_path(target) as tmp, open(tmp, "wb") as f:
+    with files.atomic_path(target, size=128 + total * dtype.itemsize) as tmp, open(tmp, "wb") as f:
         header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)}
         np.lib.format.write_array_header_1_0(f, header)
 

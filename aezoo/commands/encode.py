@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     work = _Encoding(args, model, labels)
     feed(args, sources, problems, work.image_files, work.array_file)
     embeddings = work.embeddings()
-    with files.atomic_paths(output, rows_path(output)) as (array, rows):  # both files, or neither
+    with files.atomic_paths(output, rows_path(output), size=128 + embeddings.nbytes) as (array, rows):  # both or neither
         np.save(array, embeddings)
         rows.write_text("".join(f"{row}\n" for row in work.rows), encoding="utf-8")
     shape = "x".join(map(str, model.embedding_shape or ()))

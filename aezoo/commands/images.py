@@ -212,6 +212,8 @@ def feed(args: argparse.Namespace, sources: Sequence[Source], problems: list[Usa
                 pending.flush()  # the images before this file come first, in results as in inputs
                 source.validate(args.batch_size)
                 array(source)
+            except files.WriteError:
+                raise  # the output's fault, not this input's: no later input could be written either
             except UsageError as problem:
                 problems.append(problem)
                 warn(args, problem)

@@ -89,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     images = generator.draw(args.n, seed=args.seed, labels=args.label)[..., 0]
     output = Path(args.output)
     if output.suffix.lower() == ".npy":
-        files.write_with(output, lambda tmp: np.save(tmp, images.astype(np.float32)))
+        array = images.astype(np.float32)
+        files.write_with(output, lambda tmp: np.save(tmp, array), size=128 + array.nbytes)
     else:
         from aezoo.imageio import save_png
 
