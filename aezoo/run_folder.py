@@ -125,7 +125,7 @@ class RunFolder:
                 (d / name).exists() for name in (MODEL_FILE, METRICS, "history.csv", "backup"))) if self.path.is_dir() else []
             if models or self.incomplete_path.exists() or self.summary_path.exists():
                 held = f"model folder(s) {', '.join(models)}" if models else "aezoo's records"
-                return f"its config.json is missing (deleted?) though it holds {held}"
+                return f"its config.json is missing, deleted perhaps, though it holds {held}"
             return "it has no config.json"
         try:
             data = json.loads(path.read_text())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -316,7 +317,7 @@ def test_a_backup_of_other_settings_is_refused_by_the_callback_too(tmp_path, mon
 @pytest.mark.parametrize("damage, message", [
     (lambda path: path.write_text("{not json"), "its config.json is not valid JSON"),
     (lambda path: path.write_text("[1, 2]"), "holds a JSON list, not an object"),
-    (lambda path: path.unlink(), r"its config.json is missing \(deleted\?\) though it holds model folder\(s\) ae"),
+    (lambda path: path.unlink(), r"its config.json is missing, deleted perhaps, though it holds model folder\(s\) ae"),
 ], ids=["corrupt", "not an object", "deleted"])
 def test_a_damaged_config_json_is_named_not_called_a_foreign_folder(tmp_path, monkeypatch, small_splits, damage,
                                                                      message):
@@ -359,3 +360,14 @@ def test_sigkill_while_saving_after_the_last_epoch_resumes_without_training(tmp_
     metrics = read_json_strictly(tmp_path / "run" / "ae" / "metrics.json")
     assert metrics["training_seconds"] > 0 and metrics["images_per_second"] > 0
     assert np.isfinite(metrics["test"]["psnr"])
+
+
+def test_the_analysis_names_a_deleted_config_json(tiny_run, tmp_path):
+    from aezoo.analysis.embeddings import check_run_dir
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run)
+    (run / "config.json").unlink()
+    with pytest.raises(UsageError, match=r"config.json is missing, deleted perhaps, though it holds model folder"
+                                         r"\(s\) ae, vae"):
+        check_run_dir(run)

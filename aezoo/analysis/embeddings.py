@@ -92,7 +92,7 @@ def check_run_dir(run_dir: str | Path) -> RunFolder:
     if not run.path.is_dir():
         raise UsageError(f"run folder {run.path} does not exist or is not a folder")
     if not run.is_run():
-        raise UsageError(f"{run.path} is not an aezoo run folder (no config.json); "
+        raise UsageError(f"{run.path} is not an aezoo run folder ({run.config_problem()}); "
                          "pass a folder written by `python train.py`, e.g. runs/<timestamp>")
     finished = run.models()
     unfinished = [name for name in run.unfinished_models() if run.model_dir(name).is_dir()]
