@@ -371,3 +371,20 @@ def test_the_analysis_names_a_deleted_config_json(tiny_run, tmp_path):
     with pytest.raises(UsageError, match=r"config.json is missing, deleted perhaps, though it holds model folder"
                                          r"\(s\) ae, vae"):
         check_run_dir(run)
+
+
+def test_the_backup_uses_only_public_keras_names():
+    """setup.cfg allows any Keras 3: the backup reads and sets no private attribute of Keras objects
+    (the callback it replaced overrode BackupAndRestore._save_model and read its private paths)."""
+    import ast
+    import inspect
+
+    from aezoo.callbacks import atomic_backup
+
+    tree = ast.parse(inspect.getsource(atomic_backup))
+    private = [ast.unparse(node) for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+               and node.attr.startswith("_") and not node.attr.startswith("__")
+               and not (isinstance(node.value, ast.Name) and node.value.id == "self")]
+    assert private == []
+    bases = [ast.unparse(base) for node in ast.walk(tree) if isinstance(node, ast.ClassDef) for base in node.bases]
+    assert "keras.callbacks.BackupAndRestore" not in bases
