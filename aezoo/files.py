@@ -31,6 +31,11 @@ from typing import Any, Callable, Iterable, Iterator
 
 from aezoo.errors import UsageError
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: temporaries are not marked as in use
+    fcntl = None  # type: ignore[assignment]
+
 _ATTEMPTS = 100  # random names to try before giving up (a clash is already very unlikely)
 
 # The errors of a write that say something about the place written to, not about aezoo.
@@ -188,6 +193,39 @@ def _create_temporary_directory(target: Path) -> Path:
     raise FileExistsError(errno.EEXIST, f"no free temporary name beside {target}")
 
 
+@contextlib.contextmanager
+def _in_use(path: Path) -> Iterator[None]:
+    """Mark a temporary as being written by this process (a shared flock, which the kernel drops
+    when the process dies), so that :func:`clean_stale` never removes a live one."""
+    handle = None
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            handle = os.open(path, os.O_RDONLY)
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    try:
+        yield
+    finally:
+        if handle is not None:
+            os.close(handle)
+
+
+def _abandoned(path: Path) -> bool:
+    """Whether no living process marks ``path`` as in use (see :func:`_in_use`)."""
+    if fcntl is None:
+        return False
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(handle)
+
+
 def _publish(source: Path, target: Path) -> None:
     """The moment a write becomes visible: one rename. (Tests stop or fail writes here.)"""
     os.replace(source, target)
@@ -220,8 +258,9 @@ def atomic_path(target: str | os.PathLike[str], suffix: str | None = None, size:
     try:
         make_folder(target.parent)
         tmp = _create_temporary_file(target, target.suffix if suffix is None else suffix)
-        yield tmp
-        _publish(tmp, target)
+        with _in_use(tmp):
+            yield tmp
+            _publish(tmp, target)
     except Exception as error:
         converted = as_write_error(error, target, _size(tmp), size)
         if converted is error:
@@ -246,8 +285,9 @@ def atomic_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         make_folder(target.parent)
         tmp = _create_temporary_directory(target)
-        yield tmp
-        _replace_folder(tmp, target)
+        with _in_use(tmp):
+            yield tmp
+            _replace_folder(tmp, target)
     except Exception as error:
         converted = as_write_error(error, target, _size(tmp))
         if converted is error:
@@ -354,12 +394,13 @@ def staged_folder(target: str | os.PathLike[str]) -> Iterator[Staging]:
             make_folder(target.parent)
             staging = _create_temporary_directory(target)
         stage = Staging(staging)
-        yield stage
-        if any(staging.iterdir()):
-            if target.is_dir():
-                _move_into(staging, target, "", stage.whole)
-            else:
-                _publish(staging, target)
+        with _in_use(staging):
+            yield stage
+            if any(staging.iterdir()):
+                if target.is_dir():
+                    _move_into(staging, target, "", stage.whole)
+                else:
+                    _publish(staging, target)
     except WriteError as error:
         if staging is None or not (error.path == staging or staging in error.path.parents):
             raise
@@ -467,6 +508,35 @@ def clean_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def clean_stale(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporaries of ``target`` that a killed process left (``.x.npy.0a1b2c3d.npy``
+    beside it; a staging folder inside it), and no living process is writing; returns them.
+
+    For a command's output, at its start: unlike :func:`clean_temporaries`, it touches only
+    names made for this very target, in a folder that may hold anything.
+    """
+    target = Path(target)
+    own = re.compile(rf"^\.{re.escape(target.name)}\.(?:[0-9a-f]{{8}}(?:\.[A-Za-z0-9_]+)?|old)$")
+    candidates = [p for p in target.parent.glob(".*") if own.match(p.name)] if target.parent.is_dir() else []
+    if target.is_dir():
+        candidates += [p for p in target.glob(".aezoo-staging.*") if _TEMPORARY.match(p.name)]
+    removed = []
+    for path in candidates:
+        if path.name.endswith(".old") and not target.exists():
+            with contextlib.suppress(OSError):  # the previous version, set aside by a kill: put it back
+                os.replace(path, target)
+            continue
+        if not _abandoned(path):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        removed.append(path)
+    return removed
+
+
 def other_files(folder: str | os.PathLike[str], own: Iterable[str]) -> list[str]:
     """The names in ``folder`` that are neither in ``own`` nor temporaries of this module."""
     folder = Path(folder)
@@ -477,6 +547,6 @@ def other_files(folder: str | os.PathLike[str], own: Iterable[str]) -> list[str]
 
 
 __all__ = ["WRITE_ERRNOS", "Staging", "WriteError", "as_write_error", "atomic_directory", "atomic_path",
-           "atomic_paths", "check_writable", "clean_temporaries", "describe_write_error", "error_number",
+           "atomic_paths", "check_writable", "clean_stale", "clean_temporaries", "describe_write_error", "error_number",
            "free_bytes", "is_temporary", "make_folder", "other_files", "staged_folder", "write_bytes",
            "write_json", "write_text", "write_with"]

@@ -109,6 +109,7 @@ def check_output(output: str | os.PathLike[str]) -> Path:
                          f"decode{output.suffix} and {MANIFEST}), not one file; give a folder name, e.g. "
                          f"{output.with_suffix('')}")
     files.check_writable(output, f"--output {output}", folder=True)
+    files.clean_stale(output)  # what a killed export left beside it
     if output.is_dir() and any(output.iterdir()):
         if not (output / MANIFEST).is_file():
             raise UsageError(f"--output {output}: folder is not empty and holds no earlier export ({MANIFEST}); "

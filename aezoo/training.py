@@ -229,13 +229,13 @@ def train(config: TrainConfig, output: str | Path | None = None, runs_root: str 
         strategy = make_strategy(config.strategy)
         config.validate()
         check_models(config)
-        if output is not None:
-            files.check_writable(output, f"--output {output}")
-        else:
-            files.check_writable(runs_root, f"runs folder {runs_root}")
+        chief = is_chief(strategy)
+        if chief:  # the others write into a temporary folder of their own
+            files.check_writable(output if output is not None else runs_root,
+                                 f"--output {output}" if output is not None else f"runs folder {runs_root}")
     with timer.phase("data"):
         splits = prepare_splits(config, splits)
-    if not is_chief(strategy):
+    if not chief:
         # Every worker of a multi-worker run executes the same steps (they take part in the same
         # collective ops, saving included); only the chief's files are kept.
         run_dir = Path(tempfile.mkdtemp(prefix="aezoo-worker-"))

@@ -238,3 +238,28 @@ def test_a_failed_staged_write_is_named_by_its_place_in_the_output(tmp_path, mon
         monkeypatch.undo()
         assert snapshot(tmp_path / f"out-{exists}") == {} and [p.name for p in tmp_path.iterdir()] == [
             f"out-{e}" for e in (False, True) if e and exists]
+
+
+def test_stale_temporaries_of_an_output_are_cleaned_but_never_a_live_one(tmp_path):
+    """A SIGKILL leaves a command's temporary beside its output; the next run removes it, unless
+    a living process is still writing it."""
+    out = tmp_path / "e.npy"
+    stale = [tmp_path / ".e.npy.0a1b2c3d.npy", tmp_path / ".e.npy.deadbeef"]
+    for path in stale:
+        path.write_text("torn")
+    (tmp_path / ".other.npy.0a1b2c3d.npy").write_text("not ours")
+    (tmp_path / ".e.npy.notes").write_text("a user's")
+    with files.atomic_path(out) as live:
+        live.write_text("being written")
+        assert sorted(files.clean_stale(out)) == sorted(stale)
+        assert live.exists(), "being written by a living process (this one)"
+    assert not any(path.exists() for path in stale) and out.read_text() == "being written"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".e.npy.notes", ".other.npy.0a1b2c3d.npy", "e.npy"]
+    folder = tmp_path / "denoised"
+    folder.mkdir()
+    (folder / ".aezoo-staging.12345678").mkdir()
+    old = tmp_path / ".export.old"
+    old.mkdir()
+    assert sorted(files.clean_stale(folder)) == [folder / ".aezoo-staging.12345678"]
+    files.clean_stale(tmp_path / "export")
+    assert (tmp_path / "export").is_dir() and not old.exists(), "a folder set aside by a kill comes back"

@@ -128,6 +128,7 @@ def _check_flags(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     check_writable_folder(output, f"--output {output}")
+    files.clean_stale(output)  # what a killed denoise left: its staging folder
     _check_flags(args)
     sources, problems = prepare(args, reserved=[CONTACT_SHEET])
     refuse_overwriting_inputs(_targets(sources, output), sources, args.inputs, output_folder=output)

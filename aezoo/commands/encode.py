@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--output {output}: must be a .npy file name")
     files.check_writable(output, f"--output {output}", folder=False)
     files.check_writable(rows_path(output), f"--output {output}: {rows_path(output).name}", folder=False)
+    for target in (output, rows_path(output)):
+        files.clean_stale(target)
     sources, problems = prepare(args)
     refuse_overwriting_inputs([output, rows_path(output)], sources, args.inputs)
     if not sources:

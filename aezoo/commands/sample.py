@@ -52,6 +52,7 @@ def check_arguments(args: argparse.Namespace) -> Path:
     from aezoo import files
 
     files.check_writable(output, f"--output {output}", folder=False)
+    files.clean_stale(output)
     return model_folder(Path(args.model), args.model_kind)
 
 
