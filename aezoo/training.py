@@ -543,7 +543,7 @@ def _check_resumable(run: RunFolder, settings: dict[str, Any], named: bool) -> N
             recorded, what = (state or {}).get("settings"), "backed up"
         if not isinstance(recorded, dict):
             continue  # recorded by an aezoo that did not record settings: nothing to compare
-        recorded = _normalised(recorded, settings)
+        recorded = _normalised(recorded)
         changed = [f"{key} {recorded.get(key)!r} -> {settings.get(key)!r}"
                    for key in sorted(set(recorded) | set(settings)) if recorded.get(key) != settings.get(key)]
         if changed:
@@ -552,7 +552,7 @@ def _check_resumable(run: RunFolder, settings: dict[str, Any], named: bool) -> N
                              "started with, or choose a new --output")
 
 
-def _normalised(recorded: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+def _normalised(recorded: dict[str, Any]) -> dict[str, Any]:
     """Recorded settings read back through TrainConfig: a setting added since takes its default."""
     try:
         return settings_of(TrainConfig.from_json(recorded))

@@ -9,6 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from aezoo.files import make_folder
 from aezoo.plotting import save_figure, show_mosaic, subplots
 
 
@@ -46,7 +47,7 @@ class ReconstructionPlot(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.written = []
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_folder(self.directory)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
