@@ -29,7 +29,7 @@ from typing import Any, Callable
 import keras
 import tensorflow as tf
 
-from aezoo.files import atomic_directory, error_number
+from aezoo.files import atomic_directory
 from aezoo.models import DenoisingAutoencoderBase
 
 SIGNATURES = ("serving_default", "denoise", "encode", "decode", "sample")
@@ -86,14 +86,8 @@ def export_saved_model(model: DenoisingAutoencoderBase, path: str | os.PathLike[
     for name, (function, signature) in endpoints(model).items():
         archive.add_endpoint(name, function, input_signature=signature)
     path = Path(path)
+    # TensorFlow's file system reports a full disk as its own ResourceExhaustedError, which
+    # atomic_directory turns into a one-line WriteError like any OSError.
     with atomic_directory(path) as tmp:
-        try:
-            archive.write_out(str(tmp), verbose=False)
-        except tf.errors.OpError as error:
-            # TensorFlow's file system reports a full disk or a read-only mount as its own errors
-            # (ResourceExhaustedError, PermissionDeniedError...); the errno is in the message.
-            code = error_number(error)
-            if code is None:
-                raise
-            raise OSError(code, os.strerror(code), str(path)) from error
+        archive.write_out(str(tmp), verbose=False)
     return path

@@ -329,3 +329,33 @@ def test_commands_and_the_analysis_load_keras_models_through_one_function():
     # and the analysis's digit classifier, which are not aezoo model families.
     assert sorted(calls) == ["aezoo/evaluation/classifier.py", "aezoo/generation.py", "aezoo/inference.py",
                              "aezoo/training.py"]
+
+
+def test_tensorflows_own_error_for_a_full_disk_becomes_one_line(tmp_path, monkeypatch):
+    """SavedModel files are written by TensorFlow's C++ file system, which reports a full disk as a
+    ResourceExhaustedError, not an OSError."""
+    import keras
+    import tensorflow as tf
+
+    from aezoo.export import export_saved_model
+    from aezoo.models import build
+    from tests.conftest import TINY_HYPERPARAMETERS
+
+    model = build("ae", **TINY_HYPERPARAMETERS)
+    model.build()
+
+    def full(self, *args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "saved_model.pb; No space left on device")
+
+    archive = type(keras.export.ExportArchive())  # the backend's own class, which writes
+    monkeypatch.setattr(archive, "write_out", full)
+    with pytest.raises(files.WriteError, match=rf"^cannot write {tmp_path / 'saved_model'}: no space left on its disk"):
+        export_saved_model(model, tmp_path / "saved_model")
+    assert list(tmp_path.iterdir()) == []
+
+    def out_of_memory(self, *args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+
+    monkeypatch.setattr(archive, "write_out", out_of_memory)
+    with pytest.raises(tf.errors.ResourceExhaustedError):  # memory, not the disk: not the user's path
+        export_saved_model(model, tmp_path / "saved_model")
