@@ -95,6 +95,8 @@ def export_saved_model(model: DenoisingAutoencoderBase, path: str | os.PathLike[
     for name, (function, signature) in endpoints(model, sampler).items():
         archive.add_endpoint(name, function, input_signature=signature)
     path = Path(path)
+    # TensorFlow's file system reports a full disk as its own ResourceExhaustedError, which
+    # atomic_directory turns into a one-line WriteError like any OSError.
     with atomic_directory(path) as tmp:
         archive.write_out(str(tmp), verbose=False)
         # Which model this is, for aezoo.load (graphs do not say whether a VAE is the beta_vae preset).

@@ -390,16 +390,35 @@ def _check_pixels(path: Path, width: int, height: int) -> None:
 
 
 def to_gray(image: Image.Image) -> np.ndarray:
-    """float32 ``[H,W]`` in [0, 1]. Transparent areas count as white paper."""
+    """float32 ``[H,W]`` in [0, 1]; transparent areas become paper (:func:`paper_behind`)."""
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit PNGs: Pillow's "L" would clip them
         values = np.asarray(image, dtype=np.float32)
         peak = 65535.0 if values.max(initial=0) > 255 else 255.0
         return np.clip(values / peak, 0.0, 1.0)
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
-        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(paper, rgba)
+        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / np.float32(255)
+        gray = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float32) / np.float32(255)
+        return (alpha * gray + (1 - alpha) * paper_behind(gray, alpha)).astype(np.float32)
     return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255)
+
+
+def paper_behind(gray: np.ndarray, alpha: np.ndarray) -> float:
+    """The grey (0 black, 1 white) to composite a transparent image on, so that its ink shows.
+
+    Treating transparency as white paper turns a white digit on a transparent background
+    (a common export of drawing apps) into white on white: a blank input. When most of the
+    image is transparent, what is opaque is the ink, and the paper is the opposite of it (black
+    behind light ink, white behind dark); when most is opaque, the opaque part is the paper and
+    transparent margins take its grey.
+    """
+    weight = float(alpha.sum())
+    if weight == 0:
+        return 1.0  # nothing drawn at all
+    opaque = float((alpha * gray).sum()) / weight  # the mean grey of what is drawn
+    if float((alpha < 0.5).mean()) > 0.5:
+        return 0.0 if opaque > 0.5 else 1.0
+    return float(np.median(gray[alpha >= 0.5])) if (alpha >= 0.5).any() else opaque
 
 
 def _border(gray: np.ndarray) -> np.ndarray:
@@ -481,7 +500,7 @@ def npy_writer(target: str | os.PathLike[str], shape: tuple[int, ...],
     dtype = np.dtype(dtype)
     total = int(np.prod(shape))
     written = 0
-    with files.atomic_path(target) as tmp, open(tmp, "wb") as f:
+    with files.atomic_path(target, size=128 + total * dtype.itemsize) as tmp, open(tmp, "wb") as f:
         header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)}
         np.lib.format.write_array_header_1_0(f, header)
 
@@ -555,6 +574,6 @@ class ContactSheet:
 __all__ = [
     "MAX_PIXELS", "ArrayFile", "ContactSheet", "ImageFile", "Source", "assign_names", "check_array",
     "collect_inputs", "fit_digit",
-    "load_image", "looks_dark_on_light", "mnist_style", "normalize_pixels", "npy_writer",
+    "load_image", "looks_dark_on_light", "mnist_style", "normalize_pixels", "npy_writer", "paper_behind",
     "save_png", "sniff", "to_gray",
 ]

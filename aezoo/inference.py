@@ -457,8 +457,28 @@ def check_keras_config(path: Path, config: dict[str, Any], families: Iterable[st
                              "Keras and aezoo; it was not loaded")
 
 
-def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
-    config = read_keras_config(location.path)
+def load_keras_model(path: str | os.PathLike[str], kind: str | None = None, compile: bool = False) -> Any:
+    """Load an aezoo model from a ``.keras`` file: the one way every command and the analysis do it.
+
+    The file's config is read as plain JSON first: a file that is not a readable ``.keras``
+    archive (a missing or corrupt ``config.json``), a class that is not one of aezoo's families,
+    or anything that carries code is refused before Keras deserialises anything; Keras then
+    loads it in safe mode. ``kind`` (default: the name recorded in the model's own config) is the
+    model name expected. ``compile``: restore the training configuration too (the
+    analysis evaluates with it).
+
+    Raises:
+        UsageError: one line saying what is wrong with the file.
+    """
+    return _load_keras_file(path, kind, compile)[0]
+
+
+def _load_keras_file(path: str | os.PathLike[str], kind: str | None = None,
+                     compile: bool = False) -> tuple[Any, str | None]:
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{path}: no such model file; {_not_a_model()}")
+    config = read_keras_config(path)
     registered = _registered_name(config)
     import keras
 
@@ -467,23 +487,29 @@ def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
     # Importing each family's class registers it with Keras, so the file can name it.
     classes = {keras.saving.get_registered_name(cls): cls for cls in model_classes()}
     if registered not in classes:
-        raise UsageError(f"{location.path}: holds a model of class {registered!r}, not one of aezoo's "
+        raise UsageError(f"{path}: holds a model of class {registered!r}, not one of aezoo's "
                          f"({', '.join(sorted(classes))}); it was not loaded")
-    check_keras_config(location.path, config, classes)
-    # The name the model was built under (its Keras config's "name": "beta_vae") says which preset it is.
+    check_keras_config(path, config, classes)
+    # The name the model was built under (its Keras config's "name": "beta_vae") says which preset it
+    # is; the folder's name is never consulted.
     built_as = (config.get("config") or {}).get("name") if isinstance(config.get("config"), dict) else None
-    spec = spec_for_config(classes[registered].__name__, location.kind or built_as)
-    if location.kind is not None and spec is not None and spec.name != location.kind:
-        raise UsageError(f"{location.path}: is a {spec.name} model, not {location.kind}")
+    spec = spec_for_config(classes[registered].__name__, kind or built_as)
+    if kind is not None and spec is not None and spec.name != kind:
+        raise UsageError(f"{path}: is a {spec.name} model, not {kind}")
     try:
         # safe_mode=True: Keras refuses to deserialize Python lambdas (bytecode) from the file.
-        model = keras.saving.load_model(location.path, compile=False, safe_mode=True)
+        model = keras.saving.load_model(path, compile=compile, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError... for a broken file
-        raise UsageError(f"{location.path}: cannot load the Keras model ({_first_line(error)})") from None
+        raise UsageError(f"{path}: cannot load the Keras model ({_first_line(error)})") from None
     if not isinstance(model, classes[registered]):
-        raise UsageError(f"{location.path}: holds a {type(model).__name__}, not an aezoo model of class {registered}")
+        raise UsageError(f"{path}: holds a {type(model).__name__}, not an aezoo model of class {registered}")
+    return model, (spec.name if spec else None)
+
+
+def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
+    model, name = _load_keras_file(location.path, location.kind)
     functions, embedding_shape = _keras_functions(model)
-    return TrainedModel(dataclasses.replace(location, kind=spec.name if spec else None), functions, embedding_shape,
+    return TrainedModel(dataclasses.replace(location, kind=name), functions, embedding_shape,
                         batch_size, has(model, CONDITIONAL))
 
 
@@ -529,4 +555,4 @@ def add_noise(images: np.ndarray, kind: str = "gaussian", strength: float | None
 
 
 __all__ = ["DEFAULT_BATCH_SIZE", "NUM_CLASSES", "ModelLocation", "TrainedModel", "add_noise", "as_labels",
-           "check_keras_config", "keras_class", "load", "locate_model", "model_kinds", "read_keras_config"]
+           "check_keras_config", "keras_class", "load", "load_keras_model", "locate_model", "model_kinds", "read_keras_config"]

@@ -16,22 +16,33 @@ A run folder is the one hand-over between training, analysis, tuning and inferen
         loss_curves.png    the curves, redrawn during training (at most every 5 s) and at its end
         reconstructions/   epoch_NNN.png: the same validation digits, noisy / denoised / clean
         checkpoints/       best.keras (lowest validation loss so far) and best.keras.json
-        backup/            BackupAndRestore state while training; deleted when the model is done
+        backup/            epoch-NNNN/: the last finished epoch's weights, optimizer state, settings,
+                           logs and timing (aezoo.callbacks.atomic_backup); deleted once the model,
+                           its SavedModel and metrics.json are saved
         tensorboard/       with --tensorboard
         analysis/          the latent-space analysis's figures and latent_metrics.json
+      .lock                while a process trains the run: its PID, and an OS lock (flock) that the
+                           kernel releases when the process ends, however it ends
 
-:class:`RunFolder` only names and reads things; it never trains or analyses. Every write goes
-through :mod:`aezoo.files`, so a kill never leaves a torn file.
+:class:`RunFolder` only names and reads things, and locks the folder; it never trains or
+analyses. Every write goes through :mod:`aezoo.files`, so a kill never leaves a torn file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from aezoo import files
+from aezoo.errors import UsageError
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock, as before
+    fcntl = None  # type: ignore[assignment]
 
 CONFIG = "config.json"
 SUMMARY = "summary.json"
@@ -41,6 +52,7 @@ MODEL_FILE = "model.keras"
 METRICS = "metrics.json"
 # Inside saved_model/, beside the graphs: which model it is (name, family, capabilities, sampler).
 SAVED_MODEL_RECORD = "aezoo.json"
+LOCK = ".lock"
 INCOMPLETE_TEXT = "Training is running or was interrupted. Re-run the same command to resume.\n"
 
 
@@ -106,6 +118,72 @@ class RunFolder:
 
     def mark_complete(self) -> None:
         self.incomplete_path.unlink(missing_ok=True)
+
+    def config_problem(self) -> str | None:
+        """What is wrong with ``config.json``, in words (``None`` when it is a readable JSON object)."""
+        path = self.config_path
+        if not path.exists():
+            models = sorted(d.name for d in self.path.iterdir() if d.is_dir() and any(
+                (d / name).exists() for name in (MODEL_FILE, METRICS, "history.csv", "backup"))) if self.path.is_dir() else []
+            if models or self.incomplete_path.exists() or self.summary_path.exists():
+                held = f"model folder(s) {', '.join(models)}" if models else "aezoo's records"
+                return f"its config.json is missing, deleted perhaps, though it holds {held}"
+            return "it has no config.json"
+        try:
+            data = json.loads(path.read_text())
+        except OSError as error:
+            return f"its config.json cannot be read ({error.strerror or error})"
+        except ValueError as error:
+            return f"its config.json is not valid JSON ({error})"
+        if not isinstance(data, dict):
+            return f"its config.json holds a JSON {type(data).__name__}, not an object of settings"
+        return None
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the folder's lock while training it; another process asking is refused in one line.
+
+        An OS file lock (``flock``) on :data:`LOCK`, which holds the holder's PID: the kernel
+        releases it when the process ends, even by SIGKILL, so a crash never leaves the run locked.
+        The file is removed on release. The folder must exist.
+
+        Raises:
+            UsageError: another process holds the lock; the message names its PID.
+        """
+        if fcntl is None:
+            yield
+            return
+        path = self.path / LOCK
+        while True:
+            try:
+                handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as error:
+                raise files.as_write_error(error, path) from error
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(handle, 32).decode(errors="replace").strip()
+                os.close(handle)
+                raise UsageError(f"{self.path} is being trained by another process (PID {holder or 'unknown'}); "
+                                 "wait for it to finish, or choose another --output") from None
+            # A holder that finished removed the file we opened: lock the one at the path now.
+            try:
+                if os.fstat(handle).st_ino == os.stat(path).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(handle)
+        try:
+            try:
+                os.ftruncate(handle, 0)
+                os.write(handle, f"{os.getpid()}\n".encode())
+            except OSError as error:
+                raise files.as_write_error(error, path) from error
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            os.close(handle)
 
     def is_run(self) -> bool:
         """True when the folder holds an aezoo run (its ``config.json``), finished or not."""
@@ -180,4 +258,4 @@ class RunFolder:
         return [name for name in self.model_names() if not self.is_model_finished(name)]
 
 
-__all__ = ["CONFIG", "INCOMPLETE", "METRICS", "MODEL_FILE", "REPORT", "SUMMARY", "RunFolder", "read_json"]
+__all__ = ["CONFIG", "INCOMPLETE", "LOCK", "METRICS", "MODEL_FILE", "REPORT", "SUMMARY", "RunFolder", "read_json"]

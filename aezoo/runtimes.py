@@ -47,7 +47,7 @@ import numpy as np
 
 from aezoo import files
 from aezoo.errors import UsageError
-from aezoo.inference import ModelLocation, keras_class, locate_model
+from aezoo.inference import ModelLocation, locate_model
 
 ENDPOINTS = ("denoise", "encode", "decode")  # in this order; a model without a latent space has only denoise
 MANIFEST = "export.json"
@@ -90,14 +90,35 @@ def check_format(name: str) -> Format:
     return fmt
 
 
+def export_file_names() -> set[str]:
+    """Every name an export folder may hold: what aezoo wrote there, and nothing else."""
+    return {MANIFEST} | {f"{endpoint}{fmt.suffix}" for endpoint in ENDPOINTS for fmt in FORMATS.values()}
+
+
 def check_output(output: str | os.PathLike[str]) -> Path:
-    """``output`` may be new, empty, or an earlier export (which is replaced); nothing else is touched."""
+    """``output`` may be new, empty, or an earlier export (which is replaced); nothing else is touched.
+
+    An earlier export is replaced only when it holds nothing but aezoo's own files: a file the
+    user put there would go with it. A name ending in a format's suffix (``x.onnx``) is refused,
+    since the export is a folder of files, one per endpoint, and the name would mislead.
+    """
     output = Path(output)
-    if output.exists() and not output.is_dir():
-        raise UsageError(f"--output {output}: exists and is not a folder; the export is a folder of files")
-    if output.is_dir() and any(output.iterdir()) and not (output / MANIFEST).is_file():
-        raise UsageError(f"--output {output}: folder is not empty and holds no earlier export ({MANIFEST}); "
-                         "choose a new folder")
+    suffixes = {fmt.suffix for fmt in FORMATS.values()}
+    if output.suffix.lower() in suffixes and not output.is_dir():
+        raise UsageError(f"--output {output}: the export is a folder (denoise{output.suffix}, encode{output.suffix}, "
+                         f"decode{output.suffix} and {MANIFEST}), not one file; give a folder name, e.g. "
+                         f"{output.with_suffix('')}")
+    files.check_writable(output, f"--output {output}", folder=True)
+    files.clean_stale(output)  # what a killed export left beside it
+    if output.is_dir() and any(output.iterdir()):
+        if not (output / MANIFEST).is_file():
+            raise UsageError(f"--output {output}: folder is not empty and holds no earlier export ({MANIFEST}); "
+                             "choose a new folder")
+        others = files.other_files(output, export_file_names())
+        if others:
+            raise UsageError(f"--output {output}: holds an earlier export and other files ({', '.join(others[:3])}"
+                             f"{', ...' if len(others) > 3 else ''}), which replacing it would delete; move them "
+                             "or choose a new folder")
     return output
 
 
@@ -132,18 +153,9 @@ def _saved_model_folder(location: ModelLocation) -> Iterator[Path]:
 
 
 def _load_keras(path: Path) -> Any:
-    registered = keras_class(path)  # read without Keras: an unknown class is refused before loading
-    import keras
+    from aezoo.inference import load_keras_model
 
-    from aezoo.families import model_classes
-
-    known = {keras.saving.get_registered_name(cls) for cls in model_classes()}
-    if registered not in known:
-        raise UsageError(f"{path}: holds a model of class {registered!r}, not one of aezoo's; it was not loaded")
-    try:
-        return keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as error:  # Keras raises ValueError, TypeError, OSError... for a broken file
-        raise UsageError(f"{path}: cannot load the Keras model ({_first_line(error)})") from None
+    return load_keras_model(path)
 
 
 # ---------------------------------------------------------------------------------------------

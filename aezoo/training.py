@@ -9,12 +9,16 @@ Building a model for training is here too: :func:`aezoo.models.build` makes a fa
 steps per execution, and :func:`build_compiled_model` does both under the mixed-precision policy.
 Training, tuning, the HyperModels and the benchmark all build through these.
 
-Re-running the command of an interrupted run (same flags) finds its folder and resumes it.
+Re-running the command of an interrupted run (same flags) finds its folder and resumes it: a
+model restarts after the last epoch its backup holds, with the settings the backup was made with
+or not at all, and a process trains a run folder only while it holds the folder's lock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import logging
 import math
 import shutil
@@ -22,7 +26,7 @@ import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import keras
 import numpy as np
@@ -32,7 +36,7 @@ from aezoo import files, interrupts
 from aezoo.callbacks import (
     BestCheckpoint, EpochTimer, HistoryCSV, KLWarmup, LossCurves, ReconstructionPlot, StopOnInterrupt,
 )
-from aezoo.callbacks.atomic_backup import AtomicBackupAndRestore
+from aezoo.callbacks.atomic_backup import BackupMismatch, ReplayRestoredEpoch, TrainingBackup
 from aezoo.callbacks.tensorboard_images import TensorBoardImages
 from aezoo.config import TrainConfig
 from aezoo.datasets import ImageSplits, load_dataset, pairs_dataset, test_pairs, training_dataset, validation_pairs
@@ -45,7 +49,7 @@ from aezoo.metrics import baselines, image_quality
 from aezoo.model_card import write_model_card
 from aezoo.models.adapter import ModelAdapter
 from aezoo.models.capabilities import CONDITIONAL, has
-from aezoo.run_folder import INCOMPLETE, RunFolder
+from aezoo.run_folder import INCOMPLETE, LOCK, RunFolder
 from aezoo.timing import PhaseTimer
 
 logger = logging.getLogger("aezoo")
@@ -220,19 +224,23 @@ def train(config: TrainConfig, output: str | Path | None = None, runs_root: str 
         strategy = make_strategy(config.strategy)
         config.validate()
         check_models(config)
+        chief = is_chief(strategy)
+        if chief:  # the others write into a temporary folder of their own
+            files.check_writable(output if output is not None else runs_root,
+                                 f"--output {output}" if output is not None else f"runs folder {runs_root}")
     with timer.phase("data"):
         splits = prepare_splits(config, splits)
-    chief = is_chief(strategy)
-    # Every worker of a multi-worker run executes the same steps (they take part in the same
-    # collective ops, saving included); only the chief's files are kept.
-    run_dir = (_prepare_run_dir(config, output, Path(runs_root)) if chief
-               else Path(tempfile.mkdtemp(prefix="aezoo-worker-")))
-    try:
-        result = _train_all(config, splits, RunFolder(run_dir), strategy, verbose, timer)
-        return dataclasses.replace(result, chief=chief)
-    finally:
-        if not chief:
+    if not chief:
+        # Every worker of a multi-worker run executes the same steps (they take part in the same
+        # collective ops, saving included); only the chief's files are kept.
+        run_dir = Path(tempfile.mkdtemp(prefix="aezoo-worker-"))
+        try:
+            return dataclasses.replace(_train_all(config, splits, RunFolder(run_dir), strategy, verbose, timer),
+                                       chief=False)
+        finally:
             shutil.rmtree(run_dir, ignore_errors=True)
+    with _claimed_run(config, output, Path(runs_root)) as run:
+        return _train_all(config, splits, run, strategy, verbose, timer)
 
 
 def _train_all(config: TrainConfig, splits: ImageSplits, run: RunFolder, strategy: tf.distribute.Strategy,
@@ -280,6 +288,7 @@ class FitOutcome:
     model: keras.Model
     diverged: bool
     timer: EpochTimer
+    backup: TrainingBackup | None = None
 
 
 def train_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder, held_out: HeldOut,
@@ -293,9 +302,10 @@ def train_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFol
     """
     if run.is_model_finished(kind):
         logger.info("%s: already trained in %s, skipping", kind, run.model_dir(kind))
+        TrainingBackup(run.backup_dir(kind)).discard()  # a kill after metrics.json may have left it
         return run.read_metrics(kind) or {}, None
     timer = timer or PhaseTimer()
-    run.model_dir(kind).mkdir(parents=True, exist_ok=True)
+    files.make_folder(run.model_dir(kind))
     strategy = strategy or tf.distribute.get_strategy()
     with timer.phase(f"{kind}: build"):
         keras.utils.set_random_seed(config.seed)
@@ -305,8 +315,8 @@ def train_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFol
         outcome = _fit(model, kind, config, splits, run, held_out, verbose, strategy)
     # The fit phase's time outside the training steps: validation, and the epoch-end callbacks.
     training = timer.phases[-1]
-    timer.carve(f"{kind}: validation and epoch-end callbacks", training.seconds - outcome.timer.total_seconds,
-                training.cpu_seconds - outcome.timer.total_cpu_seconds)
+    timer.carve(f"{kind}: validation and epoch-end callbacks", training.seconds - outcome.timer.seconds_this_fit,
+                training.cpu_seconds - outcome.timer.cpu_seconds_this_fit)
     with timer.phase(f"{kind}: test evaluation"):
         metrics = _score(outcome, kind, config, splits, held_out, strategy)
     with timer.phase(f"{kind}: sampler/prior"):
@@ -314,7 +324,7 @@ def train_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFol
         # the VQ-VAE's PixelCNN) before the export, whose ``sample`` signature draws with it.
         sampler = fit_sampler(outcome.model, run.model_dir(kind), splits.train_images, seed=config.seed)
     with timer.phase(f"{kind}: save and SavedModel export"):
-        _save(outcome.model, kind, run, metrics, sampler)
+        _save(outcome.model, kind, run, metrics, sampler, outcome.backup)
     # The model folder is complete here (model.keras, saved_model/, metrics.json): steps that
     # only read a finished model (model card, generation) are called from this point.
     return metrics, outcome.model
@@ -334,23 +344,35 @@ def _datasets(config: TrainConfig, splits: ImageSplits, held_out: HeldOut, strat
     return train_ds, val_ds
 
 
+def settings_of(config: TrainConfig) -> dict[str, Any]:
+    """What a model's training depends on, recorded in its backup and metrics.json: the run's
+    config but the list of models (a resumed run may add one)."""
+    return {key: value for key, value in config.to_json().items() if key != "models"}
+
+
 def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut, timer: EpochTimer,
-               needs_labels: bool = False) -> list[keras.callbacks.Callback]:
+               backup: TrainingBackup | None = None, needs_labels: bool = False) -> list[keras.callbacks.Callback]:
     history = run.history_path(kind)
     plotted_labels = held_out.validation_labels[:PLOTTED_IMAGES] if needs_labels else None
-    callbacks: list[keras.callbacks.Callback] = [
-        # First at every epoch end: the backup that a resumed run starts from. A kill right after
-        # it loses at most that epoch's pictures, never an epoch of training.
-        AtomicBackupAndRestore(str(run.backup_dir(kind))),
-        keras.callbacks.TerminateOnNaN(),
-        timer,
-        # Before HistoryCSV, which then records the epoch's KL weight; a no-op without a KL term.
-        KLWarmup(config.kl_warmup_epochs),
+    backup = backup or TrainingBackup(run.backup_dir(kind), settings_of(config), timer)
+    records: list[keras.callbacks.Callback] = [
         HistoryCSV(history),
         BestCheckpoint(run.best_checkpoint_path(kind), monitor="val_loss"),
         ReconstructionPlot(held_out.noisy_validation[:PLOTTED_IMAGES], held_out.clean_validation[:PLOTTED_IMAGES],
                            run.reconstructions_dir(kind), title=kind.upper(), labels=plotted_labels),
         LossCurves(run.loss_curves_path(kind), history_csv=history, title=kind.upper()),
+    ]
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.TerminateOnNaN(),
+        timer,  # before the backup, which keeps the epoch's time
+        # Before HistoryCSV and the backup, which then record the epoch's KL weight; a no-op
+        # without a KL term.
+        KLWarmup(config.kl_warmup_epochs),
+        # The first write of every epoch end: the backup that a resumed run starts from. A kill
+        # right after it never costs an epoch of training; the records after it that the kill
+        # prevented are written on resuming, by ReplayRestoredEpoch.
+        backup,
+        *records,
     ]
     if config.tensorboard:
         callbacks += [keras.callbacks.TensorBoard(str(run.tensorboard_dir(kind))),
@@ -358,7 +380,7 @@ def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut
                                         held_out.clean_validation[:PLOTTED_IMAGES], labels=plotted_labels)]
     # Last: a termination asked for during an epoch's end stops training only after every record
     # of that epoch (history row, checkpoint, pictures) is written, since its backup already is.
-    return [*callbacks, StopOnInterrupt()]
+    return [*callbacks, ReplayRestoredEpoch(backup, records), StopOnInterrupt()]
 
 
 def _fit(model: keras.Model, kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder,
@@ -366,21 +388,36 @@ def _fit(model: keras.Model, kind: str, config: TrainConfig, splits: ImageSplits
     needs_labels = has(model, CONDITIONAL)
     train_ds, val_ds = _datasets(config, splits, held_out, strategy, needs_labels)
     timer = EpochTimer(images_per_epoch=len(splits.train_images))
-    logger.info("%s: %s parameters, training %d epochs", kind, f"{model.count_params():,}", config.epochs)
+    backup = TrainingBackup(run.backup_dir(kind), settings_of(config), timer)
+    try:
+        with strategy.scope():
+            initial_epoch = backup.restore(model)
+    except BackupMismatch as error:
+        raise UsageError(f"{run.backup_dir(kind)}: {error}; repeat the command the run was started with, "
+                         "or choose a new --output") from None
+    except (OSError, KeyError, TypeError, json.JSONDecodeError) as error:
+        raise UsageError(f"{run.backup_dir(kind)}: unreadable backup ({error}); delete that folder to train "
+                         f"{kind} again from its first epoch") from None
+    if initial_epoch:
+        logger.info("%s: resuming after epoch %d of %d", kind, initial_epoch, config.epochs)
+    else:
+        logger.info("%s: %s parameters, training %d epochs", kind, f"{model.count_params():,}", config.epochs)
     with interrupts.deferred():  # a SIGTERM stops fit at a step end, never inside a backup write
-        history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, verbose=verbose, shuffle=False,
-                            callbacks=_callbacks(kind, config, run, held_out, timer, needs_labels))
+        history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
+                            verbose=verbose, shuffle=False,
+                            callbacks=_callbacks(kind, config, run, held_out, timer, backup, needs_labels))
     # TerminateOnNaN is the only callback here that stops training early.
     diverged = bool(model.stop_training) or not all(math.isfinite(v) for v in history.history.get("loss", []))
     if diverged:
         model = _recover_from_nan(kind, run.best_checkpoint_path(kind), config)
-    return FitOutcome(model, diverged, timer)
+    return FitOutcome(model, diverged, timer, backup)
 
 
 def _score(outcome: FitOutcome, kind: str, config: TrainConfig, splits: ImageSplits, held_out: HeldOut,
            strategy: tf.distribute.Strategy) -> dict[str, Any]:
     """The model's one look at the test split, and everything metrics.json records about the run."""
     model = outcome.model
+    speed = outcome.timer.steady_images_per_second
     test_scores = model.evaluate(held_out.test(config.batch_size, has(model, CONDITIONAL)), verbose=0,
                                  return_dict=True)
     denoised = denoise_in_batches(model, held_out.noisy_test, held_out.test_labels)
@@ -396,8 +433,10 @@ def _score(outcome: FitOutcome, kind: str, config: TrainConfig, splits: ImageSpl
         "strategy": type(strategy).__name__,
         "replicas": strategy.num_replicas_in_sync, "mixed_precision": config.mixed_precision,
         "test": test, "diverged": outcome.diverged,
+        # Every epoch's, those before an interruption included (the backup keeps their times).
         "training_seconds": round(outcome.timer.total_seconds, 2),
-        "images_per_second": round(outcome.timer.steady_images_per_second, 1),
+        "images_per_second": None if speed is None else round(speed, 1),  # None: no epoch was timed
+        "settings": settings_of(config),
     }
 
 
@@ -411,11 +450,13 @@ def denoise_in_batches(model: keras.Model, images: np.ndarray, labels: np.ndarra
     return ModelAdapter(model, batch_size)(images, labels)
 
 
-def _save(model: keras.Model, kind: str, run: RunFolder, metrics: dict[str, Any], sampler: Any = None) -> None:
+def _save(model: keras.Model, kind: str, run: RunFolder, metrics: dict[str, Any], sampler: Any = None,
+          backup: TrainingBackup | None = None) -> None:
     files.write_with(run.model_file(kind), model.save)
     export_saved_model(model, run.saved_model_dir(kind), sampler)
     run.write_metrics(kind, metrics)  # last: its presence means the model is complete
-    shutil.rmtree(run.backup_dir(kind), ignore_errors=True)
+    # Only now: a kill before this point resumes from the backup with no epoch to train again.
+    (backup or TrainingBackup(run.backup_dir(kind))).discard()
     logger.info("%s: test PSNR %.2f dB, SSIM %.3f", kind, metrics["test"]["psnr"], metrics["test"]["ssim"])
 
 
@@ -429,38 +470,101 @@ def _recover_from_nan(kind: str, best_path: Path, config: TrainConfig) -> keras.
     return keras.saving.load_model(best_path)
 
 
-def _prepare_run_dir(config: TrainConfig, output: str | Path | None, runs_root: Path) -> Path:
-    """Choose the run folder, refusing to mix two different runs in one folder."""
+@contextlib.contextmanager
+def _claimed_run(config: TrainConfig, output: str | Path | None, runs_root: Path) -> Iterator[RunFolder]:
+    """The run folder, locked for this process while it trains; refusing to mix two runs in one.
+
+    Checked under the lock, before anything is written: what the folder holds (a run with these
+    settings, or nothing of anyone else's), and that every model it holds was trained or backed
+    up with these settings. Temporaries a killed process left there are then removed.
+    """
     wanted = config.to_json()
     if output is not None:
         run = RunFolder(output)
-        _check_output(run, wanted)
+        files.make_folder(run.path)
     else:
         found = _find_unfinished(runs_root, wanted)
         if found is not None:
             logger.info("Resuming the unfinished run with the same settings in %s", found.path)
-        run = found or RunFolder(_new_run_dir(runs_root))
-    run.path.mkdir(parents=True, exist_ok=True)
-    run.mark_incomplete()
-    run.write_config(wanted)
-    return run.path
+        run = found or _new_run(runs_root)
+    with run.lock():
+        if output is not None:
+            _check_output(run, wanted)
+        _check_resumable(run, settings_of(config), output is not None)
+        files.clean_temporaries(run.path)
+        run.mark_incomplete()
+        run.write_config(wanted)
+        yield run
 
 
 def _check_output(run: RunFolder, wanted: dict[str, Any]) -> None:
     path = run.path
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--output {path} exists and is not a folder")
-    existing = run.read_config()
-    if existing is None:
-        if path.exists() and any(path.iterdir()):
-            raise UsageError(f"--output {path} is a non-empty folder that is not an aezoo run; choose a new path")
-        return
+    problem = run.config_problem()
+    if problem is not None:
+        # INCOMPLETE alone: a run killed before its config.json was written, which starts afresh.
+        if not files.other_files(path, {LOCK, INCOMPLETE}):
+            return
+        if run.config_path.exists() or run.is_incomplete() or run.model_names():
+            raise UsageError(f"--output {path}: {problem}; restore it, or choose a new path")
+        raise UsageError(f"--output {path} is a non-empty folder that is not an aezoo run ({problem}); "
+                         "choose a new path")
     if not run.is_incomplete():
         raise UsageError(f"--output {path} already holds a finished run; choose a new path or delete it")
-    if not _same_settings(existing, wanted):
+    if not _same_settings(run.read_config(), wanted):
         raise UsageError(f"--output {path} holds an unfinished run with other settings; "
                          "repeat its own command to resume it, or choose a new path")
     logger.info("Resuming the unfinished run in %s", path)
+
+
+def _check_resumable(run: RunFolder, settings: dict[str, Any], named: bool) -> None:
+    """Refuse to resume a run whose models were trained, or backed up, with other settings.
+
+    config.json is what makes a rerun "the same command"; an edited config.json (and flags to
+    match it) would otherwise resume 10-d weights into a 20-d model, or a 5-epoch learning-rate
+    schedule as a 2-epoch run. Each model's own record is compared instead.
+    """
+    where = f"--output {run.path}" if named else str(run.path)
+    for kind in run.model_names():
+        if run.is_model_finished(kind):
+            recorded, what = (run.read_metrics(kind) or {}).get("settings"), "trained"
+        else:
+            try:
+                state = TrainingBackup(run.backup_dir(kind)).read_state()
+            except (OSError, KeyError, ValueError) as error:
+                raise UsageError(f"{run.backup_dir(kind)}: unreadable backup ({error}); delete that folder to "
+                                 f"train {kind} again from its first epoch") from None
+            recorded, what = (state or {}).get("settings"), "backed up"
+        if not isinstance(recorded, dict):
+            continue  # recorded by an aezoo that did not record settings: nothing to compare
+        recorded = _normalised(recorded)
+        changed = [f"{key} {recorded.get(key)!r} -> {settings.get(key)!r}"
+                   for key in sorted(set(recorded) | set(settings)) if recorded.get(key) != settings.get(key)]
+        if changed:
+            raise UsageError(f"{where}: its {kind} model was {what} with other settings than these "
+                             f"({'; '.join(changed)}); was config.json edited? Repeat the command the run was "
+                             "started with, or choose a new --output")
+
+
+def _normalised(recorded: dict[str, Any]) -> dict[str, Any]:
+    """Recorded settings read back through TrainConfig: a setting added since takes its default."""
+    try:
+        return settings_of(TrainConfig.from_json(recorded))
+    except (TypeError, ValueError):
+        return recorded
+
+
+def _new_run(runs_root: Path) -> RunFolder:
+    """A new timestamped folder, created here so that two processes never share one."""
+    while True:
+        path = _new_run_dir(runs_root)
+        files.make_folder(runs_root)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise files.as_write_error(error, path) from error
+        return RunFolder(path)
 
 
 def _find_unfinished(runs_root: Path, wanted: dict[str, Any]) -> RunFolder | None:
@@ -514,9 +618,14 @@ def format_comparison(summary: dict[str, Any]) -> str:
     for name, scores in tests.items():
         gains = "".join(f"{scores['psnr'] - tests[ref]['psnr']:>+11.2f}" for ref in references)
         extra = summary["models"].get(name)
-        tail = (f"{extra['parameters']:>10,}{extra['training_seconds']:>9.1f}{extra['images_per_second']:>8.0f}"
-                if extra else "")
+        tail = (f"{extra['parameters']:>10,}{_number(extra.get('training_seconds'), '>9.1f', 9)}"
+                f"{_number(extra.get('images_per_second'), '>8.0f', 8)}" if extra else "")
         lines.append(f"{name:{width}}{scores['mse']:>9.4f}{scores['psnr']:>9.2f}{scores['ssim']:>8.3f}{gains}{tail}")
     if references:
         lines.append(f"vs ...: PSNR gain in dB over {' and over '.join('the ' + ref for ref in references)}")
     return "\n".join(lines)
+
+
+def _number(value: Any, spec: str, width: int) -> str:
+    """``value`` formatted, or a dash where it is unknown (``null`` in the JSON)."""
+    return format(value, spec) if isinstance(value, (int, float)) and math.isfinite(value) else f"{'-':>{width}}"

@@ -131,6 +131,77 @@ def test_npz_folder(tmp_path, tiny_splits):
     assert load_folder(tmp_path).train_images.shape == (256, 28, 28)
 
 
+def save_npz(folder, splits, **replace):
+    """``folder/mnist.npz`` of ``splits``, with arrays replaced by keyword (``x_train=...``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {"x_train": splits.train_images, "y_train": splits.train_labels,
+              "x_test": splits.test_images, "y_test": splits.test_labels} | replace
+    np.savez(folder / "mnist.npz", **arrays)
+    return folder
+
+
+def test_float_images_in_0_1_are_scaled_not_cast(tmp_path, tiny_splits):
+    """Issue 20 case 1: float32 images in [0, 1] were cast to uint8 (all 0 or 1), near-blank digits."""
+    folder = save_npz(tmp_path, tiny_splits, x_train=tiny_splits.train_images.astype(np.float32) / 255,
+                      x_test=tiny_splits.test_images.astype(np.float64) / 255)
+    loaded = load_folder(folder)
+    np.testing.assert_array_equal(loaded.train_images, tiny_splits.train_images)
+    np.testing.assert_array_equal(loaded.test_images, tiny_splits.test_images)
+    # The IDX path takes the same rule: float IDX files in [0, 1] are scaled as well.
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    for name, array in [("train-images-idx3-ubyte", tiny_splits.train_images.astype(np.float32) / 255),
+                        ("train-labels-idx1-ubyte", tiny_splits.train_labels.astype(np.uint8)),
+                        ("t10k-images-idx3-ubyte", tiny_splits.test_images),
+                        ("t10k-labels-idx1-ubyte", tiny_splits.test_labels.astype(np.uint8))]:
+        write_idx(idx / name, array)
+    np.testing.assert_array_equal(load_folder(idx).train_images, tiny_splits.train_images)
+
+
+@pytest.mark.parametrize("images, message", [
+    (lambda x: x.astype(np.float32), r"float32 values in \[0, 255\]; float pixels must be in \[0, 1\]; divide"),
+    (lambda x: x.astype(np.float32) / 255 - 0.5, r"values in \[-0.5, 0.5\]"),
+    (lambda x: np.where(x > 0, np.nan, 0).astype(np.float32), "NaN or infinity"),
+    (lambda x: x.astype(np.int16) * 3, r"int16 values in \[0, 765\]; pixels must be 0-255"),
+    (lambda x: x.astype(str), "of type <U"),
+], ids=["float 0-255", "float centred", "nan", "int16 over 255", "strings"])
+def test_images_of_another_range_or_type_are_refused_in_one_line(tmp_path, tiny_splits, images, message):
+    folder = save_npz(tmp_path, tiny_splits, x_train=images(tiny_splits.train_images))
+    with pytest.raises(UsageError, match=message) as refused:
+        load_folder(folder)
+    assert "mnist.npz (x_train): train images" in str(refused.value) and "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize("labels, message", [
+    (lambda y: np.where(np.arange(len(y)) == 3, 12, y), "train label 3 is 12, outside 0-9"),
+    (lambda y: np.where(np.arange(len(y)) == 5, -1, y), "train label 5 is -1, outside 0-9"),
+    (lambda y: y.astype(str), "train labels are of type <U"),
+    (lambda y: np.array(["seven"] * len(y)), "train labels are of type <U"),
+    (lambda y: y + 0.5, "not a whole number"),
+    (lambda y: y > 4, "of type bool"),
+], ids=["12", "-1", "digit strings", "words", "fractions", "bool"])
+def test_labels_outside_the_classes_are_refused_before_training(tmp_path, tiny_splits, labels, message):
+    """Issue 20 case 11: labels out of 0-9 trained, then crashed the analysis; strings gave a traceback."""
+    folder = save_npz(tmp_path, tiny_splits, y_train=labels(tiny_splits.train_labels))
+    with pytest.raises(UsageError, match=message):
+        load_dataset("auto", data_dir=folder)
+    idx = tmp_path / "idx"
+    idx.mkdir()
+    bad = tiny_splits.test_labels.astype(np.uint8).copy()
+    bad[7] = 10
+    for name, array in [("train-images-idx3-ubyte", tiny_splits.train_images),
+                        ("train-labels-idx1-ubyte", tiny_splits.train_labels.astype(np.uint8)),
+                        ("t10k-images-idx3-ubyte", tiny_splits.test_images), ("t10k-labels-idx1-ubyte", bad)]:
+        write_idx(idx / name, array)
+    with pytest.raises(UsageError, match=r"t10k-labels-idx1-ubyte: test label 7 is 10, outside 0-9"):
+        load_folder(idx)
+
+
+def test_labels_are_checked_against_the_class_names_in_memory_too(tiny_splits):
+    with pytest.raises(UsageError, match="outside 0-9"):
+        dataclasses.replace(tiny_splits, test_labels=tiny_splits.test_labels + 1)
+
+
 def test_corrupt_and_missing_data_give_usage_errors(tmp_path, tiny_splits):
     with pytest.raises(UsageError, match="holds no MNIST data"):
         load_dataset("auto", data_dir=tmp_path)

@@ -95,6 +95,26 @@ def test_transparent_background_counts_as_paper(tmp_path: Path) -> None:
     assert digit[0].max() < 0.1 and bbox(digit)[0] == 20
 
 
+def test_a_white_digit_on_a_transparent_background_is_not_blank(tmp_path: Path) -> None:
+    """Issue 20 case 2: transparency was white paper, so white ink on it vanished (a blank input)."""
+    path = draw_digit(tmp_path / "white.png", mode="RGBA", ink=(255, 255, 255, 255), paper=(255, 255, 255, 0))
+    digit = load_image(path)
+    assert digit[0].max() < 0.1 and digit.max() > 0.9 and bbox(digit)[0] == 20
+    np.testing.assert_allclose(digit, load_image(draw_digit(tmp_path / "black.png", mode="RGBA",
+                                                            ink=(0, 0, 0, 255), paper=(0, 0, 0, 0))), atol=1e-6)
+
+
+def test_transparent_margins_around_opaque_paper_take_the_papers_colour(tmp_path: Path) -> None:
+    """Mostly opaque: the opaque part is the paper, and a transparent frame must not become ink."""
+    image = Image.new("RGBA", (60, 100), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((4, 4, 55, 95), fill=(250, 250, 250, 255))  # white paper, transparent margins
+    draw.rectangle((20, 20, 40, 80), fill=(0, 0, 0, 255))  # dark ink
+    image.save(tmp_path / "paper.png")
+    digit = load_image(tmp_path / "paper.png")
+    assert digit[0].max() < 0.1 and bbox(digit) == (20, 7)
+
+
 def test_sixteen_bit_png(tmp_path: Path) -> None:
     array = np.zeros((28, 28), np.uint16)
     array[10:18, 12:16] = 65535
@@ -262,6 +282,24 @@ def test_save_png_is_8bit_grayscale(tmp_path: Path) -> None:
     with Image.open(tmp_path / "out" / "x.png") as saved:
         assert saved.mode == "L" and saved.size == (28, 28)
         assert np.asarray(saved)[-1, -1] == 255
+
+
+def test_values_outside_0_1_are_clipped_before_a_png_is_written(tmp_path: Path) -> None:
+    """A model's output may overshoot [0, 1]; cast to uint8 unclipped, -0.2 would wrap to a bright
+    205 and 1.3 to a dark 76."""
+    image = np.array([-0.2, 1.3, 0.5, -3.0, 9.0, 0.0, 1.0], np.float32)
+    image = np.resize(image, (28, 28))
+    save_png(tmp_path / "x.png", image)
+    with Image.open(tmp_path / "x.png") as saved:
+        pixels = np.asarray(saved).ravel()[:7]
+    assert pixels.tolist() == [0, 255, 128, 0, 255, 0, 255]
+    sheet = ContactSheet(["input", "denoised"], limit=1, scale=1)
+    sheet.add(image[None], -image[None])
+    sheet.save(tmp_path / "sheet.png")
+    with Image.open(tmp_path / "sheet.png") as saved:
+        drawn = np.asarray(saved)
+    cell = drawn[16:16 + 28, 8:8 + 28].ravel()[:7]
+    assert cell.tolist() == [0, 255, 128, 0, 255, 0, 255]
 
 
 def test_npy_writer_streams_and_is_atomic(tmp_path: Path) -> None:

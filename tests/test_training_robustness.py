@@ -167,16 +167,16 @@ def test_an_interrupt_during_an_epochs_end_stops_after_that_epochs_records(tmp_p
     (the slow kill test caught a history missing one epoch when the signal came at this moment).
     """
     from aezoo import interrupts
-    from aezoo.callbacks.atomic_backup import AtomicBackupAndRestore
+    from aezoo.callbacks.atomic_backup import TrainingBackup
 
-    save = AtomicBackupAndRestore._save_model
+    save = TrainingBackup.on_epoch_end
 
-    def save_then_terminate(self):
-        save(self)
-        if self._current_epoch == 2:  # Keras counts the finished epochs: the second one is backed up
+    def save_then_terminate(self, epoch, logs=None):
+        save(self, epoch, logs)
+        if epoch == 1:  # the second epoch is backed up
             interrupts.request()
 
-    monkeypatch.setattr(AtomicBackupAndRestore, "_save_model", save_then_terminate)
+    monkeypatch.setattr(TrainingBackup, "on_epoch_end", save_then_terminate)
     config = TrainConfig(models=("ae",), dataset="embedded", epochs=4, batch_size=64,
                          hyperparameters=dict(TINY_HYPERPARAMETERS))
     try:

@@ -93,7 +93,7 @@ def check_run_dir(run_dir: str | Path) -> RunFolder:
     if not run.path.is_dir():
         raise UsageError(f"run folder {run.path} does not exist or is not a folder")
     if not run.is_run():
-        raise UsageError(f"{run.path} is not an aezoo run folder (no config.json); "
+        raise UsageError(f"{run.path} is not an aezoo run folder ({run.config_problem()}); "
                          "pass a folder written by `python train.py`, e.g. runs/<timestamp>")
     finished = run.models()
     unfinished = [name for name in run.unfinished_models() if run.model_dir(name).is_dir()]
@@ -118,16 +118,9 @@ def read_records(run: RunFolder) -> RunRecords:
 
 def load_model(run: RunFolder, kind: str) -> keras.Model:
     """The trained ``kind`` model of a run, with its ``encode``/``decode`` API."""
-    from aezoo.families import model_classes
+    from aezoo.inference import load_keras_model  # every command loads models through this one path
 
-    # The families import their modules lazily; importing each class registers it with Keras, so a
-    # fresh process (``python -m aezoo analyze RUN``) can load every family's file.
-    model_classes()
-    path = run.model_file(kind)
-    try:
-        return keras.saving.load_model(path)
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot load {path}: {error}") from None
+    return load_keras_model(run.model_file(kind), kind, compile=True)
 
 
 def load_analysis_data(records: RunRecords, images: int = FIRST_TEST_IMAGES,

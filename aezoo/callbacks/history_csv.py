@@ -43,3 +43,8 @@ class HistoryCSV(keras.callbacks.Callback):
         writer.writeheader()
         writer.writerows(self.rows)
         write_text(self.path, buffer.getvalue())
+
+    def catch_up(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """A resumed run's restored epoch: its row, unless the file already has it."""
+        if not any(int(row["epoch"]) == epoch for row in self.rows):
+            self.on_epoch_end(epoch, logs)

@@ -61,6 +61,12 @@ class LossCurves(keras.callbacks.Callback):
         if last or self._drawn_at is None or time.perf_counter() - self._drawn_at >= self.min_interval:
             self.draw()
 
+    def catch_up(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """A resumed run's restored epoch: added when history.csv missed it; the picture is redrawn
+        at the end of this ``fit`` in any case."""
+        if epoch not in self.epochs:
+            self._append(epoch, {k: float(v) for k, v in (logs or {}).items() if k != "learning_rate"})
+
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self._drawn_epochs < len(self.epochs):  # stopped early, after an epoch that was not drawn
             self.draw()

@@ -9,6 +9,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from aezoo.files import make_folder
 from aezoo.plotting import save_figure, show_mosaic, subplots
 
 
@@ -46,7 +47,7 @@ class ReconstructionPlot(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.written = []
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_folder(self.directory)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
@@ -64,6 +65,11 @@ class ReconstructionPlot(keras.callbacks.Callback):
                            f"{self.title}  {caption}".strip())
         save_figure(figure, path, dpi=80)
         self.written.append(path)
+
+    def catch_up(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """A resumed run's restored epoch: its picture, unless it was drawn before the interruption."""
+        if not (self.directory / f"epoch_{epoch + 1:03d}.png").exists():
+            self.on_epoch_end(epoch, logs)
 
 
 def draw_rows(rows: list[np.ndarray], labels: list[str], title: str = "") -> Any:

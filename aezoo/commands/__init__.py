@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import typing
+from pathlib import Path
 from typing import Sequence
 
 from aezoo import interrupts
@@ -94,11 +96,35 @@ def run_command(command: str, argv: Sequence[str] | None = None, prog: str | Non
     except UsageError as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        # A write that did not go through aezoo.files (keras-tuner's trial files, TensorBoard's
+        # event files) on a full or read-only disk is still the user's to fix, not a bug.
+        message = _write_error(error)
+        if message is None:
+            raise
+        print(f"{parser.prog}: error: {message}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"{parser.prog}: interrupted; re-run the same command to resume", file=sys.stderr)
         return 130
     finally:
         signal.signal(signal.SIGTERM, previous_handler)
+
+
+def _write_error(error: BaseException) -> str | None:
+    """One line for a write to a full or read-only disk; None for anything else (a bug keeps its traceback)."""
+    import errno
+
+    from aezoo.files import describe_write_error, error_number
+
+    if error_number(error) not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS):
+        return None
+    if isinstance(error, OSError) and error.filename:
+        return describe_write_error(error, Path(os.fsdecode(error.filename)))
+    if isinstance(error, OSError) or type(error).__module__.startswith("tensorflow"):
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return f"{first}; free some space or choose a writable output, then re-run the same command"
+    return None
 
 
 def _interrupt(signum: int, frame: object) -> None:

@@ -10,7 +10,9 @@ Uses the saved models only: nothing is trained.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from aezoo import files
 from aezoo.errors import UsageError
 
 # aezoo.analysis.FIRST_TEST_IMAGES, copied so that --help loads no TensorFlow (tests/test_commands.py
@@ -40,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
     if args.nll_samples is not None and args.nll_samples < 1:
         raise UsageError(f"--nll-samples must be an integer >= 1, got {args.nll_samples}")
+    if Path(args.run_dir).is_dir():  # the analysis writes its figures and report into the run folder
+        files.check_writable(args.run_dir, f"run folder {args.run_dir}", folder=True)
     from aezoo.analysis import analyze_run  # imports TensorFlow
 
     generation = False if args.no_generation else ({"nll_samples": args.nll_samples} if args.nll_samples else True)

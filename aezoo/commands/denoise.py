@@ -7,7 +7,9 @@ side. Images that are not 28x28 are framed like MNIST digits first. Two inputs t
 an output (a folder digits/ and an IDX file digits-ubyte) are told apart with a -2 suffix. A bad
 input is skipped with a one-line warning and leaves no output (an array file is read whole before
 any of its results is written); the others are still written and the exit status is 2. The
-output folder is checked writable, and no result may replace an input, before the model loads.
+output folder is checked writable, and no result may replace an input (nor may the output be an
+input folder), before the model loads. Results are written together at the end: a failure (a
+full disk) leaves none of them, and the output folder is created only when something is written.
 A conditional model (cvae) needs the digit class of each image: --labels FILE (one integer 0-9 per
 image, in input order) or --label N for all; any other model refuses them.
 """
@@ -51,6 +53,7 @@ class _Denoising:
         self.sheet = ContactSheet(columns, limit=args.sheet_size)
         self.calls = 0  # one noise seed per model call, so every batch gets fresh noise
         self.images = 0  # images whose results were written
+        self.folders: list[str] = []  # the IDX files' folders of PNGs, replaced whole in the output
 
     def run_batch(self, clean: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         """float32 [b,28,28] -> denoised [b,28,28] (noised first with --add-noise); ``labels``
@@ -90,6 +93,7 @@ class _Denoising:
 
     def _png_folder(self, source: ArrayFile) -> None:
         width = len(str(source.count - 1))
+        self.folders.append(source.name)
         with files.atomic_directory(self.output / source.name) as folder:
             start = 0
             for chunk in source.chunks(self.args.invert, self.args.batch_size):
@@ -123,20 +127,25 @@ def _check_flags(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
-    if output.exists() and not output.is_dir():
-        raise UsageError(f"--output {output}: exists and is not a folder")
     check_writable_folder(output, f"--output {output}")
+    files.clean_stale(output)  # what a killed denoise left: its staging folder
     _check_flags(args)
     sources, problems = prepare(args, reserved=[CONTACT_SHEET])
-    refuse_overwriting_inputs(_targets(sources, output), sources, args.inputs)
+    refuse_overwriting_inputs(_targets(sources, output), sources, args.inputs, output_folder=output)
     if not sources:
         return 2  # every input was bad, and each already has its line on stderr
     labels = read_labels(args, sources)
     model = load_model(args, labels=labels)
-    output.mkdir(parents=True, exist_ok=True)
-    work = _Denoising(args, model, output, labels)
-    feed(args, sources, problems, work.image_files, work.array_file)
+    # Everything is written into a staging folder and moved into place at the end: a full disk
+    # halfway leaves no result (not 14 PNGs of 300), and no output folder if nothing was denoised.
+    with files.staged_folder(output) as stage:
+        work = _Denoising(args, model, stage.path, labels)
+        feed(args, sources, problems, work.image_files, work.array_file)
+        drew = work.sheet.save(stage.path / f"{CONTACT_SHEET}.png") if args.sheet_size else False
+        stage.whole.update(work.folders)
+    if not work.images:
+        print("Denoised no image: every input was skipped, nothing was written")
+        return finish(problems)
     sheet = output / f"{CONTACT_SHEET}.png"
-    drew = work.sheet.save(sheet) if args.sheet_size else False
     print(f"Denoised {work.images} image(s) into {output}/" + (f"; contact sheet: {sheet}" if drew else ""))
     return finish(problems)

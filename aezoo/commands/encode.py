@@ -18,8 +18,8 @@ import numpy as np
 
 from aezoo import files
 from aezoo.commands.images import (
-    InputLabels, ReadImage, add_common_arguments, check_writable_folder, feed, finish, load_model, prepare,
-    read_labels, refuse_overwriting_inputs,
+    InputLabels, ReadImage, add_common_arguments, feed, finish, load_model, prepare, read_labels,
+    refuse_overwriting_inputs,
 )
 from aezoo.errors import UsageError
 from aezoo.imageio import ArrayFile
@@ -70,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix != ".npy":
         raise UsageError(f"--output {output}: must be a .npy file name")
-    if output.is_dir():
-        raise UsageError(f"--output {output}: is a folder; give a .npy file name")
-    check_writable_folder(output.parent, f"--output {output}")
+    files.check_writable(output, f"--output {output}", folder=False)
+    files.check_writable(rows_path(output), f"--output {output}: {rows_path(output).name}", folder=False)
+    for target in (output, rows_path(output)):
+        files.clean_stale(target)
     sources, problems = prepare(args)
     refuse_overwriting_inputs([output, rows_path(output)], sources, args.inputs)
     if not sources:
@@ -82,8 +83,9 @@ def run(args: argparse.Namespace) -> int:
     work = _Encoding(args, model, labels)
     feed(args, sources, problems, work.image_files, work.array_file)
     embeddings = work.embeddings()
-    files.write_with(output, lambda tmp: np.save(tmp, embeddings))
-    files.write_text(rows_path(output), "".join(f"{row}\n" for row in work.rows))
+    with files.atomic_paths(output, rows_path(output), size=128 + embeddings.nbytes) as (array, rows):  # both or neither
+        np.save(array, embeddings)
+        rows.write_text("".join(f"{row}\n" for row in work.rows), encoding="utf-8")
     shape = "x".join(map(str, model.embedding_shape or ()))
     print(f"Wrote {len(embeddings)} embedding(s) of shape {shape} to {output} "
           f"(rows named in {rows_path(output)})")

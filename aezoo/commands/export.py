@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", "-f", choices=FORMAT_NAMES, required=True,
                         help="onnx (onnxruntime) or litert (the TFLite / LiteRT interpreter)")
     parser.add_argument("--output", "-o", metavar="DIR", required=True,
-                        help="folder for the exported files (new, empty, or an earlier export, which is replaced)")
+                        help="folder for the exported files (new, empty, or an earlier export holding only "
+                             "aezoo's files, which is replaced)")
     parser.add_argument("--model-kind", choices=model_kinds(),
                         help="which model of a run folder to export (default: ae when present)")
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from aezoo import files
 from aezoo.batching import PendingBatch
 from aezoo.errors import UsageError
 from aezoo.imageio import ArrayFile, ImageFile, Source, collect_inputs
@@ -57,36 +57,30 @@ def warn(args: argparse.Namespace, problem: UsageError) -> None:
 
 
 def check_writable_folder(folder: Path, label: str) -> None:
-    """Refuse a folder that cannot be created or written in, before any work is done.
-
-    ``label`` starts the message (e.g. ``"--output out/z.npy"``).
-
-    The test is the real thing, a file created and removed in the nearest folder that exists,
-    because permission bits do not tell (an administrator ignores them; a read-only mount does not).
-    """
-    existing = folder
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise UsageError(f"{label}: {existing} exists and is not a folder")
-    try:
-        handle, probe = tempfile.mkstemp(prefix=".aezoo-write-test-", dir=existing)
-    except OSError as error:
-        raise UsageError(f"{label}: cannot write in {existing} ({error.strerror or error})") from None
-    os.close(handle)
-    os.unlink(probe)
+    """Refuse a folder that cannot be created or written in, before any work is done (see
+    :func:`aezoo.files.check_writable`); ``label`` starts the message (e.g. ``"--output out"``)."""
+    files.check_writable(folder, label, folder=True)
 
 
 def refuse_overwriting_inputs(targets: Iterable[Path], sources: Sequence[Source],
-                              inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+                              inputs: Iterable[str | os.PathLike[str]] = (), output_folder: Path | None = None) -> None:
     """Refuse to write a result over an input, or a result folder over a folder holding one.
 
     ``inputs`` are the paths as given: a file among them is protected even when it was skipped
-    as bad, and so is every file already inside a folder among them.
+    as bad, and so is every file already inside a folder among them. ``output_folder`` (a
+    command writing a folder of results) may be neither an input folder nor inside one: its
+    results would mix with the inputs, and the next run would read them as inputs.
     """
     given = [Path(path).resolve() for path in inputs]
     protected = {path for path in given if path.is_file()} | {source.path.resolve() for source in sources}
     folders = [path for path in given if path.is_dir()]
+    if output_folder is not None:
+        out = output_folder.resolve()
+        for folder in folders:
+            if out == folder or folder in out.parents:
+                where = "is the input folder" if out == folder else f"is inside the input folder {folder}"
+                raise UsageError(f"--output {output_folder}: {where}; the results would mix with the inputs "
+                                 "and be read as inputs next time; choose a folder outside it")
     for target in targets:
         resolved = target.resolve()
         clash = any(path == resolved or resolved in path.parents for path in protected) or (
@@ -219,6 +213,8 @@ def feed(args: argparse.Namespace, sources: Sequence[Source], problems: list[Usa
                 pending.flush()  # the images before this file come first, in results as in inputs
                 source.validate(args.batch_size)
                 array(source)
+            except files.WriteError:
+                raise  # the output's fault, not this input's: no later input could be written either
             except UsageError as problem:
                 problems.append(problem)
                 warn(args, problem)

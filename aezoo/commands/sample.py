@@ -55,11 +55,10 @@ def check_arguments(args: argparse.Namespace) -> Path:
     output = Path(args.output)
     if output.suffix.lower() not in (".png", ".npy"):
         raise UsageError(f"--output {output}: must end in .png or .npy")
-    if output.is_dir():
-        raise UsageError(f"--output {output}: is a folder; give a file name")
-    from aezoo.commands.images import check_writable_folder
+    from aezoo import files
 
-    check_writable_folder(output.parent, f"--output {output}")
+    files.check_writable(output, f"--output {output}", folder=False)
+    files.clean_stale(output)
     return model_folder(Path(args.model), args.model_kind)
 
 
@@ -83,24 +82,20 @@ def model_folder(path: Path, kind: str | None) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     folder = check_arguments(args)
-    import keras  # imports TensorFlow
-
     from aezoo import files, generation
+    from aezoo.inference import load_keras_model
     from aezoo.plotting import mosaic
 
-    generation.register_classes()
     model_file = Path(args.model) if Path(args.model).is_file() else folder / "model.keras"
-    try:
-        model = keras.saving.load_model(model_file)
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot load {model_file}: {error}") from None
+    model = load_keras_model(model_file, args.model_kind)
     sampler = _sampler(model, folder, args.sampler)
     if args.label is not None and not sampler.conditional:
         raise UsageError(f"--label {args.label}: this model is not conditional (it has no labels to follow)")
     images = sampler.sample(args.n, seed=args.seed, labels=args.label)[..., 0]
     output = Path(args.output)
     if output.suffix.lower() == ".npy":
-        files.write_with(output, lambda tmp: np.save(tmp, images.astype(np.float32)))
+        array = images.astype(np.float32)
+        files.write_with(output, lambda tmp: np.save(tmp, array), size=128 + array.nbytes)
     else:
         from aezoo.imageio import save_png
 

@@ -18,6 +18,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from aezoo import files
 from aezoo.commands import flags
 from aezoo.errors import UsageError
 
@@ -92,6 +93,8 @@ def output_folder(args: argparse.Namespace, settings: Any) -> Path | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        files.check_writable(args.output, f"--output {args.output}", folder=True)
     searches = search_settings(args)  # every search is checked before the first one starts
     from aezoo.tuning import format_tuning, tune
 

@@ -42,6 +42,8 @@ DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 EMBEDDED_TEST_FRACTION = 0.2
 EMBEDDED_SPLIT_SEED = 20211219  # fixed forever: the embedded train/test split must never move
 DEFAULT_VALIDATION_FRACTION = 0.1
+# Float images a few thousandths outside [0, 1] (rounding in someone's preprocessing) are clipped.
+FLOAT_TOLERANCE = 1e-3
 # A constant, never the run's seed: runs with different seeds must be validated (and so selected)
 # on the same images, and a search's trials must all see the same validation split.
 VALIDATION_SPLIT_SEED = 20261126
@@ -71,7 +73,7 @@ class ImageSplits:
             raise UsageError(f"{self.source or self.name}: validation images and labels come together")
         for split in self.split_names():
             _check_split(self.source or self.name, split, getattr(self, f"{split}_images"),
-                         getattr(self, f"{split}_labels"))
+                         getattr(self, f"{split}_labels"), len(self.class_names))
 
     @property
     def has_validation(self) -> bool:
@@ -93,13 +95,64 @@ class ImageSplits:
         return f"{self.name} ({sizes} images{', from ' + self.source if self.source else ''})"
 
 
-def _check_split(where: str, split: str, images: np.ndarray, labels: np.ndarray) -> None:
+def _check_split(where: str, split: str, images: np.ndarray, labels: np.ndarray, classes: int = 10) -> None:
     if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
         raise UsageError(f"{where}: {split} images must be uint8 [N, 28, 28], got {images.dtype} {list(images.shape)}")
     if len(images) == 0:
         raise UsageError(f"{where}: the {split} split is empty")
     if labels.shape != (len(images),):
         raise UsageError(f"{where}: {len(images)} {split} images but labels of shape {list(labels.shape)}")
+    check_labels(labels, where, split, classes)
+
+
+def as_uint8_images(images: np.ndarray, where: str, split: str) -> np.ndarray:
+    """Stored images as uint8 0-255: uint8 as they are, other integers when within 0-255, floats
+    when within [0, 1] (scaled by 255); anything else is refused in one line, never cast blindly.
+    """
+    images = np.asarray(images)
+    if images.dtype == np.uint8:
+        return images
+    what = f"{where}: {split} images"
+    if images.dtype.kind in "iu":
+        low, high = (int(images.min()), int(images.max())) if images.size else (0, 0)
+        if low < 0 or high > 255:
+            raise UsageError(f"{what} are {images.dtype} values in [{low}, {high}]; pixels must be 0-255 "
+                             "(uint8) or floats in [0, 1]")
+        return images.astype(np.uint8)
+    if images.dtype.kind == "f":
+        values = images.astype(np.float64)
+        if not np.isfinite(values).all():
+            raise UsageError(f"{what} hold NaN or infinity; pixels must be 0-255 (uint8) or floats in [0, 1]")
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if low < -FLOAT_TOLERANCE or high > 1 + FLOAT_TOLERANCE:
+            hint = "; divide 0-255 pixels by 255, or store them as uint8" if high > 1.5 else ""
+            raise UsageError(f"{what} are {images.dtype} values in [{low:g}, {high:g}]; float pixels must be "
+                             f"in [0, 1]{hint}")
+        return np.round(np.clip(values, 0.0, 1.0) * 255).astype(np.uint8)
+    raise UsageError(f"{what} are of type {images.dtype}; pixels must be 0-255 (uint8) or floats in [0, 1]")
+
+
+def check_labels(labels: np.ndarray, where: str, split: str, classes: int = 10) -> np.ndarray:
+    """``labels`` as int64 if every one is a whole number in ``0..classes-1``; one line otherwise.
+
+    Checked with the images, before training: a label outside the classes would otherwise first
+    fail in the analysis after training, and strings or fractions would be cast without a word.
+    """
+    labels = np.asarray(labels)
+    allowed = f"labels must be integers 0-{classes - 1}, one per image"
+    if labels.dtype == bool or labels.dtype.kind not in "iuf":
+        raise UsageError(f"{where}: {split} labels are of type {labels.dtype}; {allowed}")
+    if labels.dtype.kind == "f":
+        whole = np.isfinite(labels) & (labels == np.round(labels))
+        if not whole.all():
+            index = int(np.argmin(whole))
+            raise UsageError(f"{where}: {split} label {index} is {labels[index]!r}, not a whole number; {allowed}")
+    outside = (labels < 0) | (labels >= classes)
+    if outside.any():
+        index = int(np.argmax(outside))
+        raise UsageError(f"{where}: {split} label {index} is {labels[index].item()!r}, outside 0-{classes - 1}; "
+                         f"{allowed}")
+    return labels.astype(np.int64)
 
 
 def carve_validation(splits: ImageSplits, fraction: float = DEFAULT_VALIDATION_FRACTION) -> ImageSplits:
@@ -269,11 +322,7 @@ def load_folder(folder: str | os.PathLike[str], name: str = "mnist",
     idx_files = _find_idx_files(folder)
     if idx_files is not None:
         arrays = {key: read_idx(path) for key, path in idx_files.items()}
-        return ImageSplits(
-            name, arrays["train_images"], arrays["train_labels"].astype(np.int64),
-            arrays["test_images"], arrays["test_labels"].astype(np.int64),
-            class_names=class_names, source=str(folder),
-        )
+        return _splits(name, arrays, class_names, {key: str(path) for key, path in idx_files.items()}, str(folder))
     if npz_files:
         return _load_npz(npz_files[0], name=name, class_names=class_names)
     raise UsageError(
@@ -311,11 +360,20 @@ def _load_npz(path: Path, name: str, class_names: tuple[str, ...] = DIGIT_CLASSE
         raise UsageError(f"{path} lacks the array {error}; an mnist.npz holds x_train, y_train, x_test, y_test") from None
     except (OSError, ValueError, EOFError) as error:
         raise UsageError(f"cannot read {path}: {error}") from None
-    return ImageSplits(
-        name, arrays["x_train"].astype(np.uint8), arrays["y_train"].astype(np.int64),
-        arrays["x_test"].astype(np.uint8), arrays["y_test"].astype(np.int64),
-        class_names=class_names, source=str(path),
-    )
+    keys = {"train_images": "x_train", "train_labels": "y_train", "test_images": "x_test", "test_labels": "y_test"}
+    return _splits(name, {key: arrays[stored] for key, stored in keys.items()}, class_names,
+                   {key: f"{path} ({stored})" for key, stored in keys.items()}, str(path))
+
+
+def _splits(name: str, arrays: dict[str, np.ndarray], class_names: tuple[str, ...], where: dict[str, str],
+            source: str) -> ImageSplits:
+    """Train and test splits from stored arrays, each checked (type, range, labels) and named when refused."""
+    images = {split: as_uint8_images(arrays[f"{split}_images"], where[f"{split}_images"], split)
+              for split in ("train", "test")}
+    labels = {split: check_labels(arrays[f"{split}_labels"], where[f"{split}_labels"], split, len(class_names))
+              for split in ("train", "test")}
+    return ImageSplits(name, images["train"], labels["train"], images["test"], labels["test"],
+                       class_names=class_names, source=source)
 
 
 def _keras_datasets_dir() -> Path:

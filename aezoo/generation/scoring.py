@@ -125,11 +125,9 @@ def register_classes() -> None:
 
 
 def load_run_model(run: RunFolder, kind: str) -> Any:
-    register_classes()
-    try:
-        return keras.saving.load_model(run.model_file(kind))
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot load {run.model_file(kind)}: {error}") from None
+    from aezoo.inference import load_keras_model  # every command loads models through this one path
+
+    return load_keras_model(run.model_file(kind), kind, compile=True)
 
 
 def run_splits(run: RunFolder) -> Any:
