@@ -13,8 +13,12 @@ import dataclasses
 import math
 from typing import Any
 
+import numpy as np
+
 from aezoo.datasets.noise import DEFAULT_STRENGTH, NOISE_KINDS, make_noise
-from aezoo.datasets.sources import DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, check_validation_fraction
+from aezoo.datasets.sources import (
+    DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, check_image_options, check_validation_fraction,
+)
 from aezoo.distribute import STRATEGIES
 from aezoo.errors import UsageError
 from aezoo.families import GROUPS, MODELS, all_hyperparameters, get_model, parse_model_list
@@ -36,6 +40,10 @@ class TrainConfig:
     models: tuple[str, ...] = GROUPS["both"]
     dataset: str = "auto"
     data_dir: str | None = None
+    # The user's images brought to one (height, width) and colour mode; None: as the data holds them.
+    image_size: tuple[int, int] | None = None
+    color_mode: str | None = None
+    fit: str = "resize"
     noise: str = "gaussian"
     noise_strength: float | None = None
     epochs: int = 10
@@ -68,6 +76,8 @@ class TrainConfig:
             except ValueError:  # kept as given: validate() reports it as a UsageError
                 self.models = tuple(self.models.split(","))
         self.models = tuple(self.models)
+        if self.image_size is not None:
+            self.image_size = tuple(self.image_size)  # type: ignore[assignment]  (JSON gives a list)
         if self.noise_strength is None and self.noise in DEFAULT_STRENGTH:
             self.noise_strength = DEFAULT_STRENGTH[self.noise]
 
@@ -100,6 +110,7 @@ class TrainConfig:
                              f"got {self.kl_warmup_epochs!r}")
         self._validate_hyperparameters()
         check_validation_fraction(self.validation_fraction)
+        check_image_options(self.image_size, self.color_mode, self.fit)
         try:
             make_noise(self.noise, self.noise_strength)
         except ValueError as error:
@@ -133,7 +144,29 @@ class TrainConfig:
         return make_noise(self.noise, self.noise_strength)
 
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self) | {"models": list(self.models)}
+        image_size = None if self.image_size is None else list(self.image_size)
+        return dataclasses.asdict(self) | {"models": list(self.models), "image_size": image_size}
+
+    def for_data(self, image_shape: tuple[int, int, int], class_names: tuple[str, ...],
+                 has_labels: bool) -> "TrainConfig":
+        """This config with what the data decides for the models: the image shape and, for a
+        conditional model, the number of classes. A conditional model and data without labels
+        are refused in one line.
+        """
+        from aezoo.models.capabilities import CONDITIONAL
+
+        conditional = [name for name in self.models if CONDITIONAL in get_model(name).capabilities]
+        if conditional and not has_labels:
+            raise UsageError(f"{', '.join(conditional)} needs a class label per image, and this data has none "
+                             "(give --data-dir class subfolders or labels, or leave it out of --model)")
+        declared = all_hyperparameters()
+        facts: dict[str, Any] = {"image_shape": [int(d) for d in image_shape]}
+        if conditional:
+            facts["num_classes"] = len(class_names)
+        # Only what differs from the declared defaults: an MNIST run's config.json stays as it was.
+        facts = {name: value for name, value in facts.items() if tuple(np.atleast_1d(value)) !=
+                 tuple(np.atleast_1d(declared[name].default))}
+        return dataclasses.replace(self, hyperparameters=self.hyperparameters | facts) if facts else self
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TrainConfig":

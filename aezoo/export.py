@@ -4,9 +4,9 @@ The artifact holds graphs and weights only: a process that never imports aezoo (
 it with ``tf.saved_model.load`` and calls::
 
     sm = tf.saved_model.load("runs/.../ae/saved_model")
-    sm.signatures["serving_default"](images=x)["output_0"]   # denoise, x: float32 [N,28,28,1] in [0,1]
+    sm.signatures["serving_default"](images=x)["output_0"]   # denoise, x: float32 [N,H,W,C] in [0,1]
     sm.signatures["encode"](images=x)["output_0"]            # embeddings [N, *embedding_shape]
-    sm.signatures["decode"](embeddings=z)["output_0"]        # images [N,28,28,1]
+    sm.signatures["decode"](embeddings=z)["output_0"]        # images [N,H,W,C]
     sm.signatures["sample"](seed=s, n=n)["output_0"]         # n new digits (with a sampler)
     sm.denoise(x), sm.encode(x), sm.decode(z)                # the same, as plain functions
 
@@ -54,7 +54,7 @@ def signature_names(model: DenoisingAutoencoderBase, sampler: Sampler | None = N
 def endpoints(model: DenoisingAutoencoderBase,
               sampler: Sampler | None = None) -> dict[str, tuple[Callable[..., Any], list[tf.TensorSpec]]]:
     """Endpoint name -> (function, input signature), by capability; ``denoise`` comes first."""
-    images = tf.TensorSpec([None, 28, 28, 1], tf.float32, name="images")
+    images = tf.TensorSpec([None, *model.image_shape], tf.float32, name="images")
     labels = tf.TensorSpec([None], tf.int32, name="labels")
     seed = tf.TensorSpec([], tf.int32, name="seed")
     conditional = has(model, CONDITIONAL)
@@ -109,4 +109,4 @@ def record(model: DenoisingAutoencoderBase, sampler: Sampler | None = None) -> d
     family = family_of(model)
     return {"model": model.name, "family": None if family is None else family.name, "class": type(model).__name__,
             "capabilities": names(capabilities_of(model)),
-            "sampler": None if sampler is None else sampler.name}
+            "sampler": None if sampler is None else sampler.name, "image_shape": list(model.image_shape)}

@@ -193,7 +193,8 @@ def build_compiled_model(kind: str, config: TrainConfig, train_images: int | Non
 def prepare_splits(config: TrainConfig, splits: ImageSplits | None = None) -> ImageSplits:
     """The run's three splits: ``splits`` (a validation split carved if it has none), else the dataset."""
     if splits is None:
-        return load_dataset(config.dataset, config.data_dir, validation_fraction=config.validation_fraction)
+        return load_dataset(config.dataset, config.data_dir, validation_fraction=config.validation_fraction,
+                            image_size=config.image_size, color_mode=config.color_mode, fit=config.fit)
     return splits.with_validation(config.validation_fraction)
 
 
@@ -230,6 +231,8 @@ def train(config: TrainConfig, output: str | Path | None = None, runs_root: str 
                                  f"--output {output}" if output is not None else f"runs folder {runs_root}")
     with timer.phase("data"):
         splits = prepare_splits(config, splits)
+        config = config.for_data(splits.image_shape, splits.class_names, splits.has_labels)
+        check_models(config)  # again, now that the data says the image shape
     if not chief:
         # Every worker of a multi-worker run executes the same steps (they take part in the same
         # collective ops, saving included); only the chief's files are kept.

@@ -1,4 +1,4 @@
-"""The digit classifier that judges generated samples, trained once per dataset and cached.
+"""The classifier that judges generated samples, trained once per dataset and cached.
 
 Sample-quality metrics need a fixed observer that knows what digits look like: its penultimate
 layer gives the features for the Frechet distance (:mod:`aezoo.evaluation.frechet`), its class
@@ -30,13 +30,17 @@ import numpy as np
 
 from aezoo import files
 from aezoo.datasets import ImageSplits
+from aezoo.datasets.image_files import ImageFiles
 
 logger = logging.getLogger("aezoo")
 
-NUM_CLASSES = 10
 FEATURES_LAYER = "features"
 DEFAULT_EPOCHS = 6
 BATCH_SIZE = 128
+# Pooling stops once the smaller side is at most this (28 -> 14 -> 7 for MNIST: two levels).
+FINAL_MAP = 8
+# Image files too many to hold in memory: the classifier learns from at most this many of them.
+MAX_STREAMED_TRAINING_IMAGES = 20_000
 
 
 def cache_dir() -> Path:
@@ -55,23 +59,28 @@ def cache_path(dataset: str, seed: int, directory: str | os.PathLike[str] | None
 
 
 def as_unit_images(images: Any) -> np.ndarray:
-    """``[N, 28, 28, 1]`` float32 in [0, 1] from uint8 ``[N, 28, 28]`` or float images of either shape."""
+    """``[N, H, W, C]`` float32 in [0, 1] from uint8 or float images ``[N, H, W]`` or ``[N, H, W, C]``."""
     array = np.asarray(images)
     scaled = array.astype(np.float32) / 255.0 if array.dtype == np.uint8 else array.astype(np.float32)
-    return scaled.reshape(-1, 28, 28, 1)
+    return scaled[..., None] if scaled.ndim == 3 else scaled
 
 
-def build_classifier(seed: int = 0) -> keras.Model:
-    """A small CNN: two conv blocks, a 128-unit feature layer, a softmax over the ten classes.
+def build_classifier(seed: int = 0, image_shape: tuple[int, int, int] = (28, 28, 1),
+                     num_classes: int = 10) -> keras.Model:
+    """A small CNN: conv blocks (two for MNIST), a 128-unit feature layer, a softmax over the classes.
 
     Random shifts and rotations during training are what lift it from ~96% to >= 97% when it
-    only sees the embedded set's 4000 digits; they are inactive at inference.
+    only sees the embedded set's 4000 digits; they are inactive at inference. Larger images get
+    more blocks (each halving, doubling the filters) until the maps are at most :data:`FINAL_MAP` wide.
     """
     init = keras.initializers.HeNormal
-    inputs = keras.Input((28, 28, 1), name="images")
+    inputs = keras.Input(tuple(image_shape), name="images")
     x = keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed)(inputs)
     x = keras.layers.RandomRotation(0.03, fill_mode="constant", seed=seed + 1)(x)
-    for level, filters in enumerate((32, 64)):
+    levels, side = 0, min(image_shape[:2])
+    while side > FINAL_MAP or levels < 2:
+        side, levels = side // 2, levels + 1
+    for level, filters in enumerate(32 * 2 ** i for i in range(levels)):
         for repeat in range(2):
             x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu",
                                     kernel_initializer=init(seed + 10 * level + repeat + 2))(x)
@@ -80,7 +89,7 @@ def build_classifier(seed: int = 0) -> keras.Model:
     x = keras.layers.Dropout(0.3, seed=seed + 30)(x)
     features = keras.layers.Dense(128, activation="relu", kernel_initializer=init(seed + 31), name=FEATURES_LAYER)(x)
     x = keras.layers.Dropout(0.3, seed=seed + 32)(features)
-    outputs = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="probabilities")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="digit_classifier")
 
 
@@ -139,30 +148,53 @@ class DigitClassifier:
         files.write_json(store, kept | {key: values})
         return values
 
+    @property
+    def num_classes(self) -> int:
+        return int(self.model.output.shape[-1])
+
     def accuracy(self, images: Any, labels: Any) -> float:
         return float(np.mean(np.argmax(self.probabilities(images), axis=1) == np.asarray(labels)))
 
 
 def fingerprint(splits: ImageSplits) -> str:
-    """A short hash of the training images and labels the classifier learns from."""
-    digest = hashlib.sha256(np.ascontiguousarray(splits.train_images).tobytes())
+    """A short hash of the training images and labels the classifier learns from (image files: of
+    their paths, sizes and modification times, so no file is decoded for it)."""
+    images = splits.train_images
+    if isinstance(images, ImageFiles):
+        digest = hashlib.sha256(repr((images.image_shape, images.color_mode, images.fit)).encode())
+        for path in images.paths:
+            stat = os.stat(path)
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    else:
+        digest = hashlib.sha256(np.ascontiguousarray(images).tobytes())
     digest.update(np.asarray(splits.train_labels, np.int64).tobytes())
     return digest.hexdigest()[:16]
+
+
+def _training_images(splits: ImageSplits) -> tuple[np.ndarray, np.ndarray]:
+    """The images and labels the classifier fits on: all of them, or a fixed prefix of image files."""
+    images, labels = splits.train_images, np.asarray(splits.train_labels)
+    if isinstance(images, ImageFiles):
+        count = min(len(images), MAX_STREAMED_TRAINING_IMAGES)
+        return images[:count], labels[:count]
+    return images, labels
 
 
 def train_classifier(splits: ImageSplits, seed: int = 0, epochs: int = DEFAULT_EPOCHS,
                      verbose: int = 0) -> DigitClassifier:
     """Train a new classifier with ``fit`` on the clean training split (seeds Keras' global RNG)."""
+    if not splits.has_labels:
+        raise ValueError("the sample classifier needs labelled data")
     keras.utils.set_random_seed(seed)  # fit's shuffling and dropout draw from the global generators
-    model = build_classifier(seed)
-    steps = epochs * -(-len(splits.train_images) // BATCH_SIZE)
+    model = build_classifier(seed, splits.image_shape, len(splits.class_names))
+    images, labels = _training_images(splits)
+    steps = epochs * -(-len(images) // BATCH_SIZE)
     # Cosine decay lets the last epochs settle instead of bouncing at the initial learning rate.
     schedule = keras.optimizers.schedules.CosineDecay(2e-3, decay_steps=max(steps, 1))
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])
     start = time.perf_counter()
-    model.fit(as_unit_images(splits.train_images), np.asarray(splits.train_labels), batch_size=BATCH_SIZE,
-              epochs=epochs, verbose=verbose)
+    model.fit(as_unit_images(images), labels, batch_size=BATCH_SIZE, epochs=epochs, verbose=verbose)
     seconds = time.perf_counter() - start
     classifier = DigitClassifier(model, test_accuracy=0.0, training_seconds=seconds)
     classifier.test_accuracy = classifier.accuracy(splits.test_images, splits.test_labels)

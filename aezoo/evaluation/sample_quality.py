@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from aezoo.evaluation.classifier import NUM_CLASSES, DigitClassifier
+from aezoo.evaluation.classifier import DigitClassifier
 from aezoo.evaluation.frechet import frechet_distance
 
 # A class counts as covered when it is the top prediction of at least this share of the samples:
-# a fifth of the 10% it would get if all classes were generated equally often.
+# a fifth of the 10% it would get if all ten digits were generated equally often.
 MIN_SHARE = 0.02
 
 
@@ -38,13 +38,13 @@ def _entropy(probabilities: np.ndarray) -> np.ndarray:
 
 
 def class_statistics(probabilities: Any, min_share: float = MIN_SHARE) -> dict[str, Any]:
-    """Confidence and coverage of samples from their class probabilities ``[N, 10]``."""
+    """Confidence and coverage of samples from their class probabilities ``[N, classes]``."""
     probabilities = np.asarray(probabilities, np.float64)
-    if probabilities.ndim != 2 or probabilities.shape[1] != NUM_CLASSES or len(probabilities) == 0:
-        raise ValueError(f"probabilities must be [N >= 1, {NUM_CLASSES}], got {list(probabilities.shape)}")
+    if probabilities.ndim != 2 or probabilities.shape[1] < 2 or len(probabilities) == 0:
+        raise ValueError(f"probabilities must be [N >= 1, classes >= 2], got {list(probabilities.shape)}")
     mean_entropy = float(np.mean(_entropy(probabilities)))
     marginal_entropy = float(_entropy(probabilities.mean(axis=0)))
-    shares = np.bincount(np.argmax(probabilities, axis=1), minlength=NUM_CLASSES) / len(probabilities)
+    shares = np.bincount(np.argmax(probabilities, axis=1), minlength=probabilities.shape[1]) / len(probabilities)
     return {
         "mean_entropy": mean_entropy,
         "marginal_entropy": marginal_entropy,

@@ -13,11 +13,10 @@ from aezoo.models.capabilities import Capability, check_declaration
 from aezoo.models.decoder import Decoder
 from aezoo.models.encoder import Encoder
 
-IMAGE_SHAPE = (28, 28, 1)
 
 
 def per_image_mse(clean: tf.Tensor, denoised: tf.Tensor) -> tf.Tensor:
-    """Mean squared error of each image, shape ``[batch]``."""
+    """Mean squared error of each image (over pixels and channels), shape ``[batch]``."""
     return tf.reduce_mean(tf.square(clean - denoised), axis=[1, 2, 3])
 
 
@@ -30,13 +29,24 @@ def per_image_psnr(clean: tf.Tensor, denoised: tf.Tensor) -> tf.Tensor:
     return -10.0 * tf.math.log(tf.maximum(per_image_mse(clean, denoised), 1e-10)) / tf.math.log(10.0)
 
 
-def summed_bce(clean: tf.Tensor, probabilities: tf.Tensor) -> tf.Tensor:
-    """``-log p(clean | probabilities)`` of each image in nats: Bernoulli pixels, summed over the image.
+def pixel_bce(clean: tf.Tensor, probabilities: tf.Tensor) -> tf.Tensor:
+    """Binary cross-entropy of every pixel and channel, ``[batch, H, W, C]`` (no reduction).
 
-    ``keras.losses.binary_crossentropy`` averages over the last axis (the single channel), so
-    summing over height and width gives the sum over all 784 pixels.
+    ``keras.losses.binary_crossentropy`` would average over the last axis, the channels; the
+    losses here sum or average over each image's pixels *and* channels themselves.
     """
-    return tf.reduce_sum(keras.losses.binary_crossentropy(clean, probabilities), axis=[-2, -1])
+    return keras.ops.binary_crossentropy(clean, probabilities)
+
+
+def summed_bce(clean: tf.Tensor, probabilities: tf.Tensor) -> tf.Tensor:
+    """``-log p(clean | probabilities)`` of each image in nats: Bernoulli pixels (every channel a
+    pixel of its own), summed over the image: 784 terms for an MNIST digit."""
+    return tf.reduce_sum(pixel_bce(clean, probabilities), axis=[-3, -2, -1])
+
+
+def mean_bce(clean: tf.Tensor, probabilities: tf.Tensor) -> tf.Tensor:
+    """Binary cross-entropy of each image, averaged over its pixels and channels, ``[batch]``."""
+    return tf.reduce_mean(pixel_bce(clean, probabilities), axis=[1, 2, 3])
 
 
 class DenoisingAutoencoderBase(keras.Model):
@@ -163,15 +173,17 @@ class EncoderDecoderModel(DenoisingAutoencoderBase):
         filters: int = defaults.FILTERS,
         activation: str = defaults.ACTIVATION,
         batch_norm: bool = defaults.BATCH_NORM,
+        image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm)
+        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm, image_shape)
         self.encoder = self._make_encoder()
         self.decoder = self._make_decoder()
 
     def _shared_architecture(self) -> dict[str, Any]:
-        return dict(depth=self.depth, filters=self.filters, activation=self.activation, batch_norm=self.batch_norm)
+        return dict(depth=self.depth, filters=self.filters, activation=self.activation, batch_norm=self.batch_norm,
+                    image_shape=self.image_shape)
 
     def _make_encoder(self) -> keras.Model:
         return Encoder(embedding_dim=self._encoder_outputs(), name="encoder", **self._shared_architecture())
@@ -186,7 +198,7 @@ class EncoderDecoderModel(DenoisingAutoencoderBase):
         return self.embedding_dim
 
     def _encoder_channels(self) -> int:
-        return IMAGE_SHAPE[-1]
+        return self.image_shape[-1]
 
     @property
     def embedding_shape(self) -> tuple[int, ...]:
@@ -196,16 +208,16 @@ class EncoderDecoderModel(DenoisingAutoencoderBase):
     def build(self, input_shape: Any = None) -> None:
         if self.built:  # Keras' build_from_config (e.g. keras-tuner's Hyperband) may call it again
             return
-        self.encoder.build((None, *IMAGE_SHAPE[:-1], self._encoder_channels()))
+        self.encoder.build((None, *self.image_shape[:-1], self._encoder_channels()))
         self.decoder.build((None, self._decoder_inputs()))
         self.built = True
 
     def decode(self, embeddings: Any) -> Any:
-        """Images ``[batch, 28, 28, 1]`` in [0, 1] from embeddings ``[batch, *embedding_shape]``."""
+        """Images ``[batch, *image_shape]`` in [0, 1] from embeddings ``[batch, *embedding_shape]``."""
         return self.decoder(embeddings, training=False)
 
     def encode(self, images: Any) -> Any:
-        """Embeddings ``[batch, *embedding_shape]`` of images ``[batch, 28, 28, 1]`` in [0, 1]."""
+        """Embeddings ``[batch, *embedding_shape]`` of images ``[batch, *image_shape]`` in [0, 1]."""
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:

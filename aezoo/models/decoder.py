@@ -1,4 +1,4 @@
-"""The convolutional decoder: embedding -> 28x28 image, mirroring the encoder."""
+"""The convolutional decoder: embedding -> image, mirroring the encoder."""
 
 from __future__ import annotations
 
@@ -7,17 +7,17 @@ from typing import Any
 import keras
 
 from aezoo.models import defaults
-from aezoo.models.architecture import architecture_config, conv_block, set_architecture
+from aezoo.models.architecture import architecture_config, conv_block, resolution_levels, set_architecture
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
 class Decoder(keras.Model):
-    """Grows a vector of ``embedding_dim`` numbers back into a 28x28x1 image in [0, 1].
+    """Grows a vector of ``embedding_dim`` numbers back into an image in [0, 1].
 
-    A dense layer restores the 7x7x(2*filters) feature maps the encoder flattened; they are
-    reshaped and upsampled 7 -> 14 -> 28 by stride-2 transposed convolutions, each followed by
-    ``depth - 1`` stride-1 convolutions, in the reverse order of the encoder. A final
-    ``Conv2D(1, sigmoid)`` gives one channel of per-pixel intensities (or Bernoulli
+    A dense layer restores the smallest feature maps the encoder flattened (7x7x(2*filters) for
+    MNIST); they are reshaped and upsampled (7 -> 14 -> 28) by stride-2 transposed convolutions,
+    each followed by ``depth - 1`` stride-1 convolutions, in the reverse order of the encoder. A
+    final sigmoid convolution gives one value per pixel and channel, intensities (or Bernoulli
     probabilities, for the VAE) in [0, 1], the range of the clean targets.
 
     Args:
@@ -26,6 +26,7 @@ class Decoder(keras.Model):
         filters: filters of the full-resolution level; the 14x14 level has twice as many.
         activation: activation of the hidden layers.
         batch_norm: add batch normalisation after each hidden convolution.
+        image_shape: ``(height, width, channels)`` of the images it draws.
     """
 
     def __init__(
@@ -35,14 +36,19 @@ class Decoder(keras.Model):
         filters: int = defaults.FILTERS,
         activation: str = defaults.ACTIVATION,
         batch_norm: bool = defaults.BATCH_NORM,
+        image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm)
-        self.project = keras.layers.Dense(7 * 7 * self.filters * 2, activation=self.activation, name="project")
-        self.reshape = keras.layers.Reshape((7, 7, self.filters * 2), name="reshape")
+        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm, image_shape)
+        height, width, channels = self.image_shape
+        levels = resolution_levels(height, width)
+        smallest = (height // 2 ** levels, width // 2 ** levels, self.filters * 2 ** (levels - 1))
+        self.project = keras.layers.Dense(smallest[0] * smallest[1] * smallest[2], activation=self.activation,
+                                          name="project")
+        self.reshape = keras.layers.Reshape(smallest, name="reshape")
         self.conv_layers: list[keras.layers.Layer] = []
-        for level in (1, 0):  # 7x7 -> 14x14 with 2*filters, then 14x14 -> 28x28 with filters
+        for level in reversed(range(levels)):  # MNIST: 7x7 -> 14x14 with 2*filters, then -> 28x28 with filters
             for index in range(self.depth):
                 upsample = index == self.depth - 1  # the level's last convolution doubles the size
                 self.conv_layers += conv_block(
@@ -50,7 +56,8 @@ class Decoder(keras.Model):
                     2 if upsample else 1, self.activation, self.batch_norm,
                     name=f"{'up' if upsample else 'conv'}{level + 1}_{index + 1}")
         # float32 even under mixed precision: losses and metrics compare it with float32 targets.
-        self.output_conv = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="image", dtype="float32")
+        self.output_conv = keras.layers.Conv2D(channels, 3, padding="same", activation="sigmoid", name="image",
+                                               dtype="float32")
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         shape = tuple(input_shape)
@@ -66,7 +73,7 @@ class Decoder(keras.Model):
         return self.output_conv(x)
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> tuple[int | None, int, int, int]:
-        return (input_shape[0], 28, 28, 1)
+        return (input_shape[0], *self.image_shape)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **architecture_config(self)}

@@ -14,3 +14,4 @@ DEPTH = 2  # convolutions per resolution level: a stride-2 one, then a stride-1 
 FILTERS = 16  # of the first level; the second has twice as many
 ACTIVATION = "relu"
 BATCH_NORM = True
+IMAGE_SHAPE = (28, 28, 1)  # MNIST digits, the offline default data; any (H, W, C) the data has

@@ -1,4 +1,4 @@
-"""The convolutional encoder: 28x28 image -> vector embedding."""
+"""The convolutional encoder: image -> vector embedding."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ from typing import Any
 import keras
 
 from aezoo.models import defaults
-from aezoo.models.architecture import architecture_config, conv_block, set_architecture
+from aezoo.models.architecture import architecture_config, conv_block, resolution_levels, set_architecture
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
 class Encoder(keras.Model):
-    """Shrinks a 28x28x1 image to a vector of ``embedding_dim`` numbers, like a CNN classifier would.
+    """Shrinks an image to a vector of ``embedding_dim`` numbers, like a CNN classifier would.
 
-    Two resolution levels, 28 -> 14 -> 7: each starts with a stride-2 convolution that halves the
-    feature map (learned downsampling, where pooling would just discard) and adds ``depth - 1`` stride-1
-    convolutions at the new size. Filters double at each level (``filters``, ``2 * filters``), the
-    usual trade of spatial size for channels. The 7x7 maps are flattened and a linear dense layer
-    produces the embedding: no activation, so the code can use the whole real line.
+    One resolution level per halving the image size allows (:func:`~aezoo.models.architecture.resolution_levels`:
+    28 -> 14 -> 7 for MNIST, two levels; 64 -> 32 -> 16 -> 8 -> 4, four): each starts with a stride-2
+    convolution that halves the feature map (learned downsampling, where pooling would just
+    discard) and adds ``depth - 1`` stride-1 convolutions at the new size. Filters double at each
+    level (``filters``, ``2 * filters``, ...), the usual trade of spatial size for channels. The
+    last maps are flattened and a linear dense layer produces the embedding: no activation, so the
+    code can use the whole real line.
 
     Args:
         embedding_dim: size of the output vector (the bottleneck).
@@ -26,6 +28,7 @@ class Encoder(keras.Model):
         filters: filters of the first level; the second has twice as many.
         activation: activation of the convolutions.
         batch_norm: add batch normalisation after each convolution.
+        image_shape: ``(height, width, channels)`` of the images; the levels follow from it.
     """
 
     def __init__(
@@ -35,12 +38,13 @@ class Encoder(keras.Model):
         filters: int = defaults.FILTERS,
         activation: str = defaults.ACTIVATION,
         batch_norm: bool = defaults.BATCH_NORM,
+        image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm)
+        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm, image_shape)
         self.conv_layers: list[keras.layers.Layer] = []
-        for level in range(2):
+        for level in range(resolution_levels(*self.image_shape[:2])):
             for index in range(self.depth):
                 self.conv_layers += conv_block(keras.layers.Conv2D, self.filters * 2 ** level, 2 if index == 0 else 1,
                                                self.activation, self.batch_norm, name=f"conv{level + 1}_{index + 1}")

@@ -54,7 +54,7 @@ Search = Choice | IntRange | LogRange
 
 # ----------------------------------------------------------------------------- declarations
 
-KINDS = (int, float, bool, str)
+KINDS = (int, float, bool, str, tuple)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +65,8 @@ class Hyperparameter:
         name: the constructor argument (``embedding_dim``); the flag is ``--embedding-dim``.
         default: the constructor's default.
         help: what it means, for ``--help`` and the model card.
-        kind: ``int``, ``float``, ``bool`` or ``str``.
+        kind: ``int``, ``float``, ``bool``, ``str``, or ``tuple`` (an image shape: three positive
+            integers, height, width and channels).
         minimum: the smallest valid value (ints and floats), if any.
         choices: the valid values (strings), if they are few.
         search: how keras-tuner searches it; ``None``: not searched.
@@ -105,6 +106,11 @@ class Hyperparameter:
         """
         if value is None and self.default is None:
             return None
+        if self.kind is tuple:
+            shape = tuple(value) if isinstance(value, (list, tuple)) else ()
+            if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in shape):
+                raise ValueError(f"{self.name} must be (height, width, channels), three positive integers, got {value!r}")
+            return shape
         if self.kind is bool:
             if not isinstance(value, (bool, int)) or value not in (0, 1):
                 raise ValueError(f"{self.name} must be true or false, got {value!r}")
@@ -138,6 +144,8 @@ class Hyperparameter:
         return "an integer" if self.minimum is None else f"an integer >= {self.minimum:g}"
 
     def default_text(self) -> str:
+        if self.kind is tuple:
+            return "x".join(map(str, self.default))
         if self.kind is bool:
             return "on" if self.default else "off"
         return "none" if self.default is None else f"{self.default:g}" if self.kind is float else str(self.default)
@@ -171,7 +179,11 @@ BATCH_NORM = Hyperparameter(
 SEED = Hyperparameter(
     "seed", None, "seed of the model's own randomness (sampling in training, codebook restarts)", flag=False)
 
-#: The convolutional encoder/decoder's arguments, in constructor order.
+IMAGE_SHAPE = Hyperparameter(
+    "image_shape", defaults.IMAGE_SHAPE, "(height, width, channels) of the images (set from the data)", kind=tuple,
+    flag=False)
+
+#: The convolutional encoder/decoder's arguments, in constructor order (``image_shape`` comes last).
 ARCHITECTURE = (EMBEDDING_DIM, DEPTH, FILTERS, ACTIVATION, BATCH_NORM)
 
 BETA = Hyperparameter(
@@ -180,4 +192,4 @@ BETA = Hyperparameter(
 
 
 __all__ = ["ACTIVATION", "ARCHITECTURE", "BATCH_NORM", "BETA", "Choice", "DEPTH", "EMBEDDING_DIM", "FILTERS",
-           "Hyperparameter", "IntRange", "LogRange", "SEED", "Search", "declared"]
+           "Hyperparameter", "IMAGE_SHAPE", "IntRange", "LogRange", "SEED", "Search", "declared"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from aezoo.families.family import Family
-from aezoo.models.hyperparameters import ARCHITECTURE, Hyperparameter
+from aezoo.models.hyperparameters import ARCHITECTURE, IMAGE_SHAPE, Hyperparameter
 
 PIXEL_LOSSES = ("mse", "bce")
 PIXEL_LOSS = Hyperparameter(
@@ -28,7 +28,7 @@ FAMILY = Family(
     summary="convolutional autoencoder: noisy image -> 10-d code -> clean image",
     paper="Vincent, Larochelle, Bengio & Manzagol 2008, Extracting and composing robust features with "
           "denoising autoencoders",
-    hyperparameters=(*ARCHITECTURE, PIXEL_LOSS),
+    hyperparameters=(*ARCHITECTURE, PIXEL_LOSS, IMAGE_SHAPE),
     loss_in_words=loss_in_words,
     default_sampler="gmm",
 )

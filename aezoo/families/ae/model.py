@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from aezoo.families.ae import PIXEL_LOSS
 from aezoo.models import defaults
-from aezoo.models.base import EncoderDecoderModel
+from aezoo.models.base import EncoderDecoderModel, mean_bce, per_image_mse
 from aezoo.models.capabilities import LATENT_SPACE
 
 
@@ -49,10 +49,11 @@ class ConvAutoencoder(EncoderDecoderModel):
         activation: str = defaults.ACTIVATION,
         batch_norm: bool = defaults.BATCH_NORM,
         pixel_loss: str = "mse",
+        image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
         **kwargs: Any,
     ) -> None:
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
-                         batch_norm=batch_norm, **kwargs)
+                         batch_norm=batch_norm, image_shape=image_shape, **kwargs)
         self.pixel_loss = PIXEL_LOSS.check(pixel_loss)
 
     def call(self, images: Any, training: bool | None = None) -> Any:
@@ -62,10 +63,10 @@ class ConvAutoencoder(EncoderDecoderModel):
         return self.encoder(images, training=False)
 
     def loss_per_image(self, clean: tf.Tensor, denoised: tf.Tensor) -> tf.Tensor:
-        """The training loss of each image, averaged over its pixels."""
+        """The training loss of each image, averaged over its pixels and channels."""
         if self.pixel_loss == "bce":
-            return tf.reduce_mean(keras.losses.binary_crossentropy(clean, denoised), axis=[1, 2])
-        return tf.reduce_mean(tf.square(clean - denoised), axis=[1, 2, 3])
+            return mean_bce(clean, denoised)
+        return per_image_mse(clean, denoised)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "pixel_loss": self.pixel_loss}

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from aezoo.families.family import Family
 from aezoo.families.vae import SUMMED_BCE
-from aezoo.models.hyperparameters import ARCHITECTURE, BETA, SEED, Hyperparameter
+from aezoo.models.hyperparameters import ARCHITECTURE, BETA, IMAGE_SHAPE, SEED, Hyperparameter
 
 # beta 2 leaves the class to the label: prior samples drawn for a label show that digit 94% of the
 # time, against 78% at beta 1 (which denoises 1 dB better); README, "The zoo".
@@ -27,7 +27,7 @@ FAMILY = Family(
     summary="conditional VAE: encoder and decoder see the digit's class, so the code keeps only the style",
     paper="Sohn, Lee & Yan 2015, Learning structured output representation using deep conditional generative "
           "models",
-    hyperparameters=(*ARCHITECTURE, CVAE_BETA, SEED, NUM_CLASSES),
+    hyperparameters=(*ARCHITECTURE, CVAE_BETA, SEED, NUM_CLASSES, IMAGE_SHAPE),
     loss_in_words=loss_in_words,
     default_sampler="prior",
     analysis="aezoo.families.cvae.analysis",

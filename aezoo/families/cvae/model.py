@@ -10,7 +10,6 @@ import tensorflow as tf
 from aezoo.families.cvae import CVAE_BETA, NUM_CLASSES
 from aezoo.families.vae.model import VariationalAutoencoder
 from aezoo.models import defaults
-from aezoo.models.base import IMAGE_SHAPE
 from aezoo.models.capabilities import CONDITIONAL, GENERATIVE, KL_TERM, LATENT_SPACE, LIKELIHOOD
 
 
@@ -55,16 +54,17 @@ class ConditionalVAE(VariationalAutoencoder):
         beta: float = CVAE_BETA.default,
         seed: int | None = None,
         num_classes: int = NUM_CLASSES.default,
+        image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
         **kwargs: Any,
     ) -> None:
         # Set before the networks are built: their input sizes depend on it.
         self._classes = NUM_CLASSES.check(num_classes)
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
-                         batch_norm=batch_norm, beta=beta, seed=seed, **kwargs)
+                         batch_norm=batch_norm, image_shape=image_shape, beta=beta, seed=seed, **kwargs)
         self.num_classes = self._classes
 
     def _encoder_channels(self) -> int:
-        return IMAGE_SHAPE[-1] + self._classes
+        return self.image_shape[-1] + self._classes
 
     def _decoder_inputs(self) -> int:
         return self.embedding_dim + self._classes

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from aezoo.families.family import Family
 from aezoo.families.vae import SUMMED_BCE
-from aezoo.models.hyperparameters import ARCHITECTURE, BETA, SEED, Choice, Hyperparameter
+from aezoo.models.hyperparameters import ARCHITECTURE, BETA, IMAGE_SHAPE, SEED, Choice, Hyperparameter
 
 IW_SAMPLES = Hyperparameter(
     "iw_samples", 5, "codes drawn per image for the importance-weighted bound (1 is the VAE's ELBO)", minimum=1,
@@ -25,7 +25,7 @@ FAMILY = Family(
     model="aezoo.families.iwae.model:ImportanceWeightedAutoencoder",
     summary="importance-weighted autoencoder: the VAE trained on a K-sample bound tighter than the ELBO",
     paper="Burda, Grosse & Salakhutdinov 2015, Importance weighted autoencoders",
-    hyperparameters=(*ARCHITECTURE, BETA, SEED, IW_SAMPLES),
+    hyperparameters=(*ARCHITECTURE, BETA, SEED, IW_SAMPLES, IMAGE_SHAPE),
     loss_in_words=loss_in_words,
     default_sampler="prior",
     analysis="aezoo.families.vae.analysis",

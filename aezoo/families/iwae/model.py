@@ -59,11 +59,12 @@ class ImportanceWeightedAutoencoder(VariationalAutoencoder):
         beta: float = 1.0,
         seed: int | None = None,
         iw_samples: int = 5,
+        image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
         **kwargs: Any,
     ) -> None:
         iw_samples = IW_SAMPLES.check(iw_samples)  # before building any network
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
-                         batch_norm=batch_norm, beta=beta, seed=seed, **kwargs)
+                         batch_norm=batch_norm, image_shape=image_shape, beta=beta, seed=seed, **kwargs)
         self.iw_samples = iw_samples
 
     def log_weights(self, inputs: Any, clean: tf.Tensor, training: bool,

@@ -9,22 +9,24 @@ import tensorflow as tf
 
 from aezoo.models import defaults
 from aezoo.models.architecture import conv_block
-from aezoo.models.base import IMAGE_SHAPE, DenoisingAutoencoderBase
+from aezoo.models.architecture import check_image_shape
+from aezoo.models.base import DenoisingAutoencoderBase, mean_bce
 from aezoo.models.hyperparameters import DEPTH, FILTERS
 from aezoo.models.validation import check_activation
 
-LEVELS = 3  # 28x28, 14x14, 7x7
+LEVELS = 3  # full, half and quarter size: 28x28, 14x14, 7x7 for MNIST
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
 class UNet(DenoisingAutoencoderBase):
     """A U-Net (Ronneberger, Fischer & Brox, 2015) trained to map noisy digits to clean ones.
 
-    Three resolution levels (28, 14, 7) with ``filters``, ``2 * filters`` and ``4 * filters``
+    Three resolution levels (28, 14, 7 for MNIST) with ``filters``, ``2 * filters`` and ``4 * filters``
     channels (16-32-64 by default), ``depth`` 3x3 convolutions each. Going down, max-pooling
     halves the maps; coming up, a stride-2 transposed convolution doubles them and the result is
     concatenated with the same level's maps from the way down (the *skip connections*). A final
-    ``Conv2D(1, sigmoid)`` gives the clean estimate. The loss, per image::
+    1x1 sigmoid convolution to the image's channels gives the clean estimate. It is fully
+    convolutional: ``image_shape`` sets the size it is built and exported for. The loss, per image::
 
         loss = mean over pixels of BCE(clean, unet(noisy))
 
@@ -42,6 +44,7 @@ class UNet(DenoisingAutoencoderBase):
         filters: channels of the full-resolution level.
         activation: activation of the hidden layers.
         batch_norm: batch normalisation after each hidden convolution.
+        image_shape: ``(height, width, channels)`` of the images (height and width multiples of 4).
     """
 
     def __init__(
@@ -50,9 +53,11 @@ class UNet(DenoisingAutoencoderBase):
         filters: int = defaults.FILTERS,
         activation: str = defaults.ACTIVATION,
         batch_norm: bool = defaults.BATCH_NORM,
+        image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.image_shape = check_image_shape(image_shape)
         self.depth = DEPTH.check(depth)
         self.filters = FILTERS.check(filters)
         self.activation = check_activation(activation)
@@ -62,7 +67,8 @@ class UNet(DenoisingAutoencoderBase):
         self.upsample = [keras.layers.Conv2DTranspose(self._channels(level), 2, strides=2, name=f"upsample{level + 1}")
                          for level in range(LEVELS - 1)]
         self.up = [self._convs(level, "up") for level in range(LEVELS - 1)]
-        self.output_conv = keras.layers.Conv2D(1, 1, activation="sigmoid", name="image", dtype="float32")
+        self.output_conv = keras.layers.Conv2D(self.image_shape[-1], 1, activation="sigmoid", name="image",
+                                               dtype="float32")
 
     def _channels(self, level: int) -> int:
         return self.filters * 2 ** level
@@ -77,7 +83,7 @@ class UNet(DenoisingAutoencoderBase):
     def build(self, input_shape: Any = None) -> None:
         if self.built:
             return
-        self.call(tf.zeros((1, *IMAGE_SHAPE)))  # builds every layer at the shape the image size implies
+        self.call(tf.zeros((1, *self.image_shape)))  # builds every layer at the shape the image size implies
         self.built = True
 
     @staticmethod
@@ -99,8 +105,8 @@ class UNet(DenoisingAutoencoderBase):
         return self.output_conv(x)
 
     def loss_per_image(self, clean: tf.Tensor, denoised: tf.Tensor) -> tf.Tensor:
-        return tf.reduce_mean(keras.losses.binary_crossentropy(clean, denoised), axis=[1, 2])
+        return mean_bce(clean, denoised)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "depth": self.depth, "filters": self.filters, "activation": self.activation,
-                "batch_norm": self.batch_norm}
+                "batch_norm": self.batch_norm, "image_shape": list(self.image_shape)}

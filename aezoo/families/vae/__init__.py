@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from aezoo.families.family import Family, Preset
-from aezoo.models.hyperparameters import ARCHITECTURE, BETA, SEED
+from aezoo.models.hyperparameters import ARCHITECTURE, BETA, IMAGE_SHAPE, SEED
 
 SUMMED_BCE = "binary cross-entropy summed over the pixels"
 
@@ -20,7 +20,7 @@ FAMILY = Family(
     model="aezoo.families.vae.model:VariationalAutoencoder",
     summary="variational autoencoder: a Gaussian code per image, trained on the ELBO (reconstruction + KL)",
     paper="Kingma & Welling 2014, Auto-encoding variational Bayes",
-    hyperparameters=(*ARCHITECTURE, BETA, SEED),
+    hyperparameters=(*ARCHITECTURE, BETA, SEED, IMAGE_SHAPE),
     loss_in_words=loss_in_words,
     presets=(Preset("beta_vae", {"beta": 4.0},
                     "beta-VAE: the VAE with the KL term weighted 4x, for fewer, smoother latent dimensions "

@@ -69,10 +69,11 @@ class VariationalAutoencoder(EncoderDecoderModel):
         batch_norm: bool = defaults.BATCH_NORM,
         beta: float = 1.0,
         seed: int | None = None,
+        image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
         **kwargs: Any,
     ) -> None:
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
-                         batch_norm=batch_norm, **kwargs)
+                         batch_norm=batch_norm, image_shape=image_shape, **kwargs)
         self.beta = BETA.check(beta)
         self.seed = seed
         self.latent = GaussianLatent(self.embedding_dim, seed=seed, name="latent")

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from aezoo.families.family import Family
 from aezoo.models.hyperparameters import (
-    ACTIVATION, BATCH_NORM, DEPTH, EMBEDDING_DIM, FILTERS, SEED, Choice, Hyperparameter,
+    ACTIVATION, BATCH_NORM, DEPTH, EMBEDDING_DIM, FILTERS, IMAGE_SHAPE, SEED, Choice, Hyperparameter,
 )
 
 # The codebook, not the vector size, is the bottleneck: 16 numbers are plenty for a 4x4 patch.
@@ -29,9 +29,10 @@ def loss_in_words(config: Mapping[str, Any]) -> str:
 FAMILY = Family(
     name="vqvae",
     model="aezoo.families.vqvae.model:VQVAE",
-    summary="vector-quantised VAE: a 7x7 grid of discrete codes from a learned 64-entry codebook",
+    summary="vector-quantised VAE: a grid of discrete codes (7x7 for MNIST) from a learned 64-entry codebook",
     paper="van den Oord, Vinyals & Kavukcuoglu 2017, Neural discrete representation learning",
-    hyperparameters=(CODE_DIM, DEPTH, FILTERS, ACTIVATION, BATCH_NORM, NUM_CODES, COMMITMENT_COST, SEED),
+    hyperparameters=(CODE_DIM, DEPTH, FILTERS, ACTIVATION, BATCH_NORM, NUM_CODES, COMMITMENT_COST, SEED,
+                     IMAGE_SHAPE),
     loss_in_words=loss_in_words,
     default_sampler="pixelcnn",
     analysis="aezoo.families.vqvae.analysis",

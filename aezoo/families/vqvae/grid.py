@@ -1,4 +1,4 @@
-"""Convolutional encoder and decoder that keep the 7x7 spatial grid (for the VQ-VAE)."""
+"""Convolutional encoder and decoder that keep a spatial grid, a quarter of the image's size (for the VQ-VAE)."""
 
 from __future__ import annotations
 
@@ -39,18 +39,20 @@ class _Stack(keras.Model):
 
 @keras.saving.register_keras_serializable(package="aezoo")
 class GridEncoder(_Stack):
-    """28x28x1 image -> 7x7 grid of ``embedding_dim``-d vectors, one per 4x4 patch of pixels.
+    """Image ``[H, W, C]`` -> ``[H/4, W/4]`` grid of ``embedding_dim``-d vectors, one per 4x4 patch
+    of pixels (7x7 for MNIST).
 
-    The convolutions of :class:`~aezoo.models.encoder.Encoder` (28 -> 14 -> 7), then a 1x1
+    The first two levels of :class:`~aezoo.models.encoder.Encoder` (28 -> 14 -> 7), then a 1x1
     convolution to ``embedding_dim`` channels, linear and float32 (the vectors are compared with
     a float32 codebook), instead of flattening into one vector.
     """
 
     def __init__(self, embedding_dim: int = defaults.EMBEDDING_DIM, depth: int = defaults.DEPTH,
                  filters: int = defaults.FILTERS, activation: str = defaults.ACTIVATION,
-                 batch_norm: bool = defaults.BATCH_NORM, **kwargs: Any) -> None:
+                 batch_norm: bool = defaults.BATCH_NORM, image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm)
+        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm, image_shape)
         self.stack = []
         for level in range(2):
             for index in range(self.depth):
@@ -61,18 +63,19 @@ class GridEncoder(_Stack):
 
 @keras.saving.register_keras_serializable(package="aezoo")
 class GridDecoder(_Stack):
-    """7x7 grid of ``embedding_dim``-d vectors -> 28x28x1 image in [0, 1].
+    """``[H/4, W/4]`` grid of ``embedding_dim``-d vectors -> image ``[H, W, C]`` in [0, 1].
 
-    A 3x3 convolution to ``2 * filters`` channels at 7x7 takes the place of
+    A 3x3 convolution to ``2 * filters`` channels on the grid takes the place of
     :class:`~aezoo.models.decoder.Decoder`'s dense layer; then the same upsampling
-    (7 -> 14 -> 28) and a float32 ``Conv2D(1, sigmoid)``.
+    (7 -> 14 -> 28 for MNIST) and a float32 sigmoid convolution to the image's channels.
     """
 
     def __init__(self, embedding_dim: int = defaults.EMBEDDING_DIM, depth: int = defaults.DEPTH,
                  filters: int = defaults.FILTERS, activation: str = defaults.ACTIVATION,
-                 batch_norm: bool = defaults.BATCH_NORM, **kwargs: Any) -> None:
+                 batch_norm: bool = defaults.BATCH_NORM, image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm)
+        set_architecture(self, embedding_dim, depth, filters, activation, batch_norm, image_shape)
         self.stack = conv_block(keras.layers.Conv2D, self.filters * 2, 1, self.activation, self.batch_norm,
                                 name="grid_in")
         for level in (1, 0):
@@ -82,5 +85,5 @@ class GridDecoder(_Stack):
                     keras.layers.Conv2DTranspose if upsample else keras.layers.Conv2D, self.filters * 2 ** level,
                     2 if upsample else 1, self.activation, self.batch_norm,
                     name=f"{'up' if upsample else 'conv'}{level + 1}_{index + 1}")
-        self.stack.append(keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="image",
-                                              dtype="float32"))
+        self.stack.append(keras.layers.Conv2D(self.image_shape[-1], 3, padding="same", activation="sigmoid",
+                                              name="image", dtype="float32"))

@@ -1,4 +1,4 @@
-"""The vector-quantised VAE: a 7x7 grid of codes, each one of K learned vectors."""
+"""The vector-quantised VAE: a grid of codes (a quarter of the image's size), each one of K learned vectors."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import tensorflow as tf
 from aezoo.families.vqvae import CODE_DIM, COMMITMENT_COST, NUM_CODES
 from aezoo.families.vqvae.grid import GridDecoder, GridEncoder
 from aezoo.models import defaults
-from aezoo.models.base import IMAGE_SHAPE, EncoderDecoderModel
+from aezoo.models.base import EncoderDecoderModel, mean_bce
 from aezoo.models.capabilities import CODE_GRID, LATENT_SPACE
 from aezoo.models.validation import check_non_negative, check_positive_int
 
-GRID = 7  # the encoder halves 28 twice
+# The encoder halves the image twice: a code per 4x4 patch (a 7x7 grid for MNIST).
+GRID_STRIDE = 4
 
 
 @keras.saving.register_keras_serializable(package="aezoo")
@@ -102,7 +103,8 @@ class VQVAE(EncoderDecoderModel):
     """Vector-quantised VAE (van den Oord, Vinyals & Kavukcuoglu, 2017, "Neural discrete
     representation learning").
 
-    The encoder turns the noisy image into a 7x7 grid of ``embedding_dim``-d vectors ``z_e``; each
+    The encoder turns the noisy image into an ``[H/4, W/4]`` grid (7x7 for MNIST) of ``embedding_dim``-d
+    vectors ``z_e``; each
     is replaced by the nearest of ``num_codes`` codebook vectors ``e`` (a discrete code per 4x4
     patch), and the decoder draws the clean image from the quantised grid ``z_q``. The loss, per
     image::
@@ -123,9 +125,9 @@ class VQVAE(EncoderDecoderModel):
     cross-replica code. EMA updates would not revive dead codes either; :class:`VectorQuantizer`
     does that by restarting codes that fall out of use on fresh encoder outputs.
 
-    ``encode`` gives the pre-quantisation grid ``[batch, 7, 7, embedding_dim]``; ``decode``
+    ``encode`` gives the pre-quantisation grid ``[batch, *code_grid_shape, embedding_dim]``; ``decode``
     quantises a grid and decodes it, so ``decode(encode(x)) == denoise(x)``. ``codes`` gives the
-    integer grid ``[batch, 7, 7]`` and ``decode_codes`` draws it (what a prior over codes, such as
+    integer grid ``[batch, *code_grid_shape]`` and ``decode_codes`` draws it (what a prior over codes, such as
     a PixelCNN, needs); ``codebook_usage`` measures perplexity and dead codes.
 
     Args:
@@ -151,10 +153,11 @@ class VQVAE(EncoderDecoderModel):
         num_codes: int = NUM_CODES.default,
         commitment_cost: float = COMMITMENT_COST.default,
         seed: int | None = None,
+        image_shape: tuple[int, int, int] = defaults.IMAGE_SHAPE,
         **kwargs: Any,
     ) -> None:
         super().__init__(embedding_dim=embedding_dim, depth=depth, filters=filters, activation=activation,
-                         batch_norm=batch_norm, **kwargs)
+                         batch_norm=batch_norm, image_shape=image_shape, **kwargs)
         self.num_codes = NUM_CODES.check(num_codes)
         self.commitment_cost = COMMITMENT_COST.check(commitment_cost)
         self.seed = seed
@@ -173,12 +176,12 @@ class VQVAE(EncoderDecoderModel):
     @property
     def code_grid_shape(self) -> tuple[int, ...]:
         """The shape of one image's integer code grid, ``codes`` gives ``[batch, *code_grid_shape]``."""
-        return (GRID, GRID)
+        return (self.image_shape[0] // GRID_STRIDE, self.image_shape[1] // GRID_STRIDE)
 
     def build(self, input_shape: Any = None) -> None:
         if self.built:
             return
-        self.encoder.build((None, *IMAGE_SHAPE))
+        self.encoder.build((None, *self.image_shape))
         self.decoder.build((None, *self.embedding_shape))
         self.quantizer.build()
         self.built = True
@@ -188,20 +191,20 @@ class VQVAE(EncoderDecoderModel):
         return self.decoder(quantised, training=training)
 
     def encode(self, images: Any) -> Any:
-        """The encoder's grid before quantisation, ``[batch, 7, 7, embedding_dim]``."""
+        """The encoder's grid before quantisation, ``[batch, *code_grid_shape, embedding_dim]``."""
         return self.encoder(images, training=False)
 
     def decode(self, embeddings: Any) -> Any:
-        """Quantise a grid ``[batch, 7, 7, embedding_dim]`` and decode it into images."""
+        """Quantise a grid ``[batch, *code_grid_shape, embedding_dim]`` and decode it into images."""
         quantised, *_ = self.quantizer(embeddings)
         return self.decoder(quantised, training=False)
 
     def codes(self, images: Any) -> tf.Tensor:
-        """The integer code grid ``[batch, 7, 7]`` of images."""
+        """The integer code grid ``[batch, *code_grid_shape]`` of images."""
         return self.quantizer(self.encode(images))[1]
 
     def decode_codes(self, indices: Any) -> tf.Tensor:
-        """Images from an integer code grid ``[batch, 7, 7]``."""
+        """Images from an integer code grid ``[batch, *code_grid_shape]``."""
         return self.decoder(self.quantizer.lookup(tf.cast(indices, tf.int32)), training=False)
 
     def codebook_usage(self, images: Any, batch_size: int = 250) -> dict[str, Any]:
@@ -220,7 +223,7 @@ class VQVAE(EncoderDecoderModel):
         z_e = self.encoder(noisy, training=training)
         quantised, indices, codebook_loss, commitment_loss = self.quantizer(z_e)
         denoised = self.decoder(quantised, training=training)
-        reconstruction = tf.reduce_mean(keras.losses.binary_crossentropy(clean, denoised), axis=[1, 2])
+        reconstruction = mean_bce(clean, denoised)
         loss = reconstruction + codebook_loss + self.commitment_cost * commitment_loss
         return {"z_e": z_e, "indices": indices, "denoised": denoised, "loss": loss,
                 "reconstruction_loss": reconstruction, "codebook_loss": codebook_loss,
