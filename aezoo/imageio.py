@@ -484,8 +484,11 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def save_png(target: str | os.PathLike[str], image: np.ndarray) -> None:
-    """Write a ``[28,28]`` (or ``[28,28,1]``) image in [0, 1] as an 8-bit grayscale PNG, atomically."""
-    picture = Image.fromarray(to_uint8(np.reshape(image, np.shape(image)[:2])), mode="L")
+    """Write an image in [0, 1] as an 8-bit PNG, atomically: grey ``[H, W]`` or ``[H, W, 1]``, or RGB ``[H, W, 3]``."""
+    array = to_uint8(image)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    picture = Image.fromarray(array, mode="L" if array.ndim == 2 else "RGB")
     files.write_with(target, lambda tmp: picture.save(tmp, format="PNG"))
 
 

@@ -38,12 +38,15 @@ def colormap(name: str) -> Colormap:
 
 
 def mosaic(images: Any, columns: int, gap: int = 2, fill: float = 1.0) -> np.ndarray:
-    """One ``[H, W]`` picture of ``[n, h, w(, 1)]`` images, ``columns`` per row, ``gap`` pixels of ``fill`` between."""
+    """One picture of images, ``columns`` per row, ``gap`` pixels of ``fill`` between: ``[H, W]`` from grey
+    ``[n, h, w]`` or ``[n, h, w, 1]``, ``[H, W, 3]`` from colour ``[n, h, w, 3]``."""
     images = np.asarray(images, np.float32)
-    images = images.reshape(images.shape[:3])
-    count, height, width = images.shape
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    count, height, width = images.shape[:3]
     rows = -(-count // columns)
-    sheet = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), fill, np.float32)
+    sheet = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap, *images.shape[3:]), fill,
+                    np.float32)
     for index, image in enumerate(images):
         row, column = divmod(index, columns)
         sheet[row * (height + gap):row * (height + gap) + height,
@@ -59,7 +62,7 @@ def show_mosaic(axis: Axes, images: Any, columns: int, gap: int = 2, row_labels:
     took about 0.5 s of CPU as 30 axes, which a callback paid at every epoch.
     """
     sheet = mosaic(images, columns, gap)
-    axis.imshow(sheet, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    show_image(axis, sheet)
     axis.set_xticks([])
     cell = np.asarray(images).shape[1] + gap
     labels = list(row_labels) if row_labels is not None else []
@@ -67,6 +70,17 @@ def show_mosaic(axis: Axes, images: Any, columns: int, gap: int = 2, row_labels:
     axis.tick_params(length=0)
     for spine in axis.spines.values():
         spine.set_visible(False)
+
+
+def show_image(axis: Axes, image: Any, **options: Any) -> None:
+    """Draw one picture in [0, 1]: grey ``[H, W]`` (or ``[H, W, 1]``) with a grey colour map, colour as it is."""
+    image = np.asarray(image)
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        axis.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest", **options)
+    else:
+        axis.imshow(np.clip(image, 0.0, 1.0), interpolation="nearest", **options)
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str], dpi: int = 100, crop: bool = True) -> None:

@@ -21,7 +21,7 @@ class ReconstructionPlot(keras.callbacks.Callback):
     training. The caption gives the epoch's ``val_psnr``, the validation split's PSNR.
 
     Args:
-        noisy: float ``[n, 28, 28, 1]`` inputs, at most a dozen or so.
+        noisy: float ``[n, H, W, C]`` inputs, at most a dozen or so.
         clean: their clean targets, same shape.
         directory: where ``epoch_NNN.png`` files go (NNN counts from 1).
         every: plot every this many epochs (the last epoch is always plotted).
@@ -34,7 +34,7 @@ class ReconstructionPlot(keras.callbacks.Callback):
                  every: int = 1, title: str = "", labels: np.ndarray | None = None) -> None:
         super().__init__()
         if noisy.shape != clean.shape or noisy.ndim != 4 or len(noisy) == 0:
-            raise ValueError(f"noisy and clean must be equal, non-empty [n, 28, 28, 1] arrays; got {noisy.shape} and {clean.shape}")
+            raise ValueError(f"noisy and clean must be equal, non-empty [n, H, W, C] arrays; got {noisy.shape} and {clean.shape}")
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         self.noisy = noisy
@@ -73,7 +73,7 @@ class ReconstructionPlot(keras.callbacks.Callback):
 
 
 def draw_rows(rows: list[np.ndarray], labels: list[str], title: str = "") -> Any:
-    """A grid with one row per image batch (``[n, 28, 28, 1]``), each labelled on the left.
+    """A grid with one row per image batch (``[n, H, W, C]``), each labelled on the left.
 
     Drawn as one mosaic in one axes, as it is redrawn at every epoch (see :func:`show_mosaic`).
     """

@@ -11,6 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from aezoo.models.capabilities import KL_TERM, has
+from aezoo.plotting import mosaic
 
 IMAGES_RUN = "reconstructions"  # the TensorBoard run (sub-folder of the log dir) these summaries go to
 IMAGE_TAG = "noisy_denoised_clean"
@@ -30,7 +31,7 @@ class TensorBoardImages(keras.callbacks.Callback):
 
     Args:
         log_dir: the TensorBoard log folder.
-        noisy: float ``[n, 28, 28, 1]`` inputs in [0, 1], a dozen or so.
+        noisy: float ``[n, H, W, C]`` inputs in [0, 1], a dozen or so.
         clean: their clean targets, same shape.
         labels: the images' classes, for a model that needs labels (its inputs are
             ``(images, labels)``); ``None`` for every other model.
@@ -40,7 +41,7 @@ class TensorBoardImages(keras.callbacks.Callback):
                  labels: np.ndarray | None = None) -> None:
         super().__init__()
         if noisy.shape != clean.shape or noisy.ndim != 4 or len(noisy) == 0:
-            raise ValueError("noisy and clean must be equal, non-empty [n, 28, 28, 1] arrays; "
+            raise ValueError("noisy and clean must be equal, non-empty [n, H, W, C] arrays; "
                              f"got {noisy.shape} and {clean.shape}")
         self.directory = Path(log_dir) / IMAGES_RUN
         self.noisy = np.asarray(noisy, np.float32)
@@ -74,12 +75,7 @@ class TensorBoardImages(keras.callbacks.Callback):
 
 
 def grid(rows: list[np.ndarray], gap: int = 2) -> np.ndarray:
-    """``[h, w, 1]`` picture of image batches ``[n, 28, 28, 1]``, one batch per row, ``gap`` grey pixels between."""
-    n, size = len(rows[0]), rows[0].shape[1]
-    height, width = len(rows) * (size + gap) - gap, n * (size + gap) - gap
-    picture = np.full((height, width, 1), 0.5, np.float32)
-    for r, images in enumerate(rows):
-        for c in range(n):
-            top, left = r * (size + gap), c * (size + gap)
-            picture[top:top + size, left:left + size] = np.clip(images[c], 0.0, 1.0)
-    return picture
+    """``[h, w, C]`` picture of image batches ``[n, H, W, C]``, one batch per row, ``gap`` grey pixels between."""
+    sheet = mosaic(np.concatenate([np.asarray(images, np.float32) for images in rows]), columns=len(rows[0]),
+                   gap=gap, fill=0.5)
+    return sheet[..., None] if sheet.ndim == 2 else sheet

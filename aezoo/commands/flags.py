@@ -19,7 +19,7 @@ from aezoo.families import GROUPS, MODELS, parse_model_list
 # Copies of library constants, kept equal by tests/test_commands.py (source in the comment).
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")  # aezoo.datasets.noise.NOISE_KINDS
 DEFAULT_NOISE_STRENGTH = {"gaussian": 0.5, "salt_pepper": 0.2, "mask": 0.3}  # ...noise.DEFAULT_STRENGTH
-DATASET_NAMES = ("auto", "mnist", "fashion_mnist", "embedded")  # aezoo.datasets.sources.DATASET_NAMES
+DATASET_NAMES = ("auto", "mnist", "fashion_mnist", "embedded", "photos", "photos_gray64")  # ...sources.DATASET_NAMES
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")  # aezoo.distribute.STRATEGIES
 LR_SCHEDULES = ("constant", "cosine")  # aezoo.config.LR_SCHEDULES
 # aezoo.config.TrainConfig's field defaults, as shown in --help.

@@ -33,11 +33,12 @@ import numpy as np
 from aezoo.datasets import image_files
 from aezoo.datasets.idx import read_idx
 from aezoo.datasets.image_files import ImageFiles
+from aezoo.datasets.photos import PHOTO_DATASETS, load_photos
 from aezoo.errors import UsageError
 
 logger = logging.getLogger("aezoo")
 
-DATASET_NAMES = ("auto", "mnist", "fashion_mnist", "embedded")
+DATASET_NAMES = ("auto", "mnist", "fashion_mnist", "embedded", "photos", "photos_gray64")
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
 FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -381,6 +382,8 @@ def _load_source(name: str, data_dir: str | os.PathLike[str] | None, download_ti
         return load_folder(data_dir, name="mnist" if name in ("auto", "embedded") else name, class_names=classes)
     if name == "embedded":
         return load_embedded()
+    if name in PHOTO_DATASETS:
+        return load_photos(name)
     if name == "mnist":
         return load_mnist(download_timeout=download_timeout)
     if name == "fashion_mnist":
