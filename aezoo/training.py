@@ -45,7 +45,8 @@ from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
 from aezoo.families import build
 from aezoo.generation.sampling import fit_sampler
-from aezoo.metrics import baselines, image_quality
+from aezoo.baselines import baselines, choose_baselines
+from aezoo.metrics import image_quality
 from aezoo.model_card import write_model_card
 from aezoo.models.adapter import ModelAdapter
 from aezoo.models.capabilities import CONDITIONAL, has
@@ -256,7 +257,9 @@ def _train_all(config: TrainConfig, splits: ImageSplits, run: RunFolder, strateg
         held_out = HeldOut.of(splits, config)
         summary: dict[str, Any] = {
             **_data_record(splits), "noise": {"kind": config.noise, "strength": config.noise_strength},
-            "test": baselines(held_out.noisy_test, held_out.clean_test), "models": {},
+            "test": baselines(held_out.noisy_test, held_out.clean_test,
+                              choose_baselines(held_out.noisy_validation, held_out.clean_validation)),
+            "models": {},
         }
     models: dict[str, keras.Model] = {}
     for kind in config.models:

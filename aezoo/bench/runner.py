@@ -35,7 +35,7 @@ from aezoo.config import TrainConfig, model_defaults
 from aezoo.datasets import ImageSplits, carve_validation, load_embedded, training_dataset, validation_pairs
 from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
-from aezoo.metrics import baselines
+from aezoo.baselines import baselines
 from aezoo.families import GROUPS, MODELS, get_model, parse_model_list
 from aezoo.models.capabilities import CONDITIONAL
 from aezoo.training import build_compiled_model

@@ -233,7 +233,7 @@ def run_zoo(settings: ZooSettings) -> dict[str, Any]:
     from aezoo.datasets import test_pairs
     from aezoo.evaluation.classifier import DEFAULT_EPOCHS, load_or_train_classifier
     from aezoo.evaluation.frechet import reference_points
-    from aezoo.metrics import baselines
+    from aezoo.baselines import baselines
 
     started = time.time()
     splits = zoo_splits(settings.quick)

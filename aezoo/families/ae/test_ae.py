@@ -44,7 +44,8 @@ def test_a_trained_autoencoder_beats_the_noisy_input_and_the_median_filter(embed
     14.1 dB, the AE 15.5-15.8 dB; the same AE trained toward its noisy input instead: 11.3 dB.
     Batch norm stays on: without it this small, short run stalls at the mean digit (11.8 dB).
     """
-    from aezoo.metrics import baselines, image_quality
+    from aezoo.baselines import baselines
+    from aezoo.metrics import image_quality
 
     keras.utils.set_random_seed(0)
     model = ConvAutoencoder(embedding_dim=16, depth=1, filters=8, batch_norm=True)
