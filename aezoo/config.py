@@ -149,29 +149,33 @@ class TrainConfig:
 
     def for_data(self, image_shape: tuple[int, int, int], class_names: tuple[str, ...],
                  has_labels: bool) -> "TrainConfig":
-        """This config with what the data decides for the models: the image shape and, for a
-        conditional model, the number of classes. A conditional model and data without labels
-        are refused in one line.
-        """
-        from aezoo.models.capabilities import CONDITIONAL
-
-        conditional = [name for name in self.models if CONDITIONAL in get_model(name).capabilities]
-        if conditional and not has_labels:
-            raise UsageError(f"{', '.join(conditional)} needs a class label per image, and this data has none "
-                             "(give --data-dir class subfolders or labels, or leave it out of --model)")
-        declared = all_hyperparameters()
-        facts: dict[str, Any] = {"image_shape": [int(d) for d in image_shape]}
-        if conditional:
-            facts["num_classes"] = len(class_names)
-        # Only what differs from the declared defaults: an MNIST run's config.json stays as it was.
-        facts = {name: value for name, value in facts.items() if tuple(np.atleast_1d(value)) !=
-                 tuple(np.atleast_1d(declared[name].default))}
+        """This config with what the data decides for the models (:func:`data_facts`)."""
+        facts = data_facts(self.models, image_shape, class_names, has_labels)
         return dataclasses.replace(self, hyperparameters=self.hyperparameters | facts) if facts else self
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def data_facts(models: tuple[str, ...], image_shape: tuple[int, int, int], class_names: tuple[str, ...],
+               has_labels: bool) -> dict[str, Any]:
+    """The model arguments the data decides: the image shape and, for a conditional model, the number
+    of classes; only where they differ from the declared defaults (an MNIST run's config.json stays
+    as it was). A conditional model and data without labels are refused in one line."""
+    from aezoo.models.capabilities import CONDITIONAL
+
+    conditional = [name for name in models if CONDITIONAL in get_model(name).capabilities]
+    if conditional and not has_labels:
+        raise UsageError(f"{', '.join(conditional)} needs a class label per image, and this data has none "
+                         "(give --data-dir class subfolders or labels, or leave it out of --model)")
+    declared = all_hyperparameters()
+    facts: dict[str, Any] = {"image_shape": [int(d) for d in image_shape]}
+    if conditional:
+        facts["num_classes"] = len(class_names)
+    return {name: value for name, value in facts.items()
+            if tuple(np.atleast_1d(value)) != tuple(np.atleast_1d(declared[name].default))}
 
 
 def _not_int(value: Any) -> bool:

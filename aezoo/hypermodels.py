@@ -76,14 +76,17 @@ class AutoencoderHyperModel(kt.HyperModel):
         kind: the model name, a key of :data:`aezoo.families.MODELS`.
         seed: seeds the weight initialisation (as ``train.py`` does), so that two trials with the
             same hyperparameters start from the same weights and differ only by what was tuned.
+        data: the model arguments the data decides (:func:`aezoo.config.data_facts`: the image
+            shape, a conditional model's number of classes); fixed, never searched.
         """
 
-    def __init__(self, kind: str, seed: int = 0, **kwargs: Any) -> None:
+    def __init__(self, kind: str, seed: int = 0, data: dict[str, Any] | None = None, **kwargs: Any) -> None:
         if kind not in MODELS:
             raise ValueError(f"unknown model {kind!r}; choose one of {', '.join(MODELS)}")
         super().__init__(name=kwargs.pop("name", f"{kind}_hypermodel"), **kwargs)
         self.kind = kind
         self.seed = seed
+        self.data = dict(data or {})  # what the data decides (image_shape, num_classes): never searched
 
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
         """Declare the whole search space in ``hp`` (keras-tuner calls this before the search)."""
@@ -111,7 +114,7 @@ class AutoencoderHyperModel(kt.HyperModel):
         every trial's model and to retrain the best one, so both come from the same constructor call.
         """
         return TrainConfig(models=(self.kind,), seed=self.seed, learning_rate=self.learning_rate(hp),
-                           hyperparameters=self.model_hyperparameters(hp), **settings)
+                           hyperparameters=self.model_hyperparameters(hp) | self.data, **settings)
 
     def build(self, hp: kt.HyperParameters) -> keras.Model:
         """One compiled, built model; with default ``hp`` values the same as ``train.py``'s."""

@@ -45,7 +45,7 @@ import keras_tuner as kt
 import numpy as np
 
 from aezoo import files
-from aezoo.config import TrainConfig
+from aezoo.config import TrainConfig, data_facts
 from aezoo.datasets import DEFAULT_VALIDATION_FRACTION, ImageSplits, training_dataset
 from aezoo.errors import UsageError
 from aezoo.hypermodels import DEFAULT_OBJECTIVE, AutoencoderHyperModel, objectives
@@ -84,6 +84,9 @@ class SearchSettings:
     objective: str = DEFAULT_OBJECTIVE
     dataset: str = "embedded"
     data_dir: str | None = None
+    image_size: tuple[int, int] | None = None
+    color_mode: str | None = None
+    fit: str = "resize"
     noise: str = "gaussian"
     noise_strength: float | None = None
     batch_size: int = TrainConfig.batch_size
@@ -118,8 +121,11 @@ class SearchSettings:
         check_models(config)
         return self
 
-    def hypermodel(self) -> AutoencoderHyperModel:
-        return AutoencoderHyperModel(self.model, seed=self.seed)
+    def hypermodel(self, splits: ImageSplits | None = None) -> AutoencoderHyperModel:
+        """The family's search space; ``splits`` decide the image shape (and a conditional model's classes)."""
+        data = {} if splits is None else data_facts((self.model,), splits.image_shape, splits.class_names,
+                                                     splits.has_labels)
+        return AutoencoderHyperModel(self.model, seed=self.seed, data=data)
 
     def hyperparameters(self) -> kt.HyperParameters:
         """The pre-declared part of the space: ``fixed`` values (keras-tuner keeps the first declaration)."""
@@ -130,12 +136,17 @@ class SearchSettings:
 
     def train_config(self, hypermodel: AutoencoderHyperModel, hp: kt.HyperParameters,
                      epochs: int | None = None) -> TrainConfig:
-        return hypermodel.train_config(hp, dataset=self.dataset, data_dir=self.data_dir, noise=self.noise,
+        return hypermodel.train_config(hp, dataset=self.dataset, data_dir=self.data_dir, image_size=self.image_size,
+                                       color_mode=self.color_mode, fit=self.fit, noise=self.noise,
                                        noise_strength=self.noise_strength, batch_size=self.batch_size,
                                        validation_fraction=self.validation_fraction, epochs=epochs or self.epochs)
 
+    def __post_init__(self) -> None:
+        if self.image_size is not None:
+            self.image_size = tuple(self.image_size)  # type: ignore[assignment]  (JSON gives a list)
+
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return dataclasses.asdict(self) | {"image_size": None if self.image_size is None else list(self.image_size)}
 
 
 @dataclasses.dataclass
@@ -189,8 +200,8 @@ def tune(settings: SearchSettings, output: str | Path | None = None, overwrite: 
     if hyperparameters is not None:
         hp.merge(hyperparameters, overwrite=False)  # a value fixed in settings wins over a narrower range
     _prepare_output(output, settings, overwrite=overwrite and role != "worker", role=role)
-    hypermodel = settings.hypermodel()
-    splits = prepare_splits(settings.train_config(hypermodel, hp), splits)
+    splits = prepare_splits(settings.train_config(settings.hypermodel(), hp), splits)
+    hypermodel = settings.hypermodel(splits)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     logger.info("Tuning %s with %s search (%s) in %s; data: %s", settings.model, settings.tuner,
