@@ -14,8 +14,9 @@ import pytest
 from aezoo.analysis import latent_metrics
 from aezoo.families import FAMILIES, MODELS, ModelSpec
 from aezoo.report import written_comparison
+from aezoo.report.measures import likelihood
 from aezoo.report.parts import Measure
-from aezoo.report.records import ModelReport
+from aezoo.report.records import GenerationScores, Likelihood, ModelReport
 from aezoo.report.words import Tie, rank, ranked
 
 
@@ -81,6 +82,8 @@ def test_rank_groups_the_level_leaders_and_trailers() -> None:
     lower = rank({"a": 2.0, "b": 1.0}, Tie(0.05, relative=True), higher_is_better=False)
     assert ranked(lower, "{:.1f}".format) == "b 1.0 leads; a trails at 2.0"
     assert rank({"a": 1.0, "b": 1.04}, Tie(0.05, relative=True)).level
+    strict = rank({"a": 3.0, "b": 1.0, "c": 2.0}, Tie(0.0), higher_is_better=False)  # every difference counts
+    assert ranked(strict, "{:.0f}".format) == "b 1 leads; c 2 follows; a trails at 3"
 
 
 # ----------------------------------------------------------------------------- the written comparison
@@ -156,3 +159,13 @@ def test_the_report_speaks_for_whatever_a_family_declares(monkeypatch: pytest.Mo
     text = " ".join(written_comparison([model("ae", latent_record(0.9)), wae, model("vae", latent_record(
         0.85, latent_usage=kl_usage(5)))]))
     assert "Only wae measured its maximum mean discrepancy." in text
+
+
+def test_the_unconditional_models_are_ranked_by_nll() -> None:
+    def scores(nll: float, quantity: str = "-log p(x)") -> GenerationScores:
+        return GenerationScores(sampler="prior", likelihood=Likelihood(nll, -nll, -nll - 8, quantity))
+
+    text = likelihood.nll_sentence({"vae": scores(440.55), "beta_vae": scores(456.44), "iwae": scores(436.10),
+                                    "cvae": scores(400.0, "-log p(x | y)")})
+    assert text.endswith("iwae 436.10 leads; vae 440.55 follows; beta_vae trails at 456.44.")
+    assert "cvae" not in text  # -log p(x | y) is another quantity

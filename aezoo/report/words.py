@@ -32,7 +32,8 @@ class Tie:
     """How far apart two figures may be and still be called level.
 
     ``relative``: a share of the smaller figure (5 % apart or less); otherwise an absolute
-    difference, and level means strictly less than it (1 percentage point of accuracy).
+    difference, and level means strictly less than it (1 percentage point of accuracy). Equal
+    figures are always level, so ``Tie(0.0)`` ranks by every difference.
     """
 
     amount: float
@@ -40,7 +41,7 @@ class Tie:
 
     def level(self, a: float, b: float) -> bool:
         gap = abs(a - b)
-        return gap <= self.amount * min(abs(a), abs(b)) if self.relative else gap < self.amount
+        return gap == 0 or (gap <= self.amount * min(abs(a), abs(b)) if self.relative else gap < self.amount)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -181,10 +181,12 @@ def _many_models(models: Models, usages: Mapping[str, KlUsage]) -> str:
     strict = listing([f"{n} {u.active_units_variance}" for n, u in usages.items()])
     spreads = listing([f"{m.name} {m.latent.spread.mean_std:.2f} / {m.latent.spread.mean_norm:.2f}" for m in models])
     threshold = next(iter(usages.values())).threshold
+    collapsed = ("the others have collapsed onto the prior: for every image their posterior is almost the prior "
+                 "itself, so they tell the decoder (almost) nothing about the image"
+                 if any(u.active_units < u.dimensions for u in usages.values()) else "none has collapsed onto the prior")
     return (f"The KL term: per image, the codes cost {kl} nats of KL divergence from the prior{weights}. Latent "
-            f"dimensions that carry information (average KL above {threshold:g} nats): {active}; the others have "
-            "collapsed onto the prior: for every image their posterior is almost the prior itself, so they tell the "
-            "decoder (almost) nothing about the image. By the stricter criterion of Burda et al. (variance of the "
+            f"dimensions that carry information (average KL above {threshold:g} nats): {active}; {collapsed}. "
+            "By the stricter criterion of Burda et al. (variance of the "
             f"posterior mean above 0.01): {strict}. Spread of the posterior means per dimension / their average "
             f"distance from the origin: {spreads} (a draw from the prior N(0, I): spread 1, distance about the "
             "square root of the dimensions).")

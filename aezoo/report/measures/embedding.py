@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aezoo.models.capabilities import CONDITIONAL
-from aezoo.report.parts import Measure, Models, Row
+from aezoo.report.parts import Measure, Row
 from aezoo.report.records import ModelReport
 
 
@@ -22,17 +22,4 @@ def rows(model: ModelReport) -> list[Row]:
             ("code spread: mean distance from origin", f"{spread.mean_norm:.3f}")]
 
 
-def method(models: Models, everyone: Models) -> str:
-    notes = []
-    if any(model.latent.grid for model in models):
-        notes.append("Grid codes (a grid of vectors per image) are flattened to one vector per image for t-SNE, "
-                     "k-NN, the silhouette and interpolation; their PCA baseline has as many dimensions as the "
-                     "flattened code (at most as many as a training fold has images).")
-    if any(model.has(CONDITIONAL) for model in models):
-        notes.append("Models that need the class label encode each image with its true label; their "
-                     "interpolation strips decode the first half with the first image's label and the second "
-                     "half with the second's.")
-    return " ".join(notes)
-
-
-MEASURE = Measure("the embedding", rows=rows, method=method)
+MEASURE = Measure("the embedding", rows=rows)

@@ -69,10 +69,13 @@ def _verdict(models: Models) -> str:
 
 def method(models: Models, everyone: Models) -> str:
     first = models[0].latent.interpolation
+    labels = (" Models that need the class label encode each image with its true label; their strips decode the "
+              "first half with the first image's label and the second half with the second's."
+              if any(m.has(CONDITIONAL) for m in models) else "")
     return (f"Interpolation: {first.pairs} pairs alternating different-class and same-class, chosen by the seed "
             "from the labels only (the same for every model); step = mean absolute pixel difference between "
             "consecutive decoded images; end error = the same difference between the decoded ends (t = 0 and "
-            "t = 1) and the two real images.")
+            "t = 1) and the two real images." + labels)
 
 
 MEASURE = Measure("interpolation", columns=COLUMNS, rows=rows, figures=(("interpolation", "interpolation"),),

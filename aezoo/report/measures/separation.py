@@ -97,10 +97,14 @@ def _pca_text(models: list[ModelReport]) -> str:
 
 def method(models: Models, everyone: Models) -> str:
     first = models[0].latent
+    grids = (" Grid codes (a grid of vectors per image) are flattened to one vector per image for t-SNE, k-NN, the "
+             "silhouette and interpolation; their PCA baseline has as many dimensions as the flattened code (at most "
+             "as many as a training fold has images)." if any(m.latent.grid for m in models) else "")
     return (f"Embeddings: the first {first.images} test images of {first.dataset}, without noise (the question is "
             "how the encoder organises the images); the noisy-image accuracy row uses the same images with the "
             "run's fixed test noise. k-NN: 5 neighbours, Euclidean distance, 5 stratified folds with shuffling "
-            "(seeded); the PCA baseline is fitted inside each training fold. Silhouette: Euclidean, by true class.")
+            "(seeded); the PCA baseline is fitted inside each training fold. Silhouette: Euclidean, by true class."
+            + grids)
 
 
 MEASURE = Measure("class separation", columns=COLUMNS, rows=rows, paragraphs=paragraphs, method=method)
