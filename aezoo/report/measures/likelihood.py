@@ -9,7 +9,7 @@ from aezoo.report.records import GenerationScores
 from aezoo.report.words import Tie, rank, ranked
 
 HEADER = ("NLL (nats)", "IWAE bound", "ELBO")
-# Any difference in NLL is a difference: the estimate's spread at equal K is far below a nat.
+# No tolerance is claimed for the NLL: models are ranked by every difference.
 NLL_TIE = Tie(0.0)
 
 

@@ -11,8 +11,8 @@ from aezoo.report.parts import Column, Measure, Models, Row
 from aezoo.report.records import Accuracy, ModelReport
 from aezoo.report.words import Tie, inflect, listing, named, percent, rank, ranked
 
-# 5-fold accuracies of 1000 images wobble by about a percentage point between seeds, silhouettes
-# by a few hundredths: closer figures are called level.
+# Closer figures are called level: a difference below what another seed gives is no result
+# (the seed-to-seed spread: README, "Latent-space analysis and the report").
 ACCURACY_TIE = Tie(0.01)
 SILHOUETTE_TIE = Tie(0.02)
 
