@@ -307,10 +307,9 @@ def interpolate(model: keras.Model, data: AnalysisData, embeddings: np.ndarray, 
 def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, lines: Interpolations,
          metrics: dict[str, Any], out_dir: Path, seed: int) -> dict[str, Path]:
     """Every figure of one model, titled with its ``--model`` name; returns figure name -> file path."""
-    name = kind
     figures: dict[str, Path] = {}
     figure = plot_tsne(points, data.labels, data.class_names,
-                       f"{name}: t-SNE of the {_shape_text(model)} embeddings of {len(data)} test digits",
+                       f"{kind}: t-SNE of the {_shape_text(model)} embeddings of {len(data)} test digits",
                        f"5-NN accuracy {metrics['knn_accuracy']['accuracy']:.1%} · silhouette "
                        f"{metrics['silhouette_embedding']:.2f} · trustworthiness {metrics['tsne_trustworthiness']:.2f}")
     figures["tsne"] = _save(figure, out_dir / "tsne.png")
@@ -318,11 +317,11 @@ def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, 
     smooth = metrics["interpolation"]
     figure = interpolation.plot_interpolations(
         data.clean, data.labels, lines.pairs[:shown], lines.strips[:shown], data.class_names,
-        f"{name}: linear interpolation between embeddings (mean step {smooth['mean_step']:.3f}, "
+        f"{kind}: linear interpolation between embeddings (mean step {smooth['mean_step']:.3f}, "
         f"jump ratio {smooth['jump_ratio']:.2f})")
     figures["interpolation"] = _save(figure, out_dir / "interpolation.png")
     if has(model, GENERATIVE):
-        figures |= _generative_figures(model, out_dir, seed, name)
+        figures |= _generative_figures(model, out_dir, seed, kind)
     return figures
 
 
