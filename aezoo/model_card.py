@@ -22,8 +22,9 @@ METRICS = "metrics.json"
 SUMMARY = "summary.json"
 # Keras bookkeeping in a model's config that says nothing about its architecture.
 _NOT_ARCHITECTURE = {"name", "trainable", "dtype", "seed"}
-# The images of every dataset aezoo loads today; a metrics.json that records its images' shape
-# ("image_shape": height, width, channels) is described by that instead.
+# The images of every dataset aezoo loaded before models recorded their images' shape (height, width,
+# channels: "image_shape" of the model's config, or of metrics.json itself); a card of a model that
+# records it describes that shape instead.
 DEFAULT_IMAGE_SHAPE = (28, 28, 1)
 
 DATASETS = {
@@ -141,7 +142,7 @@ def _baselines(summary: dict[str, Any], own: str | None) -> dict[str, dict[str, 
 
 
 def _image_shape(metrics: dict[str, Any]) -> tuple[int, ...]:
-    recorded = metrics.get("image_shape")
+    recorded = metrics.get("image_shape") or (metrics.get("config") or {}).get("image_shape")
     return tuple(int(n) for n in recorded) if recorded else DEFAULT_IMAGE_SHAPE
 
 

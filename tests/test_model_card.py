@@ -111,10 +111,14 @@ def test_a_unet_card_states_its_own_scores_and_no_other_models_figures(tmp_path)
     assert "redrawn" in vae.split("## Limits", 1)[1]  # a model with a code does redraw its input
 
 
-def test_the_card_describes_the_images_it_recorded(tmp_path):
-    wide = {**METRICS, "image_shape": [32, 48, 1]}
+@pytest.mark.parametrize("where", ["metrics", "config"])
+def test_the_card_describes_the_images_it_recorded(tmp_path, where):
+    wide = ({**METRICS, "image_shape": [32, 48, 1]} if where == "metrics"
+            else {**METRICS, "config": {**METRICS["config"], "image_shape": [32, 48, 3]}})
     text = cards.write_model_card(make_model_dir(tmp_path, wide)).read_text()
-    assert "32x48 greyscale images" in text and "Input must be 32x48" in text and "[N,32,48,1]" in text
+    channels = 1 if where == "metrics" else 3
+    assert f"Input must be 32x48 with {channels} channel(s)" in text and f"[N,32,48,{channels}]" in text
+    assert ("32x48 greyscale images" if channels == 1 else "32x48 3-channel images") in text
     assert "28x28" not in text
 
 
