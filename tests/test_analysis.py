@@ -1,4 +1,6 @@
-"""The latent-space analysis: metrics that can fail, files on disk, the HTML report and the command."""
+"""The latent-space analysis: metrics that can fail, files on disk, the HTML report and the command.
+
+The written comparison's words: tests/test_report.py."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import numpy as np
 import pytest
 
 from aezoo.analysis import interpolation, latent_metrics
-from aezoo.analysis.report import written_comparison
 from aezoo.analysis.tsne import tsne_map
 from aezoo.datasets import ImageSplits
 from tests.helpers import assert_usage_error
@@ -97,38 +98,6 @@ def test_smoothness_tells_a_fade_from_a_jump() -> None:
     assert even["mean_step"] == pytest.approx(1 / 11)
     assert sudden["jump_ratio"] == pytest.approx(11.0)
     assert sudden["max_step"] == pytest.approx(1.0)
-
-
-# ----------------------------------------------------------------------------- written comparison
-
-
-def _fake_result(knn: float, silhouette: float, jump: float, vae: bool = False) -> dict:
-    result = {
-        "knn_accuracy": {"accuracy": knn, "std": 0.01}, "silhouette_embedding": silhouette,
-        "silhouette_tsne": 0.4, "tsne_trustworthiness": 0.95,
-        "knn_accuracy_pca": {"accuracy": 0.8, "std": 0.01, "dimensions": 10},
-        "knn_accuracy_pixels": {"accuracy": 0.9, "std": 0.01}, "chance_accuracy": 0.11,
-        "interpolation": {"mean_step": 0.02, "max_step": 0.1, "jump_ratio": jump, "pairs": 100, "points_per_pair": 12},
-        "spread": {"mean_std": 0.8 if vae else 3.0, "mean_norm": 2.0},
-    }
-    if vae:
-        result["latent_usage"] = latent_metrics.kl_usage(np.tile([2.0, 0.0, 1.0], (5, 1)), np.ones((5, 3)))
-    return result
-
-
-def test_comparison_follows_the_numbers() -> None:
-    text = " ".join(written_comparison({"ae": _fake_result(0.93, 0.20, 2.5), "vae": _fake_result(0.85, 0.10, 1.4, True)}))
-    assert "AE's latent space separates the digit classes better" in text
-    assert "VAE interpolates more smoothly" in text
-    assert "2 of its 3 latent dimensions carry information" in text
-    flipped = " ".join(written_comparison({"ae": _fake_result(0.80, 0.05, 1.3), "vae": _fake_result(0.90, 0.2, 2.0, True)}))
-    assert "VAE's latent space separates" in flipped and "AE interpolates more smoothly" in flipped
-
-
-def test_comparison_calls_small_differences_a_tie() -> None:
-    text = " ".join(written_comparison({"ae": _fake_result(0.900, 0.20, 1.50), "vae": _fake_result(0.905, 0.21, 1.52, True)}))
-    assert "equally good" in text and "about equal" in text and "about equally smoothly" in text
-    assert "better" not in text.split("Interpolation")[0].replace("better separated", "")
 
 
 # ----------------------------------------------------------------------------- end to end

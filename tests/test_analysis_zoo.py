@@ -126,7 +126,7 @@ def test_a_model_without_latent_space_gets_no_latent_files_and_one_sentence(zoo_
     assert not (zoo_run / "unet" / "analysis").exists()
     page = (zoo_run / "report.html").read_text(encoding="utf-8")
     section = page.split('id="model-unet"')[1]
-    assert re.search(r'<p class="skip">The UNET has no latent space: [^<]*latent sections are skipped\.</p>', section)
+    assert re.search(r'<p class="skip">unet has no latent space: [^<]*latent sections are skipped\.</p>', section)
     assert page.count('class="skip"') == 1  # only the U-Net is skipped
     for kind in ("ae", "vqvae"):
         assert (zoo_run / kind / "analysis" / "tsne.png").is_file()
@@ -156,12 +156,14 @@ def test_report_has_one_comparison_table_then_a_section_per_model(zoo_run: Path)
     comparison = [t for t in tables if "<th>model</th>" in t]  # models as rows: the one comparison table
     assert len(comparison) == 1
     rows = re.findall(r"<tr><td>([^<]*)</td>", comparison[0])
-    assert rows == ["noisy input", "median 3x3", "AE", "VQVAE", "UNET"]
+    assert rows == ["noisy input", "median 3x3", "ae", "vqvae", "unet"]  # models named as --model spells them
     book = json.loads((zoo_run / "vqvae" / "analysis" / "latent_metrics.json").read_text())["codebook"]
-    vq_row = re.search(r"<tr><td>VQVAE</td>(.*?)</tr>", comparison[0]).group(1)
+    vq_row = re.search(r"<tr><td>vqvae</td>(.*?)</tr>", comparison[0]).group(1)
     assert f"{book['perplexity']:.1f} of 64 / {book['dead_codes']}" in vq_row
-    unet_row = re.search(r"<tr><td>UNET</td>(.*?)</tr>", comparison[0]).group(1)
-    assert unet_row.count("<td>–</td>") == 5  # every latent column
+    unet_row = re.search(r"<tr><td>unet</td>(.*?)</tr>", comparison[0]).group(1)
+    # 5-NN, silhouette, jump ratio and the codebook the VQ-VAE declares; no KL column, as no model has a KL
+    assert "<th>codebook perplexity / dead</th>" in comparison[0] and "KL" not in comparison[0]
+    assert unet_row.count("<td>–</td>") == 4  # every latent column
     headings = re.findall(r'<h2 id="model-(\w+)"', page)
     assert headings == ["ae", "vqvae", "unet"]
     assert page.index("All models compared") < page.index('id="model-ae"')
@@ -171,15 +173,15 @@ def test_report_has_one_comparison_table_then_a_section_per_model(zoo_run: Path)
 def test_report_sections_are_a_list_of_builders(zoo_run: Path, analysis_data: AnalysisData,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Another section is one function of the context in ``SECTIONS``; its HTML lands in the page."""
-    from aezoo.analysis import report
     from aezoo.analysis.embeddings import read_records
+    from aezoo.report import page as report
     from aezoo.run_folder import RunFolder
 
     records = read_records(RunFolder(zoo_run))
     results = {kind: json.loads((zoo_run / kind / "analysis" / "latent_metrics.json").read_text()) | {"figures": {}}
                for kind in ("ae", "vqvae")}
-    context = report.ReportContext(records, results, analysis_data, skipped={"unet": "No latent space."})
-    extra = lambda context: f"<h2>Extra</h2><p>{len(context.kinds)} models</p>"  # noqa: E731
+    context = report.ReportContext(records, results, analysis_data, skipped=("unet",))
+    extra = lambda context: f"<h2>Extra</h2><p>{len(context.names)} models</p>"  # noqa: E731
     before = report.SECTIONS.index(report.method_section)
     monkeypatch.setattr(report, "SECTIONS", [*report.SECTIONS[:before], extra, *report.SECTIONS[before:]])
     page = report.render_report(context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,79 @@ def test_importing_the_library_leaves_the_backend_and_the_umask_alone():
     result = run_python("-c", [code], env=subprocess_env(TF_CPP_MIN_LOG_LEVEL="3"))
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[-1] == "pdf []"
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def module_file(name: str) -> Path | None:
+    """The source file of aezoo module ``name`` (a module or a package), or None if it is not one."""
+    path = PACKAGE.parent.joinpath(*name.split("."))
+    return next((p for p in (path.with_suffix(".py"), path / "__init__.py") if p.is_file()), None)
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every aezoo module ``path`` imports, at import or in a function: ``from a import b`` counts ``a.b`` when it is a module."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("aezoo"):
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names
+                         if module_file(f"{node.module}.{alias.name}"))
+        elif isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names if alias.name.startswith("aezoo"))
+    # Importing a.b.c runs a/__init__.py and a/b/__init__.py first.
+    return {".".join(name.split(".")[:n]) for name in names for n in range(2, name.count(".") + 2)}
+
+
+def import_closure(module: str) -> set[str]:
+    seen: set[str] = set()
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        path = module_file(name)
+        if name in seen or path is None:
+            continue
+        seen.add(name)
+        pending.extend(imported_modules(path))
+    return seen
+
+
+def test_training_imports_no_report_code():
+    # The report is written by the analysis after training; training stays free of its HTML and words.
+    reached = import_closure("aezoo.training")
+    assert "aezoo.families" in reached  # the closure does follow imports
+    assert not {name for name in reached if name.startswith(("aezoo.report", "aezoo.analysis"))}
+
+
+def strings_shown(path: Path) -> list[tuple[int, str]]:
+    """The string constants of ``path`` that are not docstrings: what it can write into a page or a card."""
+    tree = ast.parse(path.read_text())
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
+                  and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return [(node.lineno, node.value) for node in ast.walk(tree)
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+
+
+# Words that name a quantity after a paper's model, not one of the zoo's families.
+QUANTITIES = ("IWAE bound",)
+
+
+def family_name_pattern() -> re.Pattern[str]:
+    from aezoo.families import MODELS
+
+    # Hyphens and underscores dropped on both sides: "VQ-VAE", "beta_vae" and "U-Net" are all names.
+    return re.compile(r"\b(" + "|".join(re.escape(name.replace("_", "")) for name in MODELS) + r")\b", re.I)
+
+
+@pytest.mark.parametrize("path", [*sorted((PACKAGE / "report").rglob("*.py")), PACKAGE / "model_card.py"],
+                         ids=lambda path: str(path.relative_to(PACKAGE.parent)))
+def test_the_report_and_the_model_card_name_no_family(path):
+    # A family's own words come from its folder (summary, loss in words, analysis.py's measures).
+    pattern = family_name_pattern()
+    for line, text in strings_shown(path):
+        for quantity in QUANTITIES:
+            text = text.replace(quantity, "")
+        found = pattern.search(text.replace("-", "").replace("_", ""))
+        assert found is None, f"{path.relative_to(PACKAGE.parent)}:{line} names the family {found.group(0)!r}"

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from aezoo import generation
-from aezoo.generation.report import fd_ordering_sentence, report_section
+from aezoo.report.measures.generation import fd_ordering_sentence, read_record, run_section
+from aezoo.report.records import GenerationScores
 from aezoo.run_folder import RunFolder
 from tests.fixtures import TINY_HYPERPARAMETERS
 
@@ -124,7 +125,7 @@ def test_evaluate_run_records_metrics_summary_and_report_section(tiny_run, tiny_
     record = run.read_summary()["generation"]
     assert set(record["models"]) == {"ae", "vae"} and "real train vs test" in record["reference_points"]
     assert (run.analysis_dir("ae") / generation.SAMPLES_FIGURE).is_file()
-    section = report_section(run_dir)
+    section = run_section(run, read_record(run), classes=10)
     assert section.startswith("<h2>Generation</h2>") and "pythae" in section and "FD ordering" in section
     assert section.count("data:image/png;base64") == 2
     with pytest.raises(generation.scoring.UsageError, match="nll-samples"):
@@ -132,14 +133,16 @@ def test_evaluate_run_records_metrics_summary_and_report_section(tiny_run, tiny_
 
 
 def test_a_run_without_generation_record_has_no_section(tiny_run):
-    assert report_section(tiny_run) == ""
+    run = RunFolder(tiny_run)
+    assert read_record(run) is None and run_section(run, read_record(run), classes=10) == ""
 
 
 @pytest.mark.parametrize(("prior", "mixture", "expected"), [
-    (20.0, 40.0, "are closer to real digits"), (40.0, 20.0, "are not closer"), (30.0, 30.5, "about equally"),
+    (20.0, 40.0, "are closer to real images"), (40.0, 20.0, "are not closer"), (30.0, 30.5, "about equally"),
 ])
 def test_fd_ordering_sentence_follows_the_numbers(prior, mixture, expected):
-    models = {"ae": {"sampler": "gmm", "frechet_distance": mixture},
-              "vae": {"sampler": "prior", "frechet_distance": prior}}
+    models = {"ae": GenerationScores(sampler="gmm", frechet_distance=mixture),
+              "vae": GenerationScores(sampler="prior", frechet_distance=prior)}
     assert expected in fd_ordering_sentence(models)
+    assert "the prior samples of vae" in fd_ordering_sentence(models)  # named as --model spells it
     assert fd_ordering_sentence({"vae": models["vae"]}) == ""

@@ -93,6 +93,35 @@ def test_full_mnist_is_not_called_the_embedded_subset(tmp_path):
     assert "5000" not in text and "embedded subset" not in text and "MNIST handwritten digits" in text
 
 
+# What the card once wrote into every card, the U-Net's included: the default AE's dB figures.
+AE_FIGURES = ("12.7 dB", "16.8 dB", "17.0 dB", "15.7 dB", "15.1", "15.3 dB", "17.4 dB", "default AE")
+
+
+def test_a_unet_card_states_its_own_scores_and_no_other_models_figures(tmp_path):
+    unet = {**METRICS, "model": "unet", "class": "UNet", "config": {"depth": 2, "filters": 16},
+            "test": {"mse": 0.0131, "psnr": 19.24, "ssim": 0.811}}
+    text = cards.write_model_card(make_model_dir(tmp_path, unet)).read_text()
+    assert "| **unet (this model)** | 0.0131 | 19.24 | 0.811 |" in text
+    for figure in AE_FIGURES:
+        assert figure not in text, figure
+    limits = text.split("## Limits", 1)[1].split("\n## ", 1)[0]
+    assert not re.search(r"\d+(\.\d+)? dB", limits), limits  # scores are its own, in the Evaluation table
+    assert "bottleneck" not in limits and "redrawn" not in limits  # a U-Net has no code in between
+    vae = cards.write_model_card(make_model_dir(tmp_path / "vae", METRICS)).read_text()
+    assert "redrawn" in vae.split("## Limits", 1)[1]  # a model with a code does redraw its input
+
+
+@pytest.mark.parametrize("where", ["metrics", "config"])
+def test_the_card_describes_the_images_it_recorded(tmp_path, where):
+    wide = ({**METRICS, "image_shape": [32, 48, 1]} if where == "metrics"
+            else {**METRICS, "config": {**METRICS["config"], "image_shape": [32, 48, 3]}})
+    text = cards.write_model_card(make_model_dir(tmp_path, wide)).read_text()
+    channels = 1 if where == "metrics" else 3
+    assert f"Input must be 32x48 with {channels} channel(s)" in text and f"[N,32,48,{channels}]" in text
+    assert ("32x48 greyscale images" if channels == 1 else "32x48 3-channel images") in text
+    assert "28x28" not in text
+
+
 def test_a_model_without_a_latent_space_is_not_told_to_encode(tmp_path, monkeypatch):
     monkeypatch.setattr(cards, "_family", lambda metrics: {"capabilities": {"has_latent_space": False}})
     text = cards.write_model_card(make_model_dir(tmp_path, METRICS)).read_text()

@@ -7,7 +7,8 @@ models, and writes::
 
     RUN/
       report.html                 one self-contained page comparing everything (open offline)
-      kl_per_dimension.png        every model with a KL per dimension, side by side
+      *.png                       figures of several models in one picture, as the families' measures
+                                  declare them (the VAE lineage's KL per dimension side by side)
       <model>/analysis/           only for models with a latent space
         tsne.png                  t-SNE map of the embeddings, coloured by class
         interpolation.png         decoded strips between pairs of test digits
@@ -45,17 +46,17 @@ from aezoo.analysis.embeddings import (
     FIRST_TEST_IMAGES, AnalysisData, check_run_dir, embed, embedding_size, load_analysis_data, load_model,
     read_records,
 )
-from aezoo.analysis.figures import plot_kl_side_by_side
 from aezoo.analysis.plotting import image_grid, plt, save_figure
-from aezoo.analysis.report import write_report
 from aezoo.analysis.tsne import DEFAULT_PERPLEXITY, plot_tsne, tsne_map
 from aezoo.analysis.tsne import ITERATIONS as TSNE_ITERATIONS
 from aezoo.datasets import ImageSplits
 from aezoo.families import family_of
 from aezoo.generation import evaluate_run as evaluate_generation
 from aezoo.models.capabilities import CONDITIONAL, GENERATIVE, LATENT_SPACE, has
-from aezoo.samplers.prior import PriorSampler
+from aezoo.report import write_report
+from aezoo.report.parts import RunFigure, family_measures
 from aezoo.run_folder import RunFolder
+from aezoo.samplers.prior import PriorSampler
 from aezoo.timing import ANALYSIS, PhaseTimer
 
 logger = logging.getLogger("aezoo")
@@ -63,7 +64,6 @@ logger = logging.getLogger("aezoo")
 Progress = Callable[[str], None]
 PRIOR_SAMPLES = 64
 LATENT_GRID_SIZE = 15
-KL_SIDE_BY_SIDE = "kl_per_dimension.png"  # RUN/kl_per_dimension.png: every model with a KL, side by side
 
 
 def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int | None = None,
@@ -89,7 +89,7 @@ def analyze_run(run_dir: str | Path, images: int = FIRST_TEST_IMAGES, seed: int 
 
     The analysis's phases join ``summary.json["phases"]`` before the report shows them, replacing
     those of an earlier analysis of the same run (:func:`aezoo.timing.merge_tables`).
-    Models without a latent space (``has_latent_space`` false) get no ``analysis/`` folder; the
+    Models without a latent space (no ``LATENT_SPACE`` capability) get no ``analysis/`` folder; the
     report lists their scores and says in one sentence why their latent sections are skipped.
 
     Raises:
@@ -115,7 +115,7 @@ def _analyze_run(run_dir: str | Path, images: int, seed: int | None, splits: Ima
     say(f"Analysis of {run.path}: the first {len(data)} clean test images of {data.dataset}")
     results, skipped = _analyze_models(run, records.models, data, seed, say, timer, models)
     with timer.phase("analysis: run figures", ANALYSIS):
-        extra = run_figures(results, run.path)
+        extra = run_figures(models, results, run.path)
     if generation:  # generation hook: metrics.json/summary.json "generation", read by the report
         evaluate_generation(run.path, seed=seed, splits=splits, progress=say, timer=timer, models=models,
                             **(generation if isinstance(generation, dict) else {}))
@@ -151,18 +151,18 @@ class _PhaseTable:
 
 def _analyze_models(run: RunFolder, kinds: list[str], data: AnalysisData, seed: int, say: Progress,
                     timer: PhaseTimer,
-                    models: dict[str, keras.Model]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
-    """Every model's latent analysis (one phase each, the pixel baselines another); and those skipped, why."""
+                    models: dict[str, keras.Model]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Every model's latent analysis (one phase each, the pixel baselines another); and those without a latent space."""
     baselines: dict[int, dict[str, Any]] = {}  # per flattened embedding size; shared by models of equal size
     results: dict[str, dict[str, Any]] = {}
-    skipped: dict[str, str] = {}
+    skipped: list[str] = []
     for kind in kinds:
         model = models.get(kind)
         if model is None:
             with timer.phase(f"analysis: loading {kind}", ANALYSIS):
                 model = models[kind] = load_model(run, kind)
         if not has(model, LATENT_SPACE):
-            skipped[kind] = skip_reason(kind)
+            skipped.append(kind)
             say(f"{kind}: no latent space (encode/decode), so no latent analysis")
             continue
         size = embedding_size(model)
@@ -176,19 +176,19 @@ def _analyze_models(run: RunFolder, kinds: list[str], data: AnalysisData, seed: 
     return results, skipped
 
 
-def skip_reason(kind: str) -> str:
-    """The one sentence the report gives for a model without a latent space."""
-    return (f"The {kind.upper()} has no latent space: it maps a noisy image straight to a clean one with no "
-            "code in between (no encode or decode), so there are no embeddings to map, classify or "
-            "interpolate, and its latent sections are skipped.")
+def run_figures(models: dict[str, keras.Model], results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Path]:
+    """Figures of several models in one picture, written beside ``report.html``: file name -> path.
 
-
-def run_figures(results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Path]:
-    """Figures that compare models in one picture, written beside ``report.html``."""
-    usages = {kind: r["latent_usage"] for kind, r in results.items() if "latent_usage" in r}
-    if not usages:
-        return {}
-    return {"kl_side_by_side": _save(plot_kl_side_by_side(usages), Path(run_dir) / KL_SIDE_BY_SIDE)}
+    Each is declared by a measure of the models' families (:class:`aezoo.report.parts.RunFigure`)
+    and drawn with the results of every analysed model whose family declares that measure.
+    """
+    having: dict[int, tuple[RunFigure, dict[str, dict[str, Any]]]] = {}
+    for kind, result in results.items():
+        family = family_of(models[kind])
+        for measure in () if family is None else family_measures(family):
+            if measure.run_figure is not None:
+                having.setdefault(id(measure), (measure.run_figure, {}))[1][kind] = result
+    return {drawing.file: _save(drawing.draw(chosen), Path(run_dir) / drawing.file) for drawing, chosen in having.values()}
 
 
 class Stopwatch:
@@ -256,7 +256,7 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
     figures = draw(model, kind, data, points, lines, metrics, out_dir, seed)
     family_analysis = _family_analysis(model)
     if family_analysis is not None:
-        figures |= family_analysis.figures(model, kind.upper(), data, metrics, embeddings, out_dir, seed)
+        figures |= family_analysis.figures(model, kind, data, metrics, embeddings, out_dir, seed)
     watch.lap("figures")
     metrics["seconds"] = watch.seconds | {"total": watch.total()}
     metrics["interpolation_pairs_shown"] = [list(pair) for pair in lines.pairs[:interpolation.SHOWN_PAIRS]]
@@ -306,11 +306,10 @@ def interpolate(model: keras.Model, data: AnalysisData, embeddings: np.ndarray, 
 
 def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, lines: Interpolations,
          metrics: dict[str, Any], out_dir: Path, seed: int) -> dict[str, Path]:
-    """Every figure of one model; returns figure name -> file path."""
-    name = kind.upper()
+    """Every figure of one model, titled with its ``--model`` name; returns figure name -> file path."""
     figures: dict[str, Path] = {}
     figure = plot_tsne(points, data.labels, data.class_names,
-                       f"{name}: t-SNE of the {_shape_text(model)} embeddings of {len(data)} test digits",
+                       f"{kind}: t-SNE of the {_shape_text(model)} embeddings of {len(data)} test digits",
                        f"5-NN accuracy {metrics['knn_accuracy']['accuracy']:.1%} · silhouette "
                        f"{metrics['silhouette_embedding']:.2f} · trustworthiness {metrics['tsne_trustworthiness']:.2f}")
     figures["tsne"] = _save(figure, out_dir / "tsne.png")
@@ -318,11 +317,11 @@ def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, 
     smooth = metrics["interpolation"]
     figure = interpolation.plot_interpolations(
         data.clean, data.labels, lines.pairs[:shown], lines.strips[:shown], data.class_names,
-        f"{name}: linear interpolation between embeddings (mean step {smooth['mean_step']:.3f}, "
+        f"{kind}: linear interpolation between embeddings (mean step {smooth['mean_step']:.3f}, "
         f"jump ratio {smooth['jump_ratio']:.2f})")
     figures["interpolation"] = _save(figure, out_dir / "interpolation.png")
     if has(model, GENERATIVE):
-        figures |= _generative_figures(model, out_dir, seed, name)
+        figures |= _generative_figures(model, out_dir, seed, kind)
     return figures
 
 

@@ -3,8 +3,9 @@
 * :mod:`~aezoo.generation.sampling`: which sampler generates for a model (its family's default
   or ``--sampler``), fitted after training and saved in the model's folder;
 * :mod:`~aezoo.generation.scoring`: FD, class statistics and NLL of every model of a run;
-* :mod:`~aezoo.generation.pictures`: the grid of generated images;
-* :mod:`~aezoo.generation.report`: the report's "Generation" section.
+* :mod:`~aezoo.generation.pictures`: the grid of generated images.
+
+The report's "Generation" section is written by :mod:`aezoo.report.measures.generation`.
 
 A model plus a sampler generates (:mod:`aezoo.samplers`); nothing here changes a model.
 """
