@@ -156,7 +156,7 @@ def test_report_has_one_comparison_table_then_a_section_per_model(zoo_run: Path)
     comparison = [t for t in tables if "<th>model</th>" in t]  # models as rows: the one comparison table
     assert len(comparison) == 1
     rows = re.findall(r"<tr><td>([^<]*)</td>", comparison[0])
-    assert rows == ["noisy input", "median 3x3", "ae", "vqvae", "unet"]  # models named as --model spells them
+    assert rows == ["noisy input", "median 3x3", "non-local means", "total variation", "ae", "vqvae", "unet"]  # models named as --model spells them
     book = json.loads((zoo_run / "vqvae" / "analysis" / "latent_metrics.json").read_text())["codebook"]
     vq_row = re.search(r"<tr><td>vqvae</td>(.*?)</tr>", comparison[0]).group(1)
     assert f"{book['perplexity']:.1f} of 64 / {book['dead_codes']}" in vq_row
