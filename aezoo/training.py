@@ -44,7 +44,7 @@ from aezoo.distribute import is_chief, make_strategy
 from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
 from aezoo.families import build
-from aezoo.generation.sampling import fit_sampler
+from aezoo.generation.sampling import choose_sampler, fit_sampler
 from aezoo.metrics import baselines, image_quality
 from aezoo.model_card import write_model_card
 from aezoo.models.adapter import ModelAdapter
@@ -134,9 +134,10 @@ def build_model(kind: str, config: TrainConfig) -> keras.Model:
 
 
 def check_models(config: TrainConfig) -> None:
-    """Run every model constructor's own checks (embedding size, depth, beta, ...) without training."""
+    """Run every model constructor's own checks (embedding size, depth, beta, ...) without training,
+    and check that ``config.sampler`` applies to every model."""
     for kind in config.models:
-        build_model(kind, config)
+        choose_sampler(build_model(kind, config), config.sampler)
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
@@ -320,9 +321,10 @@ def train_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFol
     with timer.phase(f"{kind}: test evaluation"):
         metrics = _score(outcome, kind, config, splits, held_out, strategy)
     with timer.phase(f"{kind}: sampler/prior"):
-        # The model's default sampler, fitted on the training codes where it learns (the AE's mixture,
+        # The run's sampler (default: the model's), fitted on the training codes where it learns (the AE's mixture,
         # the VQ-VAE's PixelCNN) before the export, whose ``sample`` signature draws with it.
-        sampler = fit_sampler(outcome.model, run.model_dir(kind), splits.train_images, seed=config.seed)
+        sampler = fit_sampler(outcome.model, run.model_dir(kind), splits.train_images, config.sampler,
+                              seed=config.seed)
     with timer.phase(f"{kind}: save and SavedModel export"):
         _save(outcome.model, kind, run, metrics, sampler, outcome.backup)
     # The model folder is complete here (model.keras, saved_model/, metrics.json): steps that

@@ -117,11 +117,14 @@ def test_a_finished_or_foreign_output_folder_is_refused(tmp_path, tiny_run, tiny
     (["--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
     (["--epochs", "0"], "epochs must be a positive integer, got 0"),
     (["--batch-size", "-4"], "batch size must be a positive integer, got -4"),
-    (["--noise-std", "-0.5"], "Gaussian noise std must be a finite number >= 0, got -0.5"),
-    (["--noise", "salt_pepper", "--noise-amount", "1.5"], "salt-and-pepper amount must be a fraction in [0, 1], got 1.5"),
+    (["--noise-strength", "-0.5"], "Gaussian noise std must be a finite number >= 0, got -0.5"),
+    (["--noise", "salt_pepper", "--noise-strength", "1.5"], "salt-and-pepper amount must be a fraction in [0, 1], got 1.5"),
     (["--learning-rate", "0"], "learning rate must be a number in (0, 1), got 0.0"),
     (["--embedding-dim", "0"], "embedding_dim must be a positive integer, got 0"),
     (["--beta", "-1"], "beta must be a finite number >= 0, got -1.0"),
+    (["--num-codes", "0"], "num_codes must be a positive integer, got 0"),
+    (["--pixel-loss", "l1"], "argument --pixel-loss: invalid choice: 'l1'"),
+    (["--model", "ae,vae", "--sampler", "prior"], "--sampler prior does not apply to ae: "),
     (["--data-dir", "/nonexistent/mnist"], "--data-dir /nonexistent/mnist is not a folder"),
 ])
 def test_bad_flags_give_one_line_and_status_2_and_write_nothing(flags, message, tmp_path, capsys, monkeypatch):
@@ -365,7 +368,6 @@ def test_zoo_flag_mistakes_are_one_line_status_2_and_write_nothing(flags, messag
 
 def test_kl_warmup_and_iw_samples_flags_reach_the_config_and_the_iwae_only():
     from aezoo.commands import build_parser
-    from aezoo.commands.flags import IW_SAMPLES_DEFAULT
     from aezoo.commands.train import config_from_args
     from aezoo.config import model_defaults
     from aezoo.training import build_model
@@ -377,8 +379,8 @@ def test_kl_warmup_and_iw_samples_flags_reach_the_config_and_the_iwae_only():
     assert given.kl_warmup_epochs == 3 and build_model("iwae", given).iw_samples == 2
     assert "iw_samples" not in build_model("vae", given).get_config()  # only the IWAE takes it
     default = config().validate()
-    assert default.kl_warmup_epochs == 0 and build_model("iwae", default).iw_samples == IW_SAMPLES_DEFAULT
-    assert IW_SAMPLES_DEFAULT == model_defaults("iwae")["iw_samples"]  # the --help copy is the constructor's
+    assert default.kl_warmup_epochs == 0
+    assert build_model("iwae", default).iw_samples == model_defaults("iwae")["iw_samples"]
 
 
 def test_an_old_run_folder_without_the_new_settings_still_resumes(tmp_path, tiny_splits):

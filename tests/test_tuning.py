@@ -194,7 +194,7 @@ def test_another_search_in_the_same_folder_is_refused_unless_overwritten(tiny_se
     (["--fix", "colour=3"], "--fix 'colour=3': expected NAME=VALUE with NAME one of embedding_dim, depth"),
     (["--fix", "depth=two"], "depth must be an integer"),
     (["--fix", "filters=0"], "filters"),
-    (["--noise-std", "-1"], "noise"),
+    (["--noise-strength", "-1"], "noise"),
 ])
 def test_bad_flags_exit_2_with_a_clear_message(flags, message, capsys, tmp_path) -> None:
     status = run_command("tune", flags + ["--output", str(tmp_path / "t")])
