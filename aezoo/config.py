@@ -20,7 +20,6 @@ from aezoo.errors import UsageError
 from aezoo.families import GROUPS, MODELS, all_hyperparameters, get_model, parse_model_list
 from aezoo.samplers import SAMPLERS
 
-MODEL_CHOICES = (*MODELS, *GROUPS)
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -156,4 +155,4 @@ def _positive_int(name: str, value: Any) -> None:
         raise UsageError(f"{name} must be a positive integer, got {value!r}")
 
 
-__all__ = ["LR_SCHEDULES", "MODEL_CHOICES", "NOISE_KINDS", "TrainConfig", "model_defaults"]
+__all__ = ["LR_SCHEDULES", "NOISE_KINDS", "TrainConfig", "model_defaults"]

@@ -54,7 +54,6 @@ from aezoo.timing import PhaseTimer
 
 logger = logging.getLogger("aezoo")
 
-INCOMPLETE_MARKER = INCOMPLETE
 PLOTTED_IMAGES = 10
 SCORED_METRICS = ("mse", "psnr", "ssim")
 # The keys of aezoo.metrics.baselines(), the two rows every model is compared with.
@@ -182,7 +181,7 @@ def build_compiled_model(kind: str, config: TrainConfig, train_images: int | Non
         model.build()
         # Adam's slots are otherwise created inside the first training step, and a tf.function
         # that creates variables is traced twice: building them here saves one trace of the
-        # whole step (about 3 s of a model's first epoch on 2 CPU cores).
+        # whole step (its cost: bench/README.md, "How the defaults got there").
         model.optimizer.build(model.trainable_variables)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
@@ -447,7 +446,7 @@ def denoise_in_batches(model: keras.Model, images: np.ndarray, labels: np.ndarra
     """The model's outputs for ``images`` (and ``labels``, if it needs them), as ``predict`` gives them.
 
     Direct eager calls: ``predict`` would first trace a graph for one pass over a thousand test
-    images, which cost more than the pass itself (0.8 against 0.5 CPU s for the default VAE).
+    images, which costs more than the pass itself (bench/README.md, "Measurements behind code choices").
     """
     return ModelAdapter(model, batch_size)(images, labels)
 

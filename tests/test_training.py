@@ -12,8 +12,8 @@ import pytest
 from aezoo.commands import main
 from aezoo.config import TrainConfig
 from aezoo.errors import UsageError
-from aezoo.run_folder import RunFolder
-from aezoo.training import INCOMPLETE_MARKER, format_comparison, prepare_splits, train
+from aezoo.run_folder import INCOMPLETE, RunFolder
+from aezoo.training import format_comparison, prepare_splits, train
 from tests.fixtures import TINY_HYPERPARAMETERS
 from tests.helpers import TINY_TRAIN_FLAGS, assert_usage_error, run_python
 
@@ -23,7 +23,7 @@ MODEL_FILES = ["model.keras", "saved_model/saved_model.pb", "metrics.json", "his
 
 def test_a_run_writes_every_artifact(tiny_run):
     assert (tiny_run / "config.json").exists() and (tiny_run / "summary.json").exists()
-    assert not (tiny_run / INCOMPLETE_MARKER).exists()
+    assert not (tiny_run / INCOMPLETE).exists()
     for kind in ("ae", "vae"):
         for name in MODEL_FILES:
             assert (tiny_run / kind / name).exists(), f"{kind}/{name} missing"
@@ -85,19 +85,19 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, tiny_splits, tiny
     shutil.copytree(tiny_run, run_dir)
     shutil.rmtree(run_dir / "vae")
     (run_dir / "summary.json").unlink()
-    (run_dir / INCOMPLETE_MARKER).write_text("interrupted")
+    (run_dir / INCOMPLETE).write_text("interrupted")
     ae_model_time = (run_dir / "ae" / "model.keras").stat().st_mtime_ns
     config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
     train(config, output=run_dir, verbose=0, splits=tiny_splits)
     assert (run_dir / "ae" / "model.keras").stat().st_mtime_ns == ae_model_time
     assert (run_dir / "vae" / "model.keras").exists() and (run_dir / "summary.json").exists()
-    assert not (run_dir / INCOMPLETE_MARKER).exists()
+    assert not (run_dir / INCOMPLETE).exists()
 
 
 def test_default_output_resumes_the_unfinished_run_with_the_same_settings(tmp_path, tiny_splits):
     config = TrainConfig(models=("ae",), epochs=1, batch_size=64, hyperparameters=dict(TINY_HYPERPARAMETERS))
     first = train(config, runs_root=tmp_path, verbose=0, splits=tiny_splits).run_dir
-    (first / INCOMPLETE_MARKER).write_text("interrupted")
+    (first / INCOMPLETE).write_text("interrupted")
     assert train(config, runs_root=tmp_path, verbose=0, splits=tiny_splits).run_dir == first
     # Finished now: the next identical command starts a new run.
     assert train(config, runs_root=tmp_path, verbose=0, splits=tiny_splits).run_dir != first

@@ -64,8 +64,8 @@ def as_unit_images(images: Any) -> np.ndarray:
 def build_classifier(seed: int = 0) -> keras.Model:
     """A small CNN: two conv blocks, a 128-unit feature layer, a softmax over the ten classes.
 
-    Random shifts and rotations during training are what lift it from ~96% to >= 97% when it
-    only sees the embedded set's 4000 digits; they are inactive at inference.
+    Random shifts and rotations during training make up for the embedded set's mere 4000
+    training digits (docs/generation.md, "Measured"); they are inactive at inference.
     """
     init = keras.initializers.HeNormal
     inputs = keras.Input((28, 28, 1), name="images")

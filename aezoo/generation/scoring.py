@@ -36,7 +36,8 @@ logger = logging.getLogger("aezoo")
 # Images generated per model for FD and the class statistics: as many as real test images they
 # are compared with (FD depends on the number).
 SCORED_SAMPLES = 1000
-# Test images whose NLL is estimated: at the default K = 16 importance samples, about 2.5 CPU s per model.
+# Test images whose NLL is estimated: enough to rank models, few enough that the analysis runs by
+# default after training (its cost: docs/generation.md).
 NLL_IMAGES = 500
 
 Progress = Callable[[str], None]

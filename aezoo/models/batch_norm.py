@@ -14,10 +14,8 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
 
     Keras 3 normalises a training batch with a dozen small ops per layer (the moments, the
     normalisation, the scale and shift, the same again backwards). On a CPU with the zoo's small
-    feature maps that per-op overhead, not the arithmetic, dominates: batch normalisation made
-    the depth-2 autoencoder's epoch take about 1.6x as long as the same network without it
-    (bench/README.md). ``tf.nn.fused_batch_norm`` does the forward pass in one op and the
-    backward pass in another, which cut the epoch by about a sixth.
+    feature maps that per-op overhead, not the arithmetic, dominates (bench/README.md).
+    ``tf.nn.fused_batch_norm`` does the forward pass in one op and the backward pass in another.
 
     The layer is otherwise Keras's: the same weights (``gamma``, ``beta``, ``moving_mean``,
     ``moving_variance``), arguments, config and inference path. It falls back to Keras's own
