@@ -397,13 +397,14 @@ def test_an_old_run_folder_without_the_new_settings_still_resumes(tmp_path, tiny
 
 def test_every_model_gets_the_kl_warm_up_before_the_history_is_written(tmp_path):
     from aezoo.callbacks import EpochTimer, HistoryCSV, KLWarmup
-    from aezoo.training import HeldOut, _callbacks
+    from aezoo.families import get_model
+    from aezoo.training import HeldOut, TrainingContext, _callbacks
 
     images = np.zeros((4, 28, 28, 1), np.float32)
-    held_out = HeldOut(images, images, images, images, np.arange(4), np.arange(4))
-    config = TrainConfig(kl_warmup_epochs=3)
+    context = TrainingContext(config=TrainConfig(kl_warmup_epochs=3), splits=None, run=RunFolder(tmp_path))
+    context.held_out = HeldOut(images, images, images, images, np.arange(4), np.arange(4))
     for kind in ("ae", "cvae"):
-        callbacks = _callbacks(kind, config, RunFolder(tmp_path), held_out, EpochTimer(4), needs_labels=kind == "cvae")
+        callbacks = _callbacks(get_model(kind).model_class, kind, context, EpochTimer(4))
         kinds = [type(callback) for callback in callbacks]
         (warmup,) = [callback for callback in callbacks if isinstance(callback, KLWarmup)]
         assert warmup.warmup_epochs == 3 and kinds.index(KLWarmup) < kinds.index(HistoryCSV), kind
