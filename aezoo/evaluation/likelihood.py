@@ -94,7 +94,7 @@ def latent_variable_model(model: Any) -> LatentVariableModel:
     """The three callables of a VAE-family model, conditional or not.
 
     An unconditional model needs ``posterior(images)``, ``latent.prior()`` and
-    ``decode(z)``; a conditional one (``needs_labels``) ``posterior(images, labels)`` and
+    ``decode(z)``; a conditional one ``posterior(images, labels)`` and
     ``decode(z, labels)``, and takes ``x = (images, labels)``.
     """
     prior = model.prior

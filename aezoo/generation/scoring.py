@@ -25,8 +25,8 @@ from aezoo.errors import UsageError
 from aezoo.evaluation.likelihood import DEFAULT_SAMPLES as DEFAULT_NLL_SAMPLES
 from aezoo.generation.pictures import SAMPLES_FIGURE, draw_samples
 from aezoo.generation.sampling import load_sampler, why_not_generative
-from aezoo.models.adapter import unit_images
-from aezoo.models.capabilities import CONDITIONAL, LIKELIHOOD, has
+from aezoo.models.adapter import ModelAdapter, unit_images
+from aezoo.models.capabilities import LIKELIHOOD, has
 from aezoo.run_folder import RunFolder
 from aezoo.samplers.base import Sampler
 from aezoo.timing import ANALYSIS, PhaseTimer
@@ -53,11 +53,10 @@ def likelihood_metrics(model: Any, images: Any, labels: Any, samples: int, seed:
     """Importance-sampled NLL, IWAE bound and ELBO (nats per image) of clean images."""
     from aezoo.evaluation.likelihood import importance_sampled_nll
 
-    conditional = has(model, CONDITIONAL)
-    inputs = (images, labels) if conditional else images
-    estimate = importance_sampled_nll(model, inputs, samples=samples, seed=seed)
+    adapter = ModelAdapter(model)
+    estimate = importance_sampled_nll(model, adapter.inputs(images, labels), samples=samples, seed=seed)
     return estimate.summary() | {"images": int(len(images)),
-                                 "quantity": "-log p(x | y)" if conditional else "-log p(x)",
+                                 "quantity": "-log p(x | y)" if adapter.conditional else "-log p(x)",
                                  "likelihood": "Bernoulli on grey levels (the training loss)"}
 
 
