@@ -1,8 +1,8 @@
 """Scoring how a run's models generate: FD and class statistics of their samples, NLL where it applies.
 
-:func:`evaluate_run` scores every finished model of a run that can generate (with its default
-sampler, or the one the run was trained with) or has a likelihood, on the same clean test images, and writes
-``metrics.json["generation"]`` per model and ``summary.json["generation"]`` (reference points,
+:func:`evaluate_run` scores every finished model of a run that can generate (with the sampler the
+run was trained with: ``--sampler``, else its default) or has a likelihood, on the same clean test
+images, and writes ``metrics.json["generation"]`` per model and ``summary.json["generation"]`` (reference points,
 classifier, one row per model). A model plus a sampler draws the images
 (:mod:`aezoo.generation.sampling`); a small CNN trained once per dataset judges them
 (:mod:`aezoo.evaluation`).
@@ -160,9 +160,7 @@ def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, split
     timer = timer or PhaseTimer(part=ANALYSIS)
     run = RunFolder(run_dir)
     started = time.perf_counter()
-    recorded = run.read_config() or {}
-    seed = int(recorded.get("seed", 0)) if seed is None else seed
-    sampler = recorded.get("sampler")  # the one training fitted (None: each model's default)
+    seed = int((run.read_config() or {}).get("seed", 0)) if seed is None else seed
     with timer.phase("generation: classifier", ANALYSIS):
         splits = splits if splits is not None else run_splits(run)
         if classifier is None:
@@ -179,8 +177,7 @@ def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, split
         with timer.phase(f"generation: {kind}", ANALYSIS):
             model = (models or {}).get(kind)
             model = load_run_model(run, kind) if model is None else model
-            metrics = _evaluate_one(run, kind, model, sampler, classifier, splits, seed, nll_samples,
-                                    count, say, real)
+            metrics = _evaluate_one(run, kind, model, classifier, splits, seed, nll_samples, count, say, real)
         if metrics is not None:
             rows[kind] = metrics
     result = RunGeneration(rows, references, {"test_accuracy": classifier.test_accuracy,
@@ -207,12 +204,11 @@ def _reference_points(classifier: Any, splits: Any, count: int, seed: int,
         classifier, splits.train_images, splits.test_images, n=count, seed=seed, test_features=real_features))
 
 
-def _evaluate_one(run: RunFolder, kind: str, model: Any, sampler_name: str | None, classifier: Any, splits: Any,
-                  seed: int, nll_samples: int, count: int, say: Progress,
-                  real_features: np.ndarray) -> dict[str, Any] | None:
-    """One model's generation metrics and sample grid with the sampler ``sampler_name`` (default: the
-    model's), also added to its ``metrics.json``; None if it cannot generate."""
-    sampler = load_sampler(model, run.model_dir(kind), sampler_name)
+def _evaluate_one(run: RunFolder, kind: str, model: Any, classifier: Any, splits: Any, seed: int, nll_samples: int,
+                  count: int, say: Progress, real_features: np.ndarray) -> dict[str, Any] | None:
+    """One model's generation metrics and sample grid with the sampler the run fitted (``--sampler``,
+    else the model's default), also added to its ``metrics.json``; None if it cannot generate."""
+    sampler = load_sampler(model, run.model_dir(kind), (run.read_config() or {}).get("sampler"))
     if sampler is None and not has(model, LIKELIHOOD):
         say(f"{kind}: cannot generate ({why_not_generative(model)}); no generation metrics")
         return None
