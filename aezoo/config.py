@@ -22,8 +22,8 @@ from aezoo.datasets.sources import (
 from aezoo.distribute import STRATEGIES
 from aezoo.errors import UsageError
 from aezoo.families import GROUPS, MODELS, all_hyperparameters, get_model, parse_model_list
+from aezoo.samplers import SAMPLERS
 
-MODEL_CHOICES = (*MODELS, *GROUPS)
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -68,6 +68,9 @@ class TrainConfig:
     tensorboard: bool = False
     strategy: str = "auto"
     mixed_precision: bool = False
+    # The sampler fitted after training and exported with every model (aezoo.samplers); None: each
+    # family's own. Training refuses one that does not apply to a listed model.
+    sampler: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.models, str):
@@ -109,6 +112,8 @@ class TrainConfig:
             raise UsageError("KL warm-up epochs must be an integer >= 0 (0: no warm-up), "
                              f"got {self.kl_warmup_epochs!r}")
         self._validate_hyperparameters()
+        if self.sampler is not None and self.sampler not in SAMPLERS:
+            raise UsageError(f"unknown sampler {self.sampler!r}; choose one of {', '.join(SAMPLERS)}")
         check_validation_fraction(self.validation_fraction)
         check_image_options(self.image_size, self.color_mode, self.fit)
         try:
@@ -187,4 +192,4 @@ def _positive_int(name: str, value: Any) -> None:
         raise UsageError(f"{name} must be a positive integer, got {value!r}")
 
 
-__all__ = ["LR_SCHEDULES", "MODEL_CHOICES", "NOISE_KINDS", "TrainConfig", "model_defaults"]
+__all__ = ["LR_SCHEDULES", "NOISE_KINDS", "TrainConfig", "model_defaults"]

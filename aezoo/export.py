@@ -38,8 +38,6 @@ from aezoo.models.base import DenoisingAutoencoderBase
 from aezoo.models.capabilities import CONDITIONAL, LATENT_SPACE, capabilities_of, has, names
 from aezoo.samplers.base import Sampler
 
-SIGNATURES = ("serving_default", "denoise", "encode", "decode", "sample")
-
 
 def signature_names(model: DenoisingAutoencoderBase, sampler: Sampler | None = None) -> tuple[str, ...]:
     """The signatures :func:`export_saved_model` writes for ``model`` (and ``sampler``), in a fixed order."""

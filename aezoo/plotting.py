@@ -58,8 +58,8 @@ def show_mosaic(axis: Axes, images: Any, columns: int, gap: int = 2, row_labels:
                 **label_options: Any) -> None:
     """Draw images as one grey mosaic in ``axis`` (white gaps, no ticks, no frame), rows labelled on the left.
 
-    One image in one axes draws many times faster than an axes per digit: a grid of 30 digits
-    took about 0.5 s of CPU as 30 axes, which a callback paid at every epoch.
+    One image in one axes draws many times faster than an axes per digit, a cost a callback
+    pays at every epoch (bench/README.md, "Measurements behind code choices").
     """
     sheet = mosaic(images, columns, gap)
     show_image(axis, sheet)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -44,21 +45,19 @@ from aezoo.distribute import is_chief, make_strategy
 from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
 from aezoo.families import build
-from aezoo.generation.sampling import fit_sampler
 from aezoo.baselines import baselines, choose_baselines
+from aezoo.generation.sampling import choose_sampler, fit_sampler
 from aezoo.metrics import image_quality
 from aezoo.model_card import write_model_card
-from aezoo.models.adapter import ModelAdapter
-from aezoo.models.capabilities import CONDITIONAL, has
+from aezoo.models.adapter import ModelAdapter, labels_for
 from aezoo.run_folder import INCOMPLETE, LOCK, RunFolder
 from aezoo.timing import PhaseTimer
 
 logger = logging.getLogger("aezoo")
 
-INCOMPLETE_MARKER = INCOMPLETE
 PLOTTED_IMAGES = 10
 SCORED_METRICS = ("mse", "psnr", "ssim")
-# The keys of aezoo.metrics.baselines(), the two rows every model is compared with.
+# The two rows every model's PSNR gain is shown against in the console table (aezoo.baselines).
 BASELINE_NAMES = ("noisy input", "median 3x3")
 
 
@@ -110,14 +109,15 @@ class HeldOut:
                    *test_pairs(splits.test_images, noise, config.seed),
                    validation_labels=splits.validation_labels, test_labels=splits.test_labels)
 
-    def validation(self, batch_size: int, needs_labels: bool = False) -> tf.data.Dataset:
-        """The validation pairs as batches; ``((noisy, labels), clean)`` for a model that needs labels."""
+    def validation(self, batch_size: int, model: Any) -> tf.data.Dataset:
+        """The validation pairs as batches for ``model`` (an instance or a class): ``((noisy, labels),
+        clean)`` for a conditional one, ``(noisy, clean)`` otherwise."""
         return pairs_dataset(self.noisy_validation, self.clean_validation, batch_size,
-                             self.validation_labels if needs_labels else None)
+                             labels_for(model, self.validation_labels))
 
-    def test(self, batch_size: int, needs_labels: bool = False) -> tf.data.Dataset:
-        """The test pairs as batches; ``((noisy, labels), clean)`` for a model that needs labels."""
-        return pairs_dataset(self.noisy_test, self.clean_test, batch_size, self.test_labels if needs_labels else None)
+    def test(self, batch_size: int, model: Any) -> tf.data.Dataset:
+        """The test pairs as batches for ``model``, as :meth:`validation`."""
+        return pairs_dataset(self.noisy_test, self.clean_test, batch_size, labels_for(model, self.test_labels))
 
 
 # ----------------------------------------------------------------------------- building and compiling
@@ -135,9 +135,10 @@ def build_model(kind: str, config: TrainConfig) -> keras.Model:
 
 
 def check_models(config: TrainConfig) -> None:
-    """Run every model constructor's own checks (embedding size, depth, beta, ...) without training."""
+    """Run every model constructor's own checks (embedding size, depth, beta, ...) without training,
+    and check that ``config.sampler`` applies to every model."""
     for kind in config.models:
-        build_model(kind, config)
+        choose_sampler(build_model(kind, config), config.sampler)
 
 
 def make_optimizer(config: TrainConfig, steps_per_epoch: int | None = None) -> keras.optimizers.Optimizer:
@@ -182,7 +183,7 @@ def build_compiled_model(kind: str, config: TrainConfig, train_images: int | Non
         model.build()
         # Adam's slots are otherwise created inside the first training step, and a tf.function
         # that creates variables is traced twice: building them here saves one trace of the
-        # whole step (about 3 s of a model's first epoch on 2 CPU cores).
+        # whole step (its cost: bench/README.md, "How the defaults got there").
         model.optimizer.build(model.trainable_variables)
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
@@ -234,27 +235,60 @@ def train(config: TrainConfig, output: str | Path | None = None, runs_root: str 
         splits = prepare_splits(config, splits)
         config = config.for_data(splits.image_shape, splits.class_names, splits.has_labels)
         check_models(config)  # again, now that the data says the image shape
+
+    def context(run: RunFolder) -> TrainingContext:
+        return TrainingContext(config=config, splits=splits, run=run, strategy=strategy, timer=timer,
+                               verbose=_fit_verbosity(verbose))
+
     if not chief:
         # Every worker of a multi-worker run executes the same steps (they take part in the same
         # collective ops, saving included); only the chief's files are kept.
         run_dir = Path(tempfile.mkdtemp(prefix="aezoo-worker-"))
         try:
-            return dataclasses.replace(_train_all(config, splits, RunFolder(run_dir), strategy, verbose, timer),
-                                       chief=False)
+            return dataclasses.replace(_train_all(context(RunFolder(run_dir))), chief=False)
         finally:
             shutil.rmtree(run_dir, ignore_errors=True)
     with _claimed_run(config, output, Path(runs_root)) as run:
-        return _train_all(config, splits, run, strategy, verbose, timer)
+        return _train_all(context(run))
 
 
-def _train_all(config: TrainConfig, splits: ImageSplits, run: RunFolder, strategy: tf.distribute.Strategy,
-               verbose: str | int, timer: PhaseTimer) -> RunResult:
+def _fit_verbosity(verbose: str | int) -> str | int:
+    """``fit``'s ``verbose``: ``"auto"`` is a progress bar on a terminal, one line per epoch otherwise."""
+    if verbose == "auto":
+        return 1 if sys.stdout.isatty() else 2
+    return verbose
+
+
+@dataclasses.dataclass
+class TrainingContext:
+    """What every step of a run's training shares: its settings and data, its folder, how it runs.
+
+    ``held_out``: the fixed noisy validation and test pairs, made on first use (they depend on
+    the settings and the data only).
+    """
+
+    config: TrainConfig
+    splits: ImageSplits
+    run: RunFolder
+    strategy: tf.distribute.Strategy = dataclasses.field(default_factory=tf.distribute.get_strategy)
+    timer: PhaseTimer = dataclasses.field(default_factory=PhaseTimer)
+    verbose: str | int = 2
+
+    @functools.cached_property
+    def held_out(self) -> HeldOut:
+        return HeldOut.of(self.splits, self.config)
+
+    @property
+    def train_images(self) -> int:
+        return len(self.splits.train_images)
+
+
+def _train_all(context: TrainingContext) -> RunResult:
+    config, splits, run, timer = context.config, context.splits, context.run, context.timer
     logger.info("Run folder: %s", run.path)
     logger.info("Data: %s; noise: %s %s", splits.describe(), config.noise, config.noise_strength)
-    if verbose == "auto":
-        verbose = 1 if sys.stdout.isatty() else 2
     with timer.phase("held-out pairs and baselines"):
-        held_out = HeldOut.of(splits, config)
+        held_out = context.held_out
         summary: dict[str, Any] = {
             **_data_record(splits), "noise": {"kind": config.noise, "strength": config.noise_strength},
             "test": baselines(held_out.noisy_test, held_out.clean_test,
@@ -263,7 +297,7 @@ def _train_all(config: TrainConfig, splits: ImageSplits, run: RunFolder, strateg
         }
     models: dict[str, keras.Model] = {}
     for kind in config.models:
-        metrics, model = train_model(kind, config, splits, run, held_out, verbose, strategy, timer)
+        metrics, model = train_model(kind, context)
         if model is not None:
             models[kind] = model
         summary["test"][kind] = {k: metrics["test"][k] for k in SCORED_METRICS}
@@ -291,58 +325,60 @@ def _data_record(splits: ImageSplits) -> dict[str, Any]:
 
 @dataclasses.dataclass
 class FitOutcome:
+    """One model after ``fit``: the model to keep (the best checkpoint if it diverged) and its records."""
+
+    kind: str
     model: keras.Model
     diverged: bool
     timer: EpochTimer
     backup: TrainingBackup | None = None
 
 
-def train_model(kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder, held_out: HeldOut,
-                verbose: str | int = 2, strategy: tf.distribute.Strategy | None = None,
-                timer: PhaseTimer | None = None) -> tuple[dict[str, Any], keras.Model | None]:
+def train_model(kind: str, context: TrainingContext) -> tuple[dict[str, Any], keras.Model | None]:
     """Train one model into ``run.model_dir(kind)``; return its metrics (also its ``metrics.json``) and the model.
 
-    Build, fit (on train, watching validation), score (once, on test), save; ``timer`` times
-    each as a phase ``"<kind>: ..."``. A model that is already finished (a resumed run) is not
-    trained again: its metrics are read back and the model is ``None``.
+    Build, fit (on train, watching validation), score (once, on test), save; the context's timer
+    times each as a phase ``"<kind>: ..."``. A model that is already finished (a resumed run) is
+    not trained again: its metrics are read back and the model is ``None``.
     """
+    config, run, timer = context.config, context.run, context.timer
     if run.is_model_finished(kind):
         logger.info("%s: already trained in %s, skipping", kind, run.model_dir(kind))
         TrainingBackup(run.backup_dir(kind)).discard()  # a kill after metrics.json may have left it
         return run.read_metrics(kind) or {}, None
-    timer = timer or PhaseTimer()
     files.make_folder(run.model_dir(kind))
-    strategy = strategy or tf.distribute.get_strategy()
     with timer.phase(f"{kind}: build"):
         keras.utils.set_random_seed(config.seed)
-        with strategy.scope():  # variables (weights, optimizer state) are created per replica
-            model = build_compiled_model(kind, config, len(splits.train_images))
+        with context.strategy.scope():  # variables (weights, optimizer state) are created per replica
+            model = build_compiled_model(kind, config, context.train_images)
     with timer.phase(f"{kind}: training"):
-        outcome = _fit(model, kind, config, splits, run, held_out, verbose, strategy)
+        outcome = _fit(model, kind, context)
     # The fit phase's time outside the training steps: validation, and the epoch-end callbacks.
     training = timer.phases[-1]
     timer.carve(f"{kind}: validation and epoch-end callbacks", training.seconds - outcome.timer.seconds_this_fit,
                 training.cpu_seconds - outcome.timer.cpu_seconds_this_fit)
     with timer.phase(f"{kind}: test evaluation"):
-        metrics = _score(outcome, kind, config, splits, held_out, strategy)
+        metrics = _score(outcome, context)
     with timer.phase(f"{kind}: sampler/prior"):
-        # The model's default sampler, fitted on the training codes where it learns (the AE's mixture,
-        # the VQ-VAE's PixelCNN) before the export, whose ``sample`` signature draws with it.
-        sampler = fit_sampler(outcome.model, run.model_dir(kind), splits.train_images, seed=config.seed)
+        # The run's sampler (default: the model's), fitted on the training codes where it learns (the
+        # AE's mixture, the VQ-VAE's PixelCNN) before the export, whose ``sample`` signature draws with it.
+        sampler = fit_sampler(outcome.model, run.model_dir(kind), context.splits.train_images, config.sampler,
+                              seed=config.seed)
     with timer.phase(f"{kind}: save and SavedModel export"):
-        _save(outcome.model, kind, run, metrics, sampler, outcome.backup)
+        _save(outcome, context, metrics, sampler)
     # The model folder is complete here (model.keras, saved_model/, metrics.json): steps that
     # only read a finished model (model card, generation) are called from this point.
     return metrics, outcome.model
 
 
-def _datasets(config: TrainConfig, splits: ImageSplits, held_out: HeldOut, strategy: tf.distribute.Strategy,
-              needs_labels: bool = False) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+def _datasets(context: TrainingContext, model: keras.Model) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """The training batches (fresh noise every epoch) and the fixed validation pairs, as ``model`` takes them."""
+    config, splits = context.config, context.splits
     # The global batch is config.batch_size; a strategy splits each batch across its replicas.
     train_ds = training_dataset(splits.train_images, config.noise_model(), config.batch_size, seed=config.seed,
-                                labels=splits.train_labels if needs_labels else None)
-    val_ds = held_out.validation(config.batch_size, needs_labels)
-    if strategy.num_replicas_in_sync > 1:
+                                labels=labels_for(model, splits.train_labels))
+    val_ds = context.held_out.validation(config.batch_size, model)
+    if context.strategy.num_replicas_in_sync > 1:
         # Workers each take their share of every epoch's batches (the data is in memory on each).
         options = tf.data.Options()
         options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -356,10 +392,11 @@ def settings_of(config: TrainConfig) -> dict[str, Any]:
     return {key: value for key, value in config.to_json().items() if key != "models"}
 
 
-def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut, timer: EpochTimer,
-               backup: TrainingBackup | None = None, needs_labels: bool = False) -> list[keras.callbacks.Callback]:
+def _callbacks(model: keras.Model | type, kind: str, context: TrainingContext, timer: EpochTimer,
+               backup: TrainingBackup | None = None) -> list[keras.callbacks.Callback]:
+    config, run, held_out = context.config, context.run, context.held_out
     history = run.history_path(kind)
-    plotted_labels = held_out.validation_labels[:PLOTTED_IMAGES] if needs_labels else None
+    plotted_labels = labels_for(model, held_out.validation_labels[:PLOTTED_IMAGES])
     backup = backup or TrainingBackup(run.backup_dir(kind), settings_of(config), timer)
     records: list[keras.callbacks.Callback] = [
         HistoryCSV(history),
@@ -389,14 +426,13 @@ def _callbacks(kind: str, config: TrainConfig, run: RunFolder, held_out: HeldOut
     return [*callbacks, ReplayRestoredEpoch(backup, records), StopOnInterrupt()]
 
 
-def _fit(model: keras.Model, kind: str, config: TrainConfig, splits: ImageSplits, run: RunFolder,
-         held_out: HeldOut, verbose: str | int, strategy: tf.distribute.Strategy) -> FitOutcome:
-    needs_labels = has(model, CONDITIONAL)
-    train_ds, val_ds = _datasets(config, splits, held_out, strategy, needs_labels)
-    timer = EpochTimer(images_per_epoch=len(splits.train_images))
+def _fit(model: keras.Model, kind: str, context: TrainingContext) -> FitOutcome:
+    config, run = context.config, context.run
+    train_ds, val_ds = _datasets(context, model)
+    timer = EpochTimer(images_per_epoch=context.train_images)
     backup = TrainingBackup(run.backup_dir(kind), settings_of(config), timer)
     try:
-        with strategy.scope():
+        with context.strategy.scope():
             initial_epoch = backup.restore(model)
     except BackupMismatch as error:
         raise UsageError(f"{run.backup_dir(kind)}: {error}; repeat the command the run was started with, "
@@ -410,28 +446,27 @@ def _fit(model: keras.Model, kind: str, config: TrainConfig, splits: ImageSplits
         logger.info("%s: %s parameters, training %d epochs", kind, f"{model.count_params():,}", config.epochs)
     with interrupts.deferred():  # a SIGTERM stops fit at a step end, never inside a backup write
         history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=initial_epoch,
-                            verbose=verbose, shuffle=False,
-                            callbacks=_callbacks(kind, config, run, held_out, timer, backup, needs_labels))
+                            verbose=context.verbose, shuffle=False,
+                            callbacks=_callbacks(model, kind, context, timer, backup))
     # TerminateOnNaN is the only callback here that stops training early.
     diverged = bool(model.stop_training) or not all(math.isfinite(v) for v in history.history.get("loss", []))
     if diverged:
         model = _recover_from_nan(kind, run.best_checkpoint_path(kind), config)
-    return FitOutcome(model, diverged, timer, backup)
+    return FitOutcome(kind, model, diverged, timer, backup)
 
 
-def _score(outcome: FitOutcome, kind: str, config: TrainConfig, splits: ImageSplits, held_out: HeldOut,
-           strategy: tf.distribute.Strategy) -> dict[str, Any]:
+def _score(outcome: FitOutcome, context: TrainingContext) -> dict[str, Any]:
     """The model's one look at the test split, and everything metrics.json records about the run."""
+    config, held_out, strategy = context.config, context.held_out, context.strategy
     model = outcome.model
     speed = outcome.timer.steady_images_per_second
-    test_scores = model.evaluate(held_out.test(config.batch_size, has(model, CONDITIONAL)), verbose=0,
-                                 return_dict=True)
+    test_scores = model.evaluate(held_out.test(config.batch_size, model), verbose=0, return_dict=True)
     denoised = denoise_in_batches(model, held_out.noisy_test, held_out.test_labels)
     test = image_quality(held_out.clean_test, denoised) | {k: float(v) for k, v in test_scores.items()
                                                           if k not in ("mse", "psnr")}
     return {
-        "model": kind, "class": type(model).__name__, "config": model.get_config(),
-        "parameters": int(model.count_params()), **_data_record(splits),
+        "model": outcome.kind, "class": type(model).__name__, "config": model.get_config(),
+        "parameters": int(model.count_params()), **_data_record(context.splits),
         "validation_fraction": config.validation_fraction,
         "noise": {"kind": config.noise, "strength": config.noise_strength}, "seed": config.seed,
         "epochs": config.epochs, "batch_size": config.batch_size, "learning_rate": config.learning_rate,
@@ -451,18 +486,18 @@ def denoise_in_batches(model: keras.Model, images: np.ndarray, labels: np.ndarra
     """The model's outputs for ``images`` (and ``labels``, if it needs them), as ``predict`` gives them.
 
     Direct eager calls: ``predict`` would first trace a graph for one pass over a thousand test
-    images, which cost more than the pass itself (0.8 against 0.5 CPU s for the default VAE).
+    images, which costs more than the pass itself (bench/README.md, "Measurements behind code choices").
     """
     return ModelAdapter(model, batch_size)(images, labels)
 
 
-def _save(model: keras.Model, kind: str, run: RunFolder, metrics: dict[str, Any], sampler: Any = None,
-          backup: TrainingBackup | None = None) -> None:
+def _save(outcome: FitOutcome, context: TrainingContext, metrics: dict[str, Any], sampler: Any = None) -> None:
+    model, kind, run = outcome.model, outcome.kind, context.run
     files.write_with(run.model_file(kind), model.save)
     export_saved_model(model, run.saved_model_dir(kind), sampler)
     run.write_metrics(kind, metrics)  # last: its presence means the model is complete
     # Only now: a kill before this point resumes from the backup with no epoch to train again.
-    (backup or TrainingBackup(run.backup_dir(kind))).discard()
+    (outcome.backup or TrainingBackup(run.backup_dir(kind))).discard()
     logger.info("%s: test PSNR %.2f dB, SSIM %.3f", kind, metrics["test"]["psnr"], metrics["test"]["ssim"])
 
 

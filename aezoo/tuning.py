@@ -49,8 +49,8 @@ from aezoo.config import TrainConfig, data_facts
 from aezoo.datasets import DEFAULT_VALIDATION_FRACTION, ImageSplits, training_dataset
 from aezoo.errors import UsageError
 from aezoo.hypermodels import DEFAULT_OBJECTIVE, AutoencoderHyperModel, objectives
-from aezoo.families import MODELS, get_model
-from aezoo.models.capabilities import CONDITIONAL
+from aezoo.families import MODELS, PLAIN_AUTOENCODER, get_model
+from aezoo.models.adapter import labels_for
 from aezoo.run_folder import RunFolder, read_json
 from aezoo.training import HeldOut, check_models, prepare_splits, train
 
@@ -77,7 +77,7 @@ PLOT_AXES = ("embedding_dim", "filters")
 class SearchSettings:
     """Everything that decides what a search does (and so what makes two commands the same search)."""
 
-    model: str = "ae"
+    model: str = PLAIN_AUTOENCODER
     tuner: str = "hyperband"
     max_trials: int | None = None
     epochs: int = DEFAULT_EPOCHS
@@ -223,11 +223,11 @@ def run_search(tuner: kt.Tuner, settings: SearchSettings, hypermodel: Autoencode
     config = settings.train_config(hypermodel, hp)
     # The data exactly as in aezoo.training: fresh noise every epoch for training, the fixed noisy
     # validation pairs to score on, so trial scores and the retrained run's val_* are comparable.
-    # A family that needs labels gets ((noisy, labels), clean) batches, as in training; no other does.
-    needs_labels = CONDITIONAL in get_model(settings.model).capabilities
+    # A conditional family gets ((noisy, labels), clean) batches, as in training; no other does.
+    model_class = get_model(settings.model).model_class
     train_ds = training_dataset(splits.train_images, config.noise_model(), settings.batch_size, seed=settings.seed,
-                                labels=splits.train_labels if needs_labels else None)
-    val_ds = HeldOut.of(splits, config).validation(settings.batch_size, needs_labels)
+                                labels=labels_for(model_class, splits.train_labels))
+    val_ds = HeldOut.of(splits, config).validation(settings.batch_size, model_class)
     started = time.perf_counter()
     tuner.search(train_ds, validation_data=val_ds, epochs=settings.epochs, verbose=verbose)
     logger.info("Search finished in %.0f s (this process)", time.perf_counter() - started)

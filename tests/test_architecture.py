@@ -184,3 +184,126 @@ def test_the_report_and_the_model_card_name_no_family(path):
             text = text.replace(quantity, "")
         found = pattern.search(text.replace("-", "").replace("_", ""))
         assert found is None, f"{path.relative_to(PACKAGE.parent)}:{line} names the family {found.group(0)!r}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The family-folder layout: what a family is and can do is asked one way, outside its folder.
+
+FAMILIES_FOLDER = PACKAGE / "families"
+# The one module that reads a model's declared capabilities (everyone else asks it).
+CAPABILITY_READER = PACKAGE / "models" / "capabilities.py"
+# The one data table outside the family folders that names models: the leaderboard's claims.
+TARGETS_TABLE = PACKAGE / "bench" / "targets.py"
+# Keras's attribute a callback sets to end fit(): its public API, not an aezoo model's state.
+KERAS_SETTABLE = {"stop_training"}
+
+
+def _relative(path: Path) -> str:
+    return str(path.relative_to(PACKAGE.parent))
+
+
+def modules_outside(*allowed: Path) -> list[Path]:
+    """aezoo's modules outside the family folders and ``allowed`` folders or files."""
+    return sorted(path for path in PACKAGE.rglob("*.py")
+                  if not path.is_relative_to(FAMILIES_FOLDER) and not any(
+                      path == place or path.is_relative_to(place) for place in allowed))
+
+
+def _is_model(node: ast.AST) -> bool:
+    """Whether an expression names a model: ``model``, ``self.model``, ``entry.model``, ``trained_model``,
+    ``models[kind]``."""
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    name = node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
+    return name in ("model", "models") or name.endswith("_model")
+
+
+def _model_probes(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
+            continue
+        probe = node.func.id == "hasattr" or (node.func.id == "getattr" and len(node.args) == 3)
+        if probe and _is_model(node.args[0]):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+@pytest.mark.parametrize("path", modules_outside(CAPABILITY_READER), ids=_relative)
+def test_no_module_probes_a_model_for_what_it_can_do(path):
+    # hasattr(model, "prior") or getattr(model, "codebook", None) outside its folder decides what a
+    # family can do behind its back; a class declares capabilities and everyone asks has(model, ...).
+    probes = _model_probes(ast.parse(path.read_text()))
+    assert not probes, f"{_relative(path)} probes a model (ask aezoo.models.capabilities.has): {probes}"
+
+
+def _model_names() -> set[str]:
+    from aezoo.families import MODELS
+
+    return set(MODELS)
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    return {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+
+
+def _family_names_in(tree: ast.AST, names: set[str]) -> list[str]:
+    docstrings = _docstrings(tree)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            words = {part.strip() for part in node.value.split(",")}
+            if words & names and all(word in names for word in words):  # "vae" or "ae,vae"
+                found.append(f"{node.lineno}: {node.value!r}")
+    return found
+
+
+@pytest.mark.parametrize("path", modules_outside(TARGETS_TABLE), ids=_relative)
+def test_no_module_names_a_family_outside_its_folder_and_the_list(path):
+    # A family named in a branch ("if kind == 'vae'") is a place the next family must be added by
+    # hand; families are told apart by what they declare. The family list and the family folders
+    # name them, and the leaderboard's claims are a data table (aezoo/bench/targets.py).
+    found = _family_names_in(ast.parse(path.read_text()), _model_names())
+    assert not found, f"{_relative(path)} names a model family: {found}"
+
+
+def _model_mutations(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
+        for target in targets:
+            for part in ast.walk(target):
+                if isinstance(part, ast.Attribute) and _is_model(part.value) and part.attr not in KERAS_SETTABLE:
+                    found.append(f"{node.lineno}: {ast.unparse(target)} = ...")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr"
+                and node.args and _is_model(node.args[0])):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+@pytest.mark.parametrize("path", modules_outside(PACKAGE / "models"), ids=_relative)
+def test_no_module_sets_attributes_on_a_model_from_outside_its_class(path):
+    # A VQ-VAE given a `sample` method after construction is generative in memory and not once
+    # loaded: what a model is comes from its class alone.
+    found = _model_mutations(ast.parse(path.read_text()))
+    assert not found, f"{_relative(path)} sets attributes on a model instance: {found}"
+
+
+@pytest.mark.parametrize("check, source", [
+    (_model_probes, "if hasattr(model, 'prior'): pass"),
+    (_model_probes, "codebook = getattr(entry.model, 'codebook', None)"),
+    (_model_mutations, "model.is_generative = True"),
+    (_model_mutations, "setattr(trained_model, 'sample', draw)"),
+    (_model_mutations, "models[kind].sampler = sampler"),
+])
+def test_the_layout_checks_see_what_they_forbid(check, source):
+    assert check(ast.parse(source))
+
+
+def test_the_family_name_check_sees_names_and_lists_but_not_prose():
+    names = {"ae", "vae", "beta_vae"}
+    assert _family_names_in(ast.parse("x = 'vae'\ny = ('ae,vae')"), names) == ["1: 'vae'", "2: 'ae,vae'"]
+    assert not _family_names_in(ast.parse('"""the vae"""\nx = "a vae"\ny = "aes"'), names)

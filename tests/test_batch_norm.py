@@ -71,3 +71,22 @@ def test_config_round_trip() -> None:
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(restored) is FusedBatchNormalization
     assert restored.get_config() == layer.get_config()
+
+
+def test_the_public_raw_op_is_the_compat_wrapper_bit_for_bit(batch: tf.Tensor) -> None:
+    # The layer calls TensorFlow's fused kernel through tf.raw_ops (public, stable) instead of
+    # tf.compat.v1.nn.fused_batch_norm, which calls the same op: no figure of a run can move.
+    gamma, beta = tf.constant([0.5, 1.0, 2.0]), tf.constant([0.1, -0.2, 0.3])
+    empty = tf.constant([], tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([batch, gamma, beta])
+        wrapper = tf.compat.v1.nn.fused_batch_norm(batch, gamma, beta, epsilon=1e-3, data_format="NHWC",
+                                                   is_training=True)
+        raw = tf.raw_ops.FusedBatchNormV3(x=batch, scale=gamma, offset=beta, mean=empty, variance=empty,
+                                          epsilon=1e-3, exponential_avg_factor=1.0, data_format="NHWC",
+                                          is_training=True)[:3]
+        losses = [tf.reduce_sum(outputs[0] * outputs[0]) for outputs in (wrapper, raw)]
+    for mine, theirs in zip(raw, wrapper):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    for mine, theirs in zip(tape.gradient(losses[1], [batch, gamma, beta]), tape.gradient(losses[0], [batch, gamma, beta])):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())

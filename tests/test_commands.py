@@ -137,12 +137,92 @@ def test_the_same_noise_flags_in_train_tune_denoise_and_bench():
     assert (denoise.add_noise, denoise.noise_strength) == ("salt_pepper", 0.1)
 
 
-def test_noise_defaults_and_old_spellings():
+def test_noise_defaults():
     assert flags.noise_from_args(parse("train")) == ("gaussian", None)  # None: the kind's own strength
-    assert flags.noise_from_args(parse("train", "--noise-std", "0.3")) == ("gaussian", 0.3)
-    assert flags.noise_from_args(parse("train", "--noise", "mask", "--mask-rate", "0.4")) == ("mask", 0.4)
     assert parse("denoise", "RUN", "x.png", "-o", "out").add_noise is None
-    assert parse("denoise", "RUN", "x.png", "-o", "out", "--add-noise", "mask").add_noise == "mask"
+    assert parse("denoise", "RUN", "x.png", "-o", "out", "--noise", "mask").add_noise == "mask"
+
+
+@pytest.mark.parametrize("old", [["--noise-std", "0.3"], ["--noise-amount", "0.3"], ["--mask-rate", "0.3"]])
+def test_the_old_noise_spellings_are_gone(old, capsys):
+    with pytest.raises(SystemExit):
+        parse("train", *old)
+    assert "unrecognized arguments" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parse("denoise", "RUN", "x.png", "-o", "out", "--add-noise", "mask")
+
+
+# ---------------------------------------------------------------------------------------------
+# Model flags: generated from the families' declarations
+
+def test_every_flaggable_hyperparameter_has_its_flag_and_reaches_the_config():
+    from aezoo.families import all_hyperparameters
+
+    declared = [h for h in all_hyperparameters().values() if h.flag]
+    parser = build_parser("train")
+    offered = {option for action in parser._actions for option in action.option_strings}
+    assert {h.flag_name for h in declared} <= offered
+    argv, expected = [], {}
+    for h in declared:
+        value = {bool: False, str: (h.choices or ("tanh",))[-1], int: 3, float: 0.5}[h.kind]
+        argv += [f"--no-{h.flag_name[2:]}"] if h.kind is bool else [h.flag_name, str(value)]
+        expected[h.name] = value
+    assert flags.hyperparameters(parse("train", *argv)) == expected
+    assert flags.hyperparameters(parse("train")) == {}
+
+
+def test_hidden_hyperparameters_have_no_flag(capsys):
+    for hidden in ("--num-classes", "--iw_samples"):  # flag=False, and the flag is spelt with dashes
+        with pytest.raises(SystemExit):
+            parse("train", hidden, "3")
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_model_flag_help_gives_each_models_default_and_who_takes_it():
+    text = build_parser("train").format_help().replace("\n", " ")
+    text = " ".join(text.split())
+    assert "(default 1; beta_vae 4, cvae 2; taken by vae, beta_vae, iwae, cvae)" in text
+    assert "(default 10; vqvae 16; taken by" in text
+    assert "(mse or bce; default mse; taken by ae)" in text
+    assert "--depth N convolutions per resolution level (default 2)" in text  # every model takes it
+
+
+def test_a_new_familys_hyperparameter_gets_its_flag_by_being_declared(monkeypatch):
+    from aezoo import families
+    from aezoo.families.family import Family, ModelSpec
+    from aezoo.models.hyperparameters import Hyperparameter
+
+    bandwidth = Hyperparameter("kernel_bandwidth", 1.5, "width of the MMD kernel", kind=float, minimum=0.0,
+                               metavar="H")
+    wae = Family(name="wae", model="nowhere:WAE", summary="Wasserstein autoencoder", paper="Tolstikhin 2018",
+                 hyperparameters=(bandwidth,), loss_in_words=lambda config: "")
+    monkeypatch.setitem(families.FAMILIES, "wae", wae)
+    monkeypatch.setitem(families.MODELS, "wae", ModelSpec("wae", wae))
+    args = parse("train", "--kernel-bandwidth", "0.7")
+    assert flags.hyperparameters(args) == {"kernel_bandwidth": 0.7}
+    assert "(default 1.5; taken by wae)" in " ".join(build_parser("train").format_help().split())
+
+
+# ---------------------------------------------------------------------------------------------
+# --sampler
+
+def test_sampler_flag_reaches_the_config():
+    from aezoo.commands.train import config_from_args
+
+    assert config_from_args(parse("train", "--sampler", "gmm")).sampler == "gmm"
+    assert config_from_args(parse("train")).sampler is None
+
+
+def test_a_sampler_that_does_not_apply_to_a_listed_model_is_refused_in_one_line():
+    from aezoo.config import TrainConfig
+    from aezoo.training import check_models
+
+    check_models(TrainConfig(models=("vae", "ae"), sampler="gmm").validate())
+    with pytest.raises(UsageError, match="^--sampler pixelcnn does not apply to vae: ") as error:
+        check_models(TrainConfig(models=("vae",), sampler="pixelcnn").validate())
+    assert "\n" not in str(error.value)
+    with pytest.raises(UsageError, match="unknown sampler 'mixture'"):
+        TrainConfig(sampler="mixture").validate()
 
 
 # ---------------------------------------------------------------------------------------------

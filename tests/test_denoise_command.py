@@ -78,17 +78,17 @@ def test_single_28x28_array_and_idx(tiny_run: Path, tmp_path: Path) -> None:
     assert len(list((out / "t10k-images-idx3").iterdir())) == 12
 
 
-def test_add_noise_is_reproducible_and_shown(tiny_run: Path, inputs: Path, tmp_path: Path) -> None:
+def test_noise_is_reproducible_and_shown(tiny_run: Path, inputs: Path, tmp_path: Path) -> None:
     runs = []
     for name in ("a", "b"):
         assert main(["denoise", str(tiny_run), str(inputs / "three.npy"), "-o", str(tmp_path / name),
-                     "--add-noise", "salt_pepper", "--noise-strength", "0.3", "--seed", "5"]) == 0
+                     "--noise", "salt_pepper", "--noise-strength", "0.3", "--seed", "5"]) == 0
         runs.append(np.load(tmp_path / name / "three.npy"))
     np.testing.assert_array_equal(*runs)
     with Image.open(tmp_path / "a" / "contact_sheet.png") as sheet:
         assert sheet.size[0] > 3 * 3 * 56  # three triples: input, noisy, denoised
     assert main(["denoise", str(tiny_run), str(inputs), "-o", str(tmp_path / "c"), "--noise-strength", "0.3"]) == 2
-    assert main(["denoise", str(tiny_run), str(inputs), "-o", str(tmp_path / "c"), "--add-noise", "mask",
+    assert main(["denoise", str(tiny_run), str(inputs), "-o", str(tmp_path / "c"), "--noise", "mask",
                  "--noise-strength", "2"]) == 2
 
 

@@ -146,3 +146,22 @@ def test_fd_ordering_sentence_follows_the_numbers(prior, mixture, expected):
     assert expected in fd_ordering_sentence(models)
     assert "the prior samples of vae" in fd_ordering_sentence(models)  # named as --model spells it
     assert fd_ordering_sentence({"vae": models["vae"]}) == ""
+
+
+def test_a_runs_sampler_is_fitted_exported_scored_and_sampled_with(tiny_splits, tiny_classifier, tmp_path, capsys):
+    # train.py --sampler gmm: the VAE's mixture replaces its prior everywhere generation happens.
+    from aezoo.commands import run_command
+    from aezoo.config import TrainConfig
+    from aezoo.samplers.mixture import GaussianMixtureSampler
+    from aezoo.training import train
+
+    config = TrainConfig(models=("vae",), dataset="embedded", epochs=1, batch_size=64, sampler="gmm",
+                         hyperparameters=dict(TINY_HYPERPARAMETERS))
+    run_dir = train(config, output=tmp_path / "run", verbose=0, splits=tiny_splits).run_dir
+    assert (run_dir / "vae" / GaussianMixtureSampler.file_name()).is_file()
+    assert json.loads((run_dir / "vae" / "saved_model" / "aezoo.json").read_text())["sampler"] == "gmm"
+    result = generation.evaluate_run(run_dir, splits=tiny_splits, nll_samples=2, samples=20,
+                                     classifier=tiny_classifier)
+    assert result.models["vae"]["sampler"] == "gmm"
+    assert run_command("sample", [str(run_dir / "vae"), "--n", "2", "--output", str(tmp_path / "s.npy")]) == 0
+    assert "drawn by gmm (" in capsys.readouterr().out

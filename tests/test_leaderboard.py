@@ -69,7 +69,7 @@ def _row(psnr, seconds=None, **generation):
 
 
 def test_targets_are_judged_met_missed_or_skipped():
-    from aezoo.bench.zoo import judge_targets, targets_lines
+    from aezoo.bench.targets import judge as judge_targets, lines as targets_lines
 
     rows = {"textbook": _row(12.8, 30.0), "kerasio": _row(16.8, 20.0), "unet": _row(20.0, 95.0),
             "ae": _row(17.5, 25.0, frechet_distance=9.0),

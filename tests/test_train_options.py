@@ -43,7 +43,7 @@ def tiny_data(tmp_path_factory: pytest.TempPathFactory, tiny_splits) -> Path:
 CONSOLE_RUN_FLAGS = ["--model", "vae", "--epochs", "1", "--batch-size", "64",
                      "--embedding-dim", "2", "--filters", "4", "--depth", "2", "--no-batch-norm",
                      "--lr-schedule", "constant", "--learning-rate", str(LEARNING_RATE), "--tensorboard",
-                     "--noise", "salt_pepper", "--noise-amount", "0.2"]
+                     "--noise", "salt_pepper", "--noise-strength", "0.2"]
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +157,7 @@ def test_mask_noise_trains(tmp_path, tiny_data, tiny_splits, capsys):
     run_dir = tmp_path / "run"
     status = run_command("train", ["--model", "ae", "--data-dir", str(tiny_data), "--epochs", "1",
                                    "--batch-size", "64", "--filters", "4", "--embedding-dim", "4", "--noise", "mask",
-                                   "--mask-rate", "0.3", "--no-analysis", "--output", str(run_dir)])
+                                   "--noise-strength", "0.3", "--no-analysis", "--output", str(run_dir)])
     assert status == 0, capsys.readouterr().err[-2000:]
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["noise"] == {"kind": "mask", "strength": 0.3}

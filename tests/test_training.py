@@ -12,8 +12,8 @@ import pytest
 from aezoo.commands import main
 from aezoo.config import TrainConfig
 from aezoo.errors import UsageError
-from aezoo.run_folder import RunFolder
-from aezoo.training import INCOMPLETE_MARKER, format_comparison, prepare_splits, train
+from aezoo.run_folder import INCOMPLETE, RunFolder
+from aezoo.training import format_comparison, prepare_splits, train
 from tests.fixtures import TINY_HYPERPARAMETERS
 from tests.helpers import TINY_TRAIN_FLAGS, assert_usage_error, run_python
 
@@ -23,7 +23,7 @@ MODEL_FILES = ["model.keras", "saved_model/saved_model.pb", "metrics.json", "his
 
 def test_a_run_writes_every_artifact(tiny_run):
     assert (tiny_run / "config.json").exists() and (tiny_run / "summary.json").exists()
-    assert not (tiny_run / INCOMPLETE_MARKER).exists()
+    assert not (tiny_run / INCOMPLETE).exists()
     for kind in ("ae", "vae"):
         for name in MODEL_FILES:
             assert (tiny_run / kind / name).exists(), f"{kind}/{name} missing"
@@ -87,19 +87,19 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path, tiny_splits, tiny
     shutil.copytree(tiny_run, run_dir)
     shutil.rmtree(run_dir / "vae")
     (run_dir / "summary.json").unlink()
-    (run_dir / INCOMPLETE_MARKER).write_text("interrupted")
+    (run_dir / INCOMPLETE).write_text("interrupted")
     ae_model_time = (run_dir / "ae" / "model.keras").stat().st_mtime_ns
     config = TrainConfig.from_json(json.loads((run_dir / "config.json").read_text()))
     train(config, output=run_dir, verbose=0, splits=tiny_splits)
     assert (run_dir / "ae" / "model.keras").stat().st_mtime_ns == ae_model_time
     assert (run_dir / "vae" / "model.keras").exists() and (run_dir / "summary.json").exists()
-    assert not (run_dir / INCOMPLETE_MARKER).exists()
+    assert not (run_dir / INCOMPLETE).exists()
 
 
 def test_default_output_resumes_the_unfinished_run_with_the_same_settings(tmp_path, tiny_splits):
     config = TrainConfig(models=("ae",), epochs=1, batch_size=64, hyperparameters=dict(TINY_HYPERPARAMETERS))
     first = train(config, runs_root=tmp_path, verbose=0, splits=tiny_splits).run_dir
-    (first / INCOMPLETE_MARKER).write_text("interrupted")
+    (first / INCOMPLETE).write_text("interrupted")
     assert train(config, runs_root=tmp_path, verbose=0, splits=tiny_splits).run_dir == first
     # Finished now: the next identical command starts a new run.
     assert train(config, runs_root=tmp_path, verbose=0, splits=tiny_splits).run_dir != first
@@ -119,11 +119,14 @@ def test_a_finished_or_foreign_output_folder_is_refused(tmp_path, tiny_run, tiny
     (["--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
     (["--epochs", "0"], "epochs must be a positive integer, got 0"),
     (["--batch-size", "-4"], "batch size must be a positive integer, got -4"),
-    (["--noise-std", "-0.5"], "Gaussian noise std must be a finite number >= 0, got -0.5"),
-    (["--noise", "salt_pepper", "--noise-amount", "1.5"], "salt-and-pepper amount must be a fraction in [0, 1], got 1.5"),
+    (["--noise-strength", "-0.5"], "Gaussian noise std must be a finite number >= 0, got -0.5"),
+    (["--noise", "salt_pepper", "--noise-strength", "1.5"], "salt-and-pepper amount must be a fraction in [0, 1], got 1.5"),
     (["--learning-rate", "0"], "learning rate must be a number in (0, 1), got 0.0"),
     (["--embedding-dim", "0"], "embedding_dim must be a positive integer, got 0"),
     (["--beta", "-1"], "beta must be a finite number >= 0, got -1.0"),
+    (["--num-codes", "0"], "num_codes must be a positive integer, got 0"),
+    (["--pixel-loss", "l1"], "argument --pixel-loss: invalid choice: 'l1'"),
+    (["--model", "ae,vae", "--sampler", "prior"], "--sampler prior does not apply to ae: "),
     (["--data-dir", "/nonexistent/mnist"], "--data-dir /nonexistent/mnist is not a folder"),
 ])
 def test_bad_flags_give_one_line_and_status_2_and_write_nothing(flags, message, tmp_path, capsys, monkeypatch):
@@ -367,7 +370,6 @@ def test_zoo_flag_mistakes_are_one_line_status_2_and_write_nothing(flags, messag
 
 def test_kl_warmup_and_iw_samples_flags_reach_the_config_and_the_iwae_only():
     from aezoo.commands import build_parser
-    from aezoo.commands.flags import IW_SAMPLES_DEFAULT
     from aezoo.commands.train import config_from_args
     from aezoo.config import model_defaults
     from aezoo.training import build_model
@@ -379,8 +381,8 @@ def test_kl_warmup_and_iw_samples_flags_reach_the_config_and_the_iwae_only():
     assert given.kl_warmup_epochs == 3 and build_model("iwae", given).iw_samples == 2
     assert "iw_samples" not in build_model("vae", given).get_config()  # only the IWAE takes it
     default = config().validate()
-    assert default.kl_warmup_epochs == 0 and build_model("iwae", default).iw_samples == IW_SAMPLES_DEFAULT
-    assert IW_SAMPLES_DEFAULT == model_defaults("iwae")["iw_samples"]  # the --help copy is the constructor's
+    assert default.kl_warmup_epochs == 0
+    assert build_model("iwae", default).iw_samples == model_defaults("iwae")["iw_samples"]
 
 
 def test_an_old_run_folder_without_the_new_settings_still_resumes(tmp_path, tiny_splits):
@@ -397,13 +399,14 @@ def test_an_old_run_folder_without_the_new_settings_still_resumes(tmp_path, tiny
 
 def test_every_model_gets_the_kl_warm_up_before_the_history_is_written(tmp_path):
     from aezoo.callbacks import EpochTimer, HistoryCSV, KLWarmup
-    from aezoo.training import HeldOut, _callbacks
+    from aezoo.families import get_model
+    from aezoo.training import HeldOut, TrainingContext, _callbacks
 
     images = np.zeros((4, 28, 28, 1), np.float32)
-    held_out = HeldOut(images, images, images, images, np.arange(4), np.arange(4))
-    config = TrainConfig(kl_warmup_epochs=3)
+    context = TrainingContext(config=TrainConfig(kl_warmup_epochs=3), splits=None, run=RunFolder(tmp_path))
+    context.held_out = HeldOut(images, images, images, images, np.arange(4), np.arange(4))
     for kind in ("ae", "cvae"):
-        callbacks = _callbacks(kind, config, RunFolder(tmp_path), held_out, EpochTimer(4), needs_labels=kind == "cvae")
+        callbacks = _callbacks(get_model(kind).model_class, kind, context, EpochTimer(4))
         kinds = [type(callback) for callback in callbacks]
         (warmup,) = [callback for callback in callbacks if isinstance(callback, KLWarmup)]
         assert warmup.warmup_epochs == 3 and kinds.index(KLWarmup) < kinds.index(HistoryCSV), kind

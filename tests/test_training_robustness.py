@@ -15,7 +15,8 @@ import tensorflow as tf
 
 import aezoo.training
 from aezoo.config import TrainConfig
-from aezoo.training import INCOMPLETE_MARKER, TrainingDiverged, train
+from aezoo.run_folder import INCOMPLETE
+from aezoo.training import TrainingDiverged, train
 from tests.fixtures import TINY_HYPERPARAMETERS, subset
 from tests.helpers import launch_python, read_csv, run_python, write_npz_data
 
@@ -76,7 +77,7 @@ def test_a_killed_run_resumes_from_its_last_epoch(sig, tmp_path, tiny_splits):
     assert status == (130 if sig == signal.SIGTERM else -signal.SIGKILL)
     before = pictures(model_dir / "reconstructions")
     assert 3 <= len(before) < epochs, "the run should have been killed part way"
-    assert (tmp_path / "run" / INCOMPLETE_MARKER).exists()
+    assert (tmp_path / "run" / INCOMPLETE).exists()
     assert not (model_dir / "metrics.json").exists()
 
     resumed = run_train(args, tmp_path)
@@ -92,7 +93,7 @@ def test_a_killed_run_resumes_from_its_last_epoch(sig, tmp_path, tiny_splits):
 
     model = keras.saving.load_model(model_dir / "model.keras")
     assert model.denoise(np.zeros((1, 28, 28, 1), "float32")).shape == (1, 28, 28, 1)
-    assert not (tmp_path / "run" / INCOMPLETE_MARKER).exists()
+    assert not (tmp_path / "run" / INCOMPLETE).exists()
 
 
 def poison_after(epochs: int, steps_per_epoch: int):
@@ -133,7 +134,7 @@ def test_a_nan_in_the_first_epoch_is_a_clear_error(tmp_path, tiny_splits, monkey
     config = TrainConfig(models=("ae",), epochs=3, batch_size=64, hyperparameters=dict(TINY_HYPERPARAMETERS))
     with pytest.raises(TrainingDiverged, match="loss became NaN before the first epoch finished; try a lower --learning-rate"):
         train(config, output=tmp_path / "run", verbose=0, splits=tiny_splits)
-    assert (tmp_path / "run" / INCOMPLETE_MARKER).exists()
+    assert (tmp_path / "run" / INCOMPLETE).exists()
     assert not (tmp_path / "run" / "ae" / "metrics.json").exists()
 
 

@@ -16,7 +16,7 @@ import pytest
 from aezoo.commands import run_command
 from aezoo.errors import UsageError
 from aezoo.hypermodels import AutoencoderHyperModel
-from aezoo.training import INCOMPLETE_MARKER
+from aezoo.run_folder import INCOMPLETE
 from aezoo.tuning import PROJECT, SearchSettings, distributed_role, format_tuning, parse_fixed, tune
 from tests.helpers import assert_usage_error, free_port, launch_python, read_csv, subprocess_env, write_npz_data
 
@@ -78,7 +78,7 @@ def test_a_tiny_search_writes_results_and_the_best_model(tiny_search: Path) -> N
     assert best["trial"] == rows[0]["trial"]
     assert best["validation_objective"] == pytest.approx(float(rows[0]["val_psnr"]))
     run = tiny_search / "best"
-    assert not (run / INCOMPLETE_MARKER).exists()
+    assert not (run / INCOMPLETE).exists()
     for name in ("model.keras", "saved_model/saved_model.pb", "metrics.json", "history.csv"):
         assert (run / "ae" / name).exists(), name
     metrics = json.loads((run / "ae" / "metrics.json").read_text())
@@ -194,7 +194,7 @@ def test_another_search_in_the_same_folder_is_refused_unless_overwritten(tiny_se
     (["--fix", "colour=3"], "--fix 'colour=3': expected NAME=VALUE with NAME one of embedding_dim, depth"),
     (["--fix", "depth=two"], "depth must be an integer"),
     (["--fix", "filters=0"], "filters"),
-    (["--noise-std", "-1"], "noise"),
+    (["--noise-strength", "-1"], "noise"),
 ])
 def test_bad_flags_exit_2_with_a_clear_message(flags, message, capsys, tmp_path) -> None:
     status = run_command("tune", flags + ["--output", str(tmp_path / "t")])

@@ -20,6 +20,10 @@ from aezoo.bench.runner import (  # noqa: E402
     ALL_KINDS, DEFAULT_KINDS, TEXTBOOK_BATCH_SIZE, BenchSettings, parse_overrides, run_benchmark,
 )
 from aezoo.errors import UsageError  # noqa: E402
+from aezoo.families import GROUPS, PLAIN_AUTOENCODER  # noqa: E402
+
+# The models whose settings --KIND-override changes: train.py's default pair.
+OVERRIDDEN = GROUPS["both"]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -31,12 +35,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="epochs for every model (default: TrainConfig's, what train.py uses)")
     parser.add_argument("--batch-size", type=int, default=TEXTBOOK_BATCH_SIZE,
                         help="batch size of the references; aezoo's models use train.py's default")
-    parser.add_argument("--ae-override", default="", metavar="K=V,...",
-                        help="benchmark aezoo's AE with these TrainConfig fields / model arguments / "
-                             "bench options changed, e.g. batch_size=32,batch_norm=true,lr_schedule=cosine")
-    parser.add_argument("--vae-override", default="", metavar="K=V,...", help="the same for the VAE")
+    for kind in OVERRIDDEN:
+        parser.add_argument(f"--{kind}-override", default="", metavar="K=V,...",
+                            help=f"benchmark aezoo's {kind} with these TrainConfig fields / model arguments / "
+                                 "bench options changed, e.g. batch_size=32,batch_norm=true,lr_schedule=cosine")
     parser.add_argument("--candidate", action="append", default=[], metavar="LABEL:K=V,...",
-                        help="an extra aezoo model (kind=ae unless kind=vae) trained alongside; repeatable")
+                        help=f"an extra aezoo model (kind={PLAIN_AUTOENCODER} unless kind=NAME) trained alongside; "
+                             "repeatable")
     parser.add_argument("--output", default=None, help="JSON file (default: bench-results/bench-DATE.json)")
     parser.add_argument("--quick", action="store_true", help="tiny run (1 epoch, a few hundred images): checks, not figures")
     parser.add_argument("--no-parity", action="store_true", help="skip the same-batch-size throughput comparison")
@@ -66,7 +71,7 @@ def settings_from_args(args: argparse.Namespace) -> BenchSettings:
         if not sep or not label:
             raise UsageError(f"--candidate {text!r}: expected LABEL:K=V,...")
         candidates[label] = parse_overrides(rest)
-    overrides = {kind: parse_overrides(text) for kind, text in (("ae", args.ae_override), ("vae", args.vae_override)) if text}
+    overrides = {kind: parse_overrides(text) for kind in OVERRIDDEN if (text := getattr(args, f"{kind}_override"))}
     return BenchSettings(models=tuple(m.strip() for m in args.models.split(",") if m.strip()), epochs=args.epochs,
                          batch_size=args.batch_size, overrides=overrides, candidates=candidates, quick=args.quick,
                          parity=not args.no_parity, serving=not args.no_serving, intra_threads=args.intra_threads,

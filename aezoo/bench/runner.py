@@ -5,10 +5,10 @@ models train on the training split and are scored after every epoch on the fixed
 *validation* images), the same noise and the same seed. The test split is left alone: the
 benchmark is used to choose defaults, and nothing may be chosen by the test images.
 
-They are trained *in turns, one epoch each* (``fit(initial_epoch=e, epochs=e+1)``), so a
-burst of load from another process on a shared machine slows every model alike instead of
-whichever happened to be training; the turn order rotates every epoch for the same reason.
-Serving speed is measured the same way, in rounds over all models, keeping each model's best.
+They are trained *in turns, one epoch each* (:func:`aezoo.bench.harness.train_in_turns`, shared
+with the zoo leaderboard), so a burst of load from another process on a shared machine slows every
+model alike. Serving speed is measured the same way, in rounds over all models, keeping each
+model's best.
 """
 
 from __future__ import annotations
@@ -28,17 +28,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from aezoo.bench import measure
+from aezoo.bench import harness, measure
+from aezoo.bench.harness import (
+    TEXTBOOK_BATCH_SIZE, TEXTBOOK_LEARNING_RATE, Entry, build_entry, check_unique, embedded_splits, family_entry,
+    reference_config, reference_entry, train_in_turns,
+)
 from aezoo.bench.onnx_serving import onnx_serving_speeds
-from aezoo.bench.references import DESCRIPTIONS, REFERENCE_KINDS, build_reference
+from aezoo.bench.references import DESCRIPTIONS, REFERENCE_KINDS
 from aezoo.config import TrainConfig, model_defaults
-from aezoo.datasets import ImageSplits, carve_validation, load_embedded, training_dataset, validation_pairs
+from aezoo.datasets import ImageSplits, training_dataset, validation_pairs
 from aezoo.errors import UsageError
 from aezoo.export import export_saved_model
 from aezoo.baselines import baselines
-from aezoo.families import GROUPS, MODELS, get_model, parse_model_list
-from aezoo.models.capabilities import CONDITIONAL
-from aezoo.training import build_compiled_model
+from aezoo.families import GROUPS, MODELS, PLAIN_AUTOENCODER, parse_model_list
+from aezoo.models.adapter import ModelAdapter
+from aezoo.models.capabilities import CONDITIONAL, has
 
 logger = logging.getLogger("aezoo.bench")
 
@@ -46,12 +50,8 @@ logger = logging.getLogger("aezoo.bench")
 ALL_KINDS = (*REFERENCE_KINDS, *MODELS)
 # What a benchmark run trains unless told: the references and train.py's default models.
 DEFAULT_KINDS = (*REFERENCE_KINDS, *GROUPS["both"])
-TEXTBOOK_BATCH_SIZE = 128  # the batch size textbook Keras autoencoders train with
-TEXTBOOK_LEARNING_RATE = 1e-3  # Adam's default, what the textbook models use
-# Settings of the benchmark itself, accepted in overrides next to TrainConfig fields and model arguments.
-BENCH_OPTIONS = ("jit_compile",)
 # Quick mode: enough to exercise every measurement, nothing to read speed from.
-QUICK = dict(train_images=384, validation_images=128, epochs=1, serving_calls=(8, 1), rounds=1, parity_epochs=2)
+QUICK = dict(epochs=1, serving_calls=(8, 1), rounds=1, parity_epochs=2)
 FULL = dict(serving_calls=(300, 4), rounds=3, parity_epochs=4)
 
 
@@ -62,7 +62,7 @@ class BenchSettings:
     models: tuple[str, ...] = DEFAULT_KINDS  # reference kinds, family names and groups ("all"), in table order
     epochs: int | None = None  # None: TrainConfig's default, for references and aezoo alike
     batch_size: int = TEXTBOOK_BATCH_SIZE  # the references'; aezoo's models use TrainConfig's
-    overrides: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # "ae"/"vae" -> settings
+    overrides: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # model name -> settings
     candidates: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)  # label -> settings (+ kind)
     quick: bool = False
     parity: bool = True
@@ -70,30 +70,6 @@ class BenchSettings:
     intra_threads: int | None = None
     inter_threads: int | None = None
     seed: int | None = None
-
-
-@dataclasses.dataclass
-class Entry:
-    """One model of the benchmark, its training settings and what was measured on it."""
-
-    name: str
-    kind: str
-    config: TrainConfig
-    bench_options: dict[str, Any]
-    overrides: dict[str, Any]
-    model: Any = None
-    dataset: Any = None
-    clock: measure.TrainClock = dataclasses.field(default_factory=measure.TrainClock)
-    quality: Any = None
-
-    @property
-    def is_reference(self) -> bool:
-        return self.kind in REFERENCE_KINDS
-
-    @property
-    def needs_labels(self) -> bool:
-        """A conditional family: its data, scoring and serving take the images' labels too."""
-        return not self.is_reference and CONDITIONAL in get_model(self.kind).capabilities
 
 
 def expand_models(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -135,100 +111,16 @@ def _parse_value(raw: str) -> Any:
     return raw
 
 
-def aezoo_config(kind: str, overrides: dict[str, Any], epochs: int | None = None,
-                 seed: int | None = None) -> tuple[TrainConfig, dict[str, Any]]:
-    """The ``TrainConfig`` that ``python train.py --model KIND`` would use, plus ``overrides``.
-
-    Everything not overridden is read from ``TrainConfig()`` and the model constructor's
-    defaults, so the benchmark follows the defaults wherever they move. Returns the config and
-    the benchmark-only options (``jit_compile``).
-    """
-    fields = {f.name for f in dataclasses.fields(TrainConfig)} - {"models", "dataset", "data_dir", "hyperparameters"}
-    arguments = model_defaults(kind)
-    config_values: dict[str, Any] = {}
-    hyperparameters: dict[str, Any] = {}
-    options: dict[str, Any] = {"jit_compile": "auto"}
-    for key, value in overrides.items():
-        if key == "kind":
-            continue
-        if key in BENCH_OPTIONS:
-            options[key] = value
-        elif key in fields:
-            config_values[key] = value
-        elif key in arguments:
-            hyperparameters[key] = value
-        else:
-            raise UsageError(f"unknown override {key!r} for {kind}: not a TrainConfig field, a {kind} "
-                             f"argument ({', '.join(arguments)}) or a bench option ({', '.join(BENCH_OPTIONS)})")
-    if epochs is not None and "epochs" not in overrides:
-        config_values["epochs"] = epochs
-    if seed is not None and "seed" not in overrides:
-        config_values["seed"] = seed
-    config = TrainConfig(models=(kind,), dataset="embedded", hyperparameters=hyperparameters, **config_values)
-    config.validate()
-    return config, options
-
-
-def reference_config(batch_size: int, epochs: int | None, seed: int | None) -> TrainConfig:
-    """Data, noise and seed of ``TrainConfig()``, with the textbook's optimiser settings."""
-    default = TrainConfig()
-    return TrainConfig(models=("ae",), dataset="embedded", batch_size=batch_size,
-                       epochs=epochs if epochs is not None else default.epochs,
-                       learning_rate=TEXTBOOK_LEARNING_RATE, lr_schedule="constant",
-                       seed=default.seed if seed is None else seed)
-
-
 def make_entries(settings: BenchSettings) -> list[Entry]:
     """The models to benchmark, in table order: references first, then aezoo's, then candidates."""
-    entries = []
-    for kind in expand_models(settings.models):
-        if kind in REFERENCE_KINDS:
-            config = reference_config(settings.batch_size, settings.epochs, settings.seed)
-            entries.append(Entry(kind, kind, config, {"jit_compile": "auto"}, {}))
-        else:
-            overrides = settings.overrides.get(kind, {})
-            config, options = aezoo_config(kind, overrides, settings.epochs, settings.seed)
-            entries.append(Entry(kind, kind, config, options, overrides))
+    entries = harness.make_entries(expand_models(settings.models), settings.overrides, settings.epochs,
+                                   settings.seed, reference_batch_size=settings.batch_size)
     for label, overrides in settings.candidates.items():
-        kind = overrides.get("kind", "ae")
+        kind = overrides.get("kind", PLAIN_AUTOENCODER)
         if kind not in MODELS:
             raise UsageError(f"candidate {label}: kind must be one of {', '.join(MODELS)}")
-        config, options = aezoo_config(kind, overrides, settings.epochs, settings.seed)
-        entries.append(Entry(label, kind, config, options, overrides))
-    if len({e.name for e in entries}) != len(entries):
-        raise UsageError("two models of the benchmark have the same name")
-    return entries
-
-
-def build_entry(entry: Entry, train_images: np.ndarray, train_labels: np.ndarray | None = None) -> None:
-    """Build and compile ``entry``'s model and its training dataset, seeded like ``train_model``.
-
-    ``train_labels`` reach the dataset only of a model that needs labels, as in training.
-    """
-    config = entry.config
-    keras.utils.set_random_seed(config.seed)
-    if entry.is_reference:
-        entry.model = build_reference(entry.kind, config.learning_rate, jit_compile=entry.bench_options["jit_compile"])
-    else:
-        entry.model = build_compiled_model(entry.kind, config, len(train_images),
-                                           jit_compile=entry.bench_options["jit_compile"])
-    entry.dataset = training_dataset(train_images, config.noise_model(), config.batch_size, seed=config.seed,
-                                     labels=train_labels if entry.needs_labels else None)
-
-
-def train_in_turns(entries: list[Entry]) -> None:
-    """Train every entry for its epochs, one epoch per model per round, rotating the order."""
-    rounds = max(e.config.epochs for e in entries)
-    for epoch in range(rounds):
-        turn = entries[epoch % len(entries):] + entries[:epoch % len(entries)]
-        for entry in turn:
-            if epoch >= entry.config.epochs:
-                continue
-            entry.model.fit(entry.dataset, initial_epoch=epoch, epochs=epoch + 1, verbose=0, shuffle=False,
-                            callbacks=[entry.clock, entry.quality])  # clock first: quality is not timed
-            score = entry.quality.scores[-1]
-            logger.info("epoch %2d %-10s %6.2f s  PSNR %6.2f dB  SSIM %.3f", epoch + 1, entry.name,
-                        entry.clock.seconds[-1], score["psnr"], score["ssim"])
+        entries.append(family_entry(label, kind, overrides, settings.epochs, settings.seed))
+    return check_unique(entries)
 
 
 def export(entry: Entry, folder: Path) -> Path:
@@ -270,11 +162,11 @@ def measure_parity(batch_sizes: list[int], splits: ImageSplits, noisy: np.ndarra
             "pixel_loss": "mse", "learning_rate": TEXTBOOK_LEARNING_RATE, "lr_schedule": "constant"}
     rows = []
     for batch_size in batch_sizes:
-        ref = Entry("textbook", "textbook", reference_config(batch_size, epochs, seed), {"jit_compile": "auto"}, {})
-        config, options = aezoo_config("ae", twin | {"batch_size": batch_size}, epochs, seed)
-        ours = Entry("ae-twin", "ae", config, options, twin)
+        ref = reference_entry("textbook", batch_size, epochs, seed)
+        ours = family_entry(f"{PLAIN_AUTOENCODER}-twin", PLAIN_AUTOENCODER, twin | {"batch_size": batch_size}, epochs,
+                            seed)
         for entry in (ref, ours):
-            build_entry(entry, splits.train_images)
+            build_entry(entry, splits)
             entry.quality = measure.EpochQuality(noisy, clean)
         train_in_turns([ref, ours])
         images = len(splits.train_images)
@@ -300,15 +192,14 @@ def run_benchmark(settings: BenchSettings) -> dict[str, Any]:
     if settings.quick and settings.epochs is None:
         settings = dataclasses.replace(settings, epochs=QUICK["epochs"])
     started, load_start = time.time(), os.getloadavg()
-    splits = bench_splits(settings.quick)
+    splits = embedded_splits(settings.quick)
     entries = make_entries(settings)
     reference = reference_config(settings.batch_size, settings.epochs, settings.seed)
     noisy, clean = validation_pairs(splits.validation_images, reference.noise_model(), reference.seed)
     for entry in entries:
-        build_entry(entry, splits.train_images, splits.train_labels)
+        build_entry(entry, splits)
         # A conditional model denoises (images, labels); predict() takes the pair as its input.
-        inputs = (noisy, splits.validation_labels) if entry.needs_labels else noisy
-        entry.quality = measure.EpochQuality(inputs, clean)
+        entry.quality = measure.EpochQuality(ModelAdapter(entry.model).inputs(noisy, splits.validation_labels), clean)
         logger.info("%-10s %s parameters, batch %d, %d epochs", entry.name, f"{entry.model.count_params():,}",
                     entry.config.batch_size, entry.config.epochs)
     train_in_turns(entries)
@@ -316,7 +207,7 @@ def run_benchmark(settings: BenchSettings) -> dict[str, Any]:
     pipeline = pipeline_speeds(entries, splits.train_images, reference)
     parity = []
     if settings.parity:
-        sizes = sorted({settings.batch_size} | {e.config.batch_size for e in entries if e.kind == "ae"})
+        sizes = sorted({settings.batch_size} | {e.config.batch_size for e in entries if e.kind == PLAIN_AUTOENCODER})
         parity = measure_parity(sizes, splits, noisy, clean, mode["parity_epochs"], settings.seed)
     images = len(splits.train_images)
     results = {
@@ -337,28 +228,13 @@ def run_benchmark(settings: BenchSettings) -> dict[str, Any]:
     return results
 
 
-def bench_splits(quick: bool) -> ImageSplits:
-    """The embedded digits split as ``train.py`` splits them; quick mode keeps a few hundred of each."""
-    splits = load_embedded()
-    if quick:
-        # Cut before carving, as tests do: the carve then keeps its class balance.
-        splits = ImageSplits(splits.name, splits.train_images[:QUICK["train_images"]],
-                             splits.train_labels[:QUICK["train_images"]], splits.test_images,
-                             splits.test_labels, splits.class_names, splits.source)
-    splits = carve_validation(splits, TrainConfig.validation_fraction)
-    if quick:
-        splits = dataclasses.replace(splits, validation_images=splits.validation_images[:QUICK["validation_images"]],
-                                     validation_labels=splits.validation_labels[:QUICK["validation_images"]])
-    return splits
-
-
 def serve_all(entries: list[Entry], images: np.ndarray, mode: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Export every model to a temporary folder and measure its serving speed and memory.
 
     The serving measurements feed ``serving_default`` images alone, so a model that needs
     labels is left out (its row shows no serving figures).
     """
-    entries = [entry for entry in entries if not entry.needs_labels]
+    entries = [entry for entry in entries if not has(entry.model, CONDITIONAL)]
     folder = Path(tempfile.mkdtemp(prefix="aezoo-bench-"))
     try:
         exported = {e.name: export(e, folder) for e in entries}

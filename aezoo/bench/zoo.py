@@ -26,17 +26,17 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from aezoo.bench import targets
+from aezoo.bench.references import REFERENCE_KINDS
 from aezoo.errors import UsageError
-from aezoo.models.capabilities import CONDITIONAL, LATENT_SPACE, LIKELIHOOD, has
+from aezoo.models.capabilities import LATENT_SPACE, LIKELIHOOD, has
 
 logger = logging.getLogger("aezoo.bench")
 
-REFERENCES = ("textbook", "kerasio")
-QUICK_SIZES = {"train": 384, "test": 128}
 QUICK_HYPERPARAMETERS = {"embedding_dim": 4, "depth": 1, "filters": 4, "batch_norm": False}
 KNN_IMAGES = 1000
 # Defaults of the full run, and of --quick (where nothing is meant to be read from the figures).
@@ -51,7 +51,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
     parser = argparse.ArgumentParser(prog="python -m aezoo.bench zoo", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default=",".join((*REFERENCES, *MODELS)),
+    parser.add_argument("--models", default=",".join((*REFERENCE_KINDS, *MODELS)),
                         help="comma-separated families and references (default: all)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs for every model (default: train.py's)")
     parser.add_argument("--nll-samples", type=int, default=None,
@@ -78,8 +78,8 @@ class ZooSettings:
         from aezoo.families import MODELS
 
         for name in self.models:
-            if name not in MODELS and name not in REFERENCES:
-                raise UsageError(f"unknown model {name!r}; choose from {', '.join((*REFERENCES, *MODELS))}")
+            if name not in MODELS and name not in REFERENCE_KINDS:
+                raise UsageError(f"unknown model {name!r}; choose from {', '.join((*REFERENCE_KINDS, *MODELS))}")
         if not self.models:
             raise UsageError("no model given")
         for flag, value in (("--epochs", self.epochs), ("--nll-samples", self.nll_samples),
@@ -100,71 +100,20 @@ def settings_from_args(args: argparse.Namespace) -> ZooSettings:
     return settings
 
 
-# ----------------------------------------------------------------------------- data and training
-
-def zoo_splits(quick: bool) -> Any:
-    """The embedded digits, split as train.py splits them; quick mode keeps a few hundred."""
-    from aezoo.config import TrainConfig
-    from aezoo.datasets import ImageSplits, carve_validation, load_embedded
-
-    splits = load_embedded()
-    if quick:
-        train, test = QUICK_SIZES["train"], QUICK_SIZES["test"]
-        splits = ImageSplits(f"{splits.name}-quick", splits.train_images[:train], splits.train_labels[:train],
-                             splits.test_images[:test], splits.test_labels[:test], splits.class_names, splits.source)
-    return carve_validation(splits, TrainConfig.validation_fraction)
-
-
-def labelled_dataset(images: np.ndarray, labels: np.ndarray, config: Any) -> Any:
-    """``((noisy, labels), clean)`` batches for a model that needs labels, noise per batch as training's."""
-    import tensorflow as tf
-
-    noise = config.noise_model()
-    clean = tf.data.Dataset.from_tensor_slices((images.astype(np.float32)[..., None] / 255.0,
-                                                labels.astype(np.int32))).cache()
-    clean = clean.shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True).batch(config.batch_size)
-    seeds = tf.data.Dataset.random(seed=config.seed, rerandomize_each_iteration=True).batch(2)
-    return tf.data.Dataset.zip(clean, seeds).map(
-        lambda batch, seed: ((noise(batch[0], seed), batch[1]), batch[0]),
-        num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-
+# ----------------------------------------------------------------------------- training
 
 def make_entries(settings: ZooSettings, splits: Any) -> list[Any]:
-    """Built and compiled models with their datasets, seeded as ``train.py`` seeds them."""
-    from aezoo.bench import measure
-    from aezoo.bench.runner import Entry, aezoo_config, build_entry, reference_config
+    """Built and compiled models with their datasets, seeded as ``train.py`` seeds them (tiny ones in quick mode)."""
+    from aezoo.bench.harness import build_entry, make_entries as harness_entries
     from aezoo.families import get_model
 
     epochs = settings.epochs or (1 if settings.quick else None)
-    entries = []
-    for name in settings.models:
-        if name in REFERENCES:
-            entry = Entry(name, name, reference_config(128, epochs, settings.seed), {"jit_compile": "auto"}, {})
-        else:
-            overrides = dict(QUICK_HYPERPARAMETERS) if settings.quick else {}
-            known = get_model(name).defaults()
-            config, options = aezoo_config(name, {k: v for k, v in overrides.items() if k in known}, epochs,
-                                           settings.seed)
-            entry = Entry(name, name, config, options, overrides)
-        build_entry(entry, splits.train_images)
-        if has(entry.model, CONDITIONAL):
-            entry.dataset = labelled_dataset(splits.train_images, splits.train_labels, entry.config)
-        entry.clock = measure.TrainClock()
-        entries.append(entry)
+    overrides = {name: {k: v for k, v in QUICK_HYPERPARAMETERS.items() if k in get_model(name).defaults()}
+                 for name in settings.models if settings.quick and name not in REFERENCE_KINDS}
+    entries = harness_entries(settings.models, overrides, epochs, settings.seed)
+    for entry in entries:
+        build_entry(entry, splits)
     return entries
-
-
-def train_in_turns(entries: list[Any], quiet: bool = False) -> None:
-    """One epoch per model per round, the order rotating every round."""
-    rounds = max(e.config.epochs for e in entries)
-    for epoch in range(rounds):
-        turn = entries[epoch % len(entries):] + entries[:epoch % len(entries)]
-        for entry in turn:
-            if epoch < entry.config.epochs:
-                entry.model.fit(entry.dataset, initial_epoch=epoch, epochs=epoch + 1, verbose=0, shuffle=False,
-                                callbacks=[entry.clock])
-                if not quiet:
-                    logger.info("epoch %2d %-10s %6.1f s", epoch + 1, entry.name, entry.clock.seconds[-1])
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -229,6 +178,7 @@ def score_entry(entry: Any, data: TestData, splits: Any, classifier: Any, settin
 def run_zoo(settings: ZooSettings) -> dict[str, Any]:
     """Train and score every model of ``settings``; the leaderboard as a JSON-ready dict."""
     from aezoo import generation
+    from aezoo.bench.harness import embedded_splits, train_in_turns
     from aezoo.config import TrainConfig
     from aezoo.datasets import test_pairs
     from aezoo.evaluation.classifier import DEFAULT_EPOCHS, load_or_train_classifier
@@ -236,7 +186,7 @@ def run_zoo(settings: ZooSettings) -> dict[str, Any]:
     from aezoo.baselines import baselines
 
     started = time.time()
-    splits = zoo_splits(settings.quick)
+    splits = embedded_splits(settings.quick)
     config = TrainConfig(seed=TrainConfig.seed if settings.seed is None else settings.seed)
     noisy, clean = test_pairs(splits.test_images, config.noise_model(), config.seed)
     data = TestData(noisy, clean, splits.test_images, np.asarray(splits.test_labels))
@@ -261,77 +211,9 @@ def run_zoo(settings: ZooSettings) -> dict[str, Any]:
         "reference_points": reference_points(classifier, splits.train_images, splits.test_images, n=count,
                                              seed=config.seed),
         "rows": rows,
-        "targets": judge_targets(rows),
+        "targets": targets.judge(rows),
         "wall_seconds": round(time.time() - started, 1),
     }
-
-
-# ----------------------------------------------------------------------------- targets
-
-def _psnr(rows: dict[str, Any], name: str) -> float | None:
-    return rows[name]["test"]["psnr"] if name in rows else None
-
-
-def _generation(rows: dict[str, Any], name: str, *keys: str) -> float | None:
-    value: Any = rows.get(name, {}).get("generation", {})
-    for key in keys:
-        value = value.get(key) if isinstance(value, dict) else None
-    return value
-
-
-def _target(text: str, value: float | None, wanted: float, met: Callable[[float], bool],
-            show: Callable[[float], str]) -> dict[str, Any]:
-    """One target's record; ``value`` is ``None`` when a row it needs is not in the run (skipped)."""
-    if value is None:
-        return {"target": text, "value": None, "wanted": wanted, "met": None, "shown": "–"}
-    return {"target": text, "value": value, "wanted": wanted, "met": met(value), "shown": show(value)}
-
-
-def judge_targets(rows: dict[str, Any]) -> list[dict[str, Any]]:
-    """The zoo's stated targets, each met, missed or skipped (a row it needs is not in this run).
-
-    They compare named rows on purpose: a target is a claim about particular families. None is a
-    test; the leaderboard reports them so that a reader sees which claims today's run supports.
-    """
-    unet, ae, kerasio = _psnr(rows, "unet"), _psnr(rows, "ae"), _psnr(rows, "kerasio")
-    unet_s, textbook_s = rows.get("unet", {}).get("training_seconds"), rows.get("textbook", {}).get("training_seconds")
-    nll_iwae, nll_vae = _generation(rows, "iwae", "likelihood", "nll"), _generation(rows, "vae", "likelihood", "nll")
-    label = _generation(rows, "cvae", "label_accuracy")
-    fd_vae, fd_ae = _generation(rows, "vae", "frechet_distance"), _generation(rows, "ae", "frechet_distance")
-
-    def gap(a: float | None, b: float | None) -> float | None:
-        return None if a is None or b is None else a - b
-
-    ratio = None if unet_s is None or not textbook_s else unet_s / textbook_s
-    return [
-        _target("U-Net beats the AE by >= 2 dB test PSNR", gap(unet, ae), 2.0,
-                lambda v: v >= 2.0, lambda v: f"{v:+.2f} dB"),
-        _target("U-Net beats keras.io's no-bottleneck model by >= 1 dB", gap(unet, kerasio), 1.0,
-                lambda v: v >= 1.0, lambda v: f"{v:+.2f} dB"),
-        _target("U-Net trains within 3x the textbook AE's time", ratio, 3.0,
-                lambda v: v <= 3.0, lambda v: f"{v:.2f}x"),
-        _target("IWAE's NLL is lower than the VAE's", gap(nll_vae, nll_iwae), 0.0,
-                lambda v: v > 0, lambda v: f"{nll_iwae:.1f} vs {nll_vae:.1f} nats"),
-        _target("CVAE label accuracy >= 90%", label, 0.9, lambda v: v >= 0.9, lambda v: f"{v:.1%}"),
-        _target("the VAE's prior samples are closer to real digits (FD) than the AE's mixture samples",
-                gap(fd_ae, fd_vae), 0.0, lambda v: v > 0, lambda v: f"FD {fd_vae:.1f} vs {fd_ae:.1f}"),
-    ]
-
-
-FD_ORDER_MISSED = ("A 10-component mixture fitted to the AE's training codes draws where codes really lie; the "
-                   "VAE draws from its prior N(0, I), which also covers regions between the codes of real digits "
-                   "that the decoder never learned to draw, so its samples are blurrier.")
-
-
-def targets_lines(targets: list[dict[str, Any]]) -> list[str]:
-    """Markdown lines: one per target, met / MISSED / skipped, with the figure."""
-    lines = ["", "Targets:"]
-    for target in targets:
-        verdict = {True: "met", False: "MISSED", None: "skipped (a row is missing)"}[target["met"]]
-        lines.append(f"- {verdict}: {target['target']} ({target['shown']})")
-        if target["met"] is False and target["target"].startswith("the VAE's prior samples"):
-            lines.append(f"  {FD_ORDER_MISSED}")
-    return lines
 
 
 # ----------------------------------------------------------------------------- output
@@ -366,7 +248,7 @@ def markdown_table(results: dict[str, Any]) -> str:
               f"aezoo's digit classifier ({results['classifier']['test_accuracy']:.1%} test accuracy); not an FID.",
               "FD reference points: " + "; ".join(f"{k} {v:.1f}" for k, v in results["reference_points"].items())]
     if "targets" in results:
-        lines += targets_lines(results["targets"])
+        lines += targets.lines(results["targets"])
     return "\n".join(lines)
 
 

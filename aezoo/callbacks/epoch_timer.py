@@ -54,10 +54,6 @@ class EpochTimer(keras.callbacks.Callback):
         return float(sum(self.train_seconds))
 
     @property
-    def total_cpu_seconds(self) -> float:
-        return float(sum(self.train_cpu_seconds))
-
-    @property
     def seconds_this_fit(self) -> float:
         return float(sum(self.train_seconds[len(self._earlier[0]):]))
 

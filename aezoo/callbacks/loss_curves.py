@@ -19,10 +19,10 @@ class LossCurves(keras.callbacks.Callback):
     """Keep ``path`` up to date during training: one panel per metric, training and validation curves.
 
     It is redrawn after an epoch unless it was drawn less than ``min_interval`` seconds before,
-    and always after the last epoch, so the final picture has every epoch. Drawing six panels
-    costs about 0.3 s of CPU; epochs of a second or two (the default run's) would spend a fifth
-    of their time on it, while a picture a few seconds old is as good to watch. The figure is
-    built once and its lines updated (building it, with its layout, cost as much again).
+    and always after the last epoch, so the final picture has every epoch. Drawing six panels is
+    a sizeable share of a short epoch (bench/README.md, "Measurements behind code choices"),
+    while a picture a few seconds old is as good to watch. The figure is built once and its
+    lines updated, since building it, with its layout, costs as much as a draw again.
 
     Args:
         path: the PNG to (over)write.

@@ -37,7 +37,7 @@ CONTACT_SHEET = "contact_sheet"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_common_arguments(parser)
     parser.add_argument("--output", "-o", metavar="DIR", required=True, help="folder for the results")
-    flags.add_noise_arguments(parser, default=None, kind_dest="add_noise", old_kind_flags=("--add-noise",),
+    flags.add_noise_arguments(parser, default=None, kind_dest="add_noise",
                               purpose="corrupt the inputs with this noise first, to see the model at work on clean images")
     parser.add_argument("--seed", type=int, default=0, help="seed of --noise")
     parser.add_argument("--sheet-size", type=int, default=64, help="images on the contact sheet (0: no sheet)")
@@ -56,7 +56,7 @@ class _Denoising:
         self.folders: list[str] = []  # the IDX files' folders of PNGs, replaced whole in the output
 
     def run_batch(self, clean: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """float32 [b,28,28] -> denoised [b,28,28] (noised first with --add-noise); ``labels``
+        """float32 [b,28,28] -> denoised [b,28,28] (noised first with --noise); ``labels``
         only for a model that needs them."""
         noisy = (add_noise(clean, self.args.add_noise, self.args.noise_strength, self.args.seed, self.calls)
                  if self.args.add_noise else clean)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from aezoo.models import defaults as model_defaults
-from aezoo.families import GROUPS, MODELS, parse_model_list
+from aezoo.families import FAMILIES, GROUPS, MODELS, all_hyperparameters, parse_model_list
+from aezoo.models.hyperparameters import Hyperparameter
+from aezoo.samplers import SAMPLERS
 
 # Copies of library constants, kept equal by tests/test_commands.py (source in the comment).
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")  # aezoo.datasets.noise.NOISE_KINDS
@@ -26,8 +27,6 @@ LR_SCHEDULES = ("constant", "cosine")  # aezoo.config.LR_SCHEDULES
 TRAINING_DEFAULTS = {"epochs": 10, "batch_size": 48, "learning_rate": 4e-3, "lr_schedule": "cosine",
                      "steps_per_execution": 12, "seed": 0, "strategy": "auto", "validation_fraction": 0.1,
                      "kl_warmup_epochs": 0}
-# The IWAE's constructor default for iw_samples (aezoo.models.iwae; tests/test_training.py keeps it equal).
-IW_SAMPLES_DEFAULT = 5
 
 _STRENGTH_MEANING = {"gaussian": "std", "salt_pepper": "fraction of pixels set to 0 or 1",
                      "mask": "fraction of pixels zeroed"}
@@ -61,14 +60,12 @@ def add_model_list_argument(parser: argparse.ArgumentParser, default: str, what:
 
 def add_noise_arguments(parser: argparse.ArgumentParser, default: str | None = "gaussian",
                         kind_dest: str = "noise", purpose: str = "the corruption of the clean digits",
-                        old_kind_flags: tuple[str, ...] = (), default_text: str | None = None) -> None:
+                        default_text: str | None = None) -> None:
     """``--noise KIND`` and ``--noise-strength X``: the same two flags in train, tune, denoise and bench.
 
     ``default=None`` makes the noise optional (denoise adds none unless asked); ``kind_dest`` is
-    the attribute that receives the kind. The per-kind spellings of older versions
-    (``--noise-std``, ``--noise-amount``, ``--mask-rate``) stay as hidden aliases of
-    ``--noise-strength``, and ``old_kind_flags`` (e.g. denoise's ``--add-noise``) of ``--noise``.
-    ``default_text`` replaces the default shown in the help (when ``None`` stands for a library's).
+    the attribute that receives the kind. ``default_text`` replaces the default shown in the help
+    (when ``None`` stands for a library's).
     """
     group = parser.add_argument_group("noise")
     shown = f" (default: {default_text or default or 'none'})"
@@ -78,11 +75,6 @@ def add_noise_arguments(parser: argparse.ArgumentParser, default: str | None = "
                        help="how strong: " + "; ".join(
                            f"{kind}: {_STRENGTH_MEANING[kind]}, default {DEFAULT_NOISE_STRENGTH[kind]}"
                            for kind in NOISE_KINDS) + " (images are in [0, 1])")
-    group.add_argument("--noise-std", "--noise-amount", "--mask-rate", dest="noise_strength", type=float,
-                       default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-    if old_kind_flags:
-        group.add_argument(*old_kind_flags, dest=kind_dest, choices=NOISE_KINDS,
-                           default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def noise_from_args(args: argparse.Namespace, kind_dest: str = "noise") -> tuple[str | None, float | None]:
@@ -108,29 +100,62 @@ def add_data_arguments(parser: argparse.ArgumentParser, dataset_default: str = "
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    """Architecture flags; unset, each family uses its own default (or preset)."""
-    group = parser.add_argument_group("model (unset: each family's own default)")
-    group.add_argument("--embedding-dim", type=int, help=f"size of the bottleneck (default: {model_defaults.EMBEDDING_DIM})")
-    group.add_argument("--depth", type=int, help=f"convolutions per resolution level (default: {model_defaults.DEPTH})")
-    group.add_argument("--filters", type=int,
-                       help=f"filters of the first level, doubled at the second (default: {model_defaults.FILTERS})")
-    group.add_argument("--batch-norm", action=argparse.BooleanOptionalAction, default=None,
-                       help="batch normalisation after each hidden convolution "
-                            f"(default: {'on' if model_defaults.BATCH_NORM else 'off'})")
-    presets = ", ".join(f"{name} {spec.defaults()['beta']}" for name, spec in MODELS.items()
-                        if spec.defaults().get("beta", 1.0) != 1.0)
-    group.add_argument("--beta", type=float,
-                       help="VAE family: weight of the KL term (default: 1, the ELBO"
-                            + (f"; presets: {presets})" if presets else ")"))
-    group.add_argument("--iw-samples", type=int, metavar="K",
-                       help="IWAE: codes drawn per image for its importance-weighted bound, >= 1 "
-                            f"(default: {IW_SAMPLES_DEFAULT}; 1 is the VAE's ELBO)")
+    """One flag per hyperparameter that a family declares with ``flag=True`` (``--beta``, ``--num-codes``, ...).
+
+    Generated from :func:`aezoo.families.all_hyperparameters`: a new family's hyperparameter gets
+    its flag by being declared. Unset, each model takes its own default (or its preset's).
+    """
+    group = parser.add_argument_group("model (unset: each model's own default)")
+    for hyperparameter in flag_hyperparameters():
+        _add_hyperparameter_flag(group, hyperparameter)
+
+
+def flag_hyperparameters() -> tuple[Hyperparameter, ...]:
+    """The declarations offered on the command line, in family order."""
+    return tuple(h for h in all_hyperparameters().values() if h.flag)
+
+
+def _add_hyperparameter_flag(group: Any, hyperparameter: Hyperparameter) -> None:
+    choices = f"{' or '.join(hyperparameter.choices)}; " if hyperparameter.choices else ""
+    help_text = f"{hyperparameter.help} ({choices}{defaults_text(hyperparameter.name)})".replace("%", "%%")
+    if hyperparameter.kind is bool:
+        group.add_argument(hyperparameter.flag_name, action=argparse.BooleanOptionalAction, default=None,
+                           help=help_text)
+        return
+    group.add_argument(hyperparameter.flag_name, type=hyperparameter.kind, choices=hyperparameter.choices,
+                       metavar=hyperparameter.metavar, help=help_text)
+
+
+def defaults_text(name: str) -> str:
+    """``"default 1; beta_vae 4, cvae 2; taken by vae, beta_vae, iwae, cvae"``: the declared default,
+    the model names whose default differs, and which models take it (when not all do)."""
+    first = all_hyperparameters()[name]
+    takers = {model: h for model, spec in MODELS.items() for h in spec.hyperparameters if h.name == name}
+    text = f"default {first.default_text()}"
+    others = [f"{model} {h.default_text()}" for model, h in takers.items() if h.default != first.default]
+    if others:
+        text += "; " + ", ".join(others)
+    if len(takers) < len(MODELS):
+        text += "; taken by " + ", ".join(takers)
+    return text
 
 
 def hyperparameters(args: argparse.Namespace) -> dict[str, Any]:
-    """The model flags the user gave; each family reads the rest from its constructor."""
-    names = ("embedding_dim", "depth", "filters", "batch_norm", "beta", "iw_samples")
-    return {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
+    """The model flags the user gave; each model takes its own default for the rest."""
+    return given(args, *(h.name for h in flag_hyperparameters()))
+
+
+def add_sampler_argument(parser: Any, what: str) -> None:
+    """``--sampler NAME``: which sampler generates; unset, each family's own."""
+    own = {}
+    for family in FAMILIES.values():
+        if family.default_sampler is not None:
+            own.setdefault(family.default_sampler, []).extend(
+                spec.name for spec in MODELS.values() if spec.family is family)
+    shown = "; ".join(f"{', '.join(models)}: {name}" for name, models in own.items())
+    parser.add_argument("--sampler", choices=tuple(SAMPLERS), metavar="NAME",
+                        help=f"{what}: {', '.join(SAMPLERS)}; it must apply to every listed model "
+                             f"(default: each family's own; {shown})")
 
 
 def given(args: argparse.Namespace, *names: str) -> dict[str, Any]:

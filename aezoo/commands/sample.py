@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="conditional models: the digit to write (default: 0, 1, ..., 9 in turn)")
     parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same digits")
     parser.add_argument("--sampler", choices=tuple(SAMPLERS),
-                        help="how codes are drawn (default: the model's family's sampler); "
+                        help="how codes are drawn (default: the sampler its run was trained with, else the model's "
+                             "family's); "
                              "prior, gmm (Gaussian mixture), pixelcnn (code grids)")
     parser.add_argument("--model-kind", choices=tuple(MODELS),
                         help="which model of a run folder (default: the first it holds)")
@@ -105,16 +106,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _sampler(model: Any, folder: Path, name: str | None) -> Any:
-    """The sampler ``name`` (default: the model's) saved beside it; fitted and saved now if it learns and is missing."""
+    """The sampler ``name`` (default: its run's, else the model's) saved beside it; fitted and saved now
+    if it learns and is missing."""
     from aezoo import generation
     from aezoo.run_folder import RunFolder
 
+    run = RunFolder(folder.parent)
+    if name is None and run.is_run():  # the sampler the run fitted and exported (None: the family's)
+        name = (run.read_config() or {}).get("sampler")
     chosen = generation.choose_sampler(model, name)
     if chosen is None:
         raise UsageError(f"{folder}: this model cannot generate: {generation.why_not_generative(model)}")
     if generation.sampling.sampler_is_saved(model, folder, chosen):
         return generation.load_sampler(model, folder, chosen)
-    run = RunFolder(folder.parent)
     if not run.is_run():
         raise UsageError(f"{folder}: the {chosen} sampler was not fitted for this model, and it can be fitted only "
                          "inside the run folder that trained it (which has the training images' settings)")

@@ -55,11 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--no-analysis", action="store_true", help="skip the latent-space analysis after training")
     output.add_argument("--no-generation", action="store_true",  # generation hook
                         help="skip the generation metrics (NLL, FD, sample grids) of the analysis")
+    flags.add_sampler_argument(output, "the sampler fitted after training, exported in each model's SavedModel "
+                                       "and scored by the report")
 
 
 # TrainConfig fields that a flag of the same name sets; unset flags leave TrainConfig's default.
 _CONFIG_FLAGS = ("dataset", "data_dir", "validation_fraction", "seed", "epochs", "batch_size", "learning_rate",
-                 "lr_schedule", "steps_per_execution", "strategy", "kl_warmup_epochs")
+                 "lr_schedule", "steps_per_execution", "strategy", "kl_warmup_epochs", "sampler")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -21,12 +21,13 @@ from typing import Any
 from aezoo import files
 from aezoo.commands import flags
 from aezoo.errors import UsageError
+from aezoo.families import PLAIN_AUTOENCODER
 
 EPILOG = flags.families_epilog()
 
 # Copies of aezoo.tuning's and aezoo.hypermodels' values for --help (tests/test_commands.py keeps them equal).
 TUNERS = ("random", "bayesian", "hyperband")  # aezoo.tuning.TUNERS
-SEARCH_DEFAULTS = {"model": "ae", "tuner": "hyperband", "epochs": 9, "max_trials": 10,  # aezoo.tuning
+SEARCH_DEFAULTS = {"model": PLAIN_AUTOENCODER, "tuner": "hyperband", "epochs": 9, "max_trials": 10,  # aezoo.tuning
                    "objective": "val_psnr", "dataset": "embedded"}  # SearchSettings, DEFAULT_MAX_TRIALS
 
 

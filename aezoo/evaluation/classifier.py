@@ -69,9 +69,9 @@ def build_classifier(seed: int = 0, image_shape: tuple[int, int, int] = (28, 28,
                      num_classes: int = 10) -> keras.Model:
     """A small CNN: conv blocks (two for MNIST), a 128-unit feature layer, a softmax over the classes.
 
-    Random shifts and rotations during training are what lift it from ~96% to >= 97% when it
-    only sees the embedded set's 4000 digits; they are inactive at inference. Larger images get
-    more blocks (each halving, doubling the filters) until the maps are at most :data:`FINAL_MAP` wide.
+    Random shifts and rotations during training make up for the embedded set's mere 4000
+    training digits (docs/generation.md, "Measured"); they are inactive at inference. Larger images
+    get more blocks (each halving, doubling the filters) until the maps are at most :data:`FINAL_MAP` wide.
     """
     init = keras.initializers.HeNormal
     inputs = keras.Input(tuple(image_shape), name="images")

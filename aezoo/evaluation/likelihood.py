@@ -40,10 +40,9 @@ import tensorflow as tf
 from aezoo.evaluation.classifier import as_unit_images
 from aezoo.models.capabilities import CONDITIONAL, has
 
-# Importance samples per image. The decoder calls (images x K) are the whole cost: the default
-# run's 500 images at K = 16 take the default VAE about 2.4 CPU s, at K = 64 about 10 s. A larger
-# K tightens the bound (the default VAE: 116.5 nats at K = 16, 114.9 at K = 64), so compare
-# models only at equal K; the zoo leaderboard uses K = 64.
+# Importance samples per image. The decoder calls (images x K) are the whole cost, and a larger K
+# tightens the bound (the figures: docs/generation.md), so compare models only at equal K; the zoo
+# leaderboard uses K = 64.
 DEFAULT_SAMPLES = 16
 # Decoder calls per batch (images x samples): bounds memory at any K.
 MAX_DECODES_PER_BATCH = 2048
@@ -95,7 +94,7 @@ def latent_variable_model(model: Any) -> LatentVariableModel:
     """The three callables of a VAE-family model, conditional or not.
 
     An unconditional model needs ``posterior(images)``, ``latent.prior()`` and
-    ``decode(z)``; a conditional one (``needs_labels``) ``posterior(images, labels)`` and
+    ``decode(z)``; a conditional one ``posterior(images, labels)`` and
     ``decode(z, labels)``, and takes ``x = (images, labels)``.
     """
     prior = model.prior

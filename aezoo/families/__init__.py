@@ -57,6 +57,10 @@ MODELS: dict[str, ModelSpec] = _model_specs()
 # ``--model`` also takes these groups.
 GROUPS: dict[str, tuple[str, ...]] = {"both": ("ae", "vae"), "all": tuple(MODELS)}
 
+#: The plain convolutional autoencoder: what a one-model command (``tune``) and the benchmark's
+#: candidates default to, and the model the benchmark builds as the textbook autoencoder's twin.
+PLAIN_AUTOENCODER = "ae"
+
 
 def get_model(name: str) -> ModelSpec:
     """The ``--model`` name ``name``; ``ValueError`` listing the names otherwise."""
@@ -134,5 +138,5 @@ def default_sampler(model: Any) -> str | None:
     return None if family is None else family.default_sampler
 
 
-__all__ = ["FAMILIES", "FAMILY_FOLDERS", "GROUPS", "MODELS", "Family", "ModelSpec", "Preset", "all_hyperparameters", "build",
+__all__ = ["FAMILIES", "FAMILY_FOLDERS", "GROUPS", "MODELS", "PLAIN_AUTOENCODER", "Family", "ModelSpec", "Preset", "all_hyperparameters", "build",
            "default_sampler", "family_of", "get_model", "model_classes", "parse_model_list", "spec_for_config"]

@@ -1,8 +1,8 @@
 """Scoring how a run's models generate: FD and class statistics of their samples, NLL where it applies.
 
-:func:`evaluate_run` scores every finished model of a run that can generate (with its default
-sampler, or the one asked for) or has a likelihood, on the same clean test images, and writes
-``metrics.json["generation"]`` per model and ``summary.json["generation"]`` (reference points,
+:func:`evaluate_run` scores every finished model of a run that can generate (with the sampler the
+run was trained with: ``--sampler``, else its default) or has a likelihood, on the same clean test
+images, and writes ``metrics.json["generation"]`` per model and ``summary.json["generation"]`` (reference points,
 classifier, one row per model). A model plus a sampler draws the images
 (:mod:`aezoo.generation.sampling`); a small CNN trained once per dataset judges them
 (:mod:`aezoo.evaluation`).
@@ -25,8 +25,8 @@ from aezoo.errors import UsageError
 from aezoo.evaluation.likelihood import DEFAULT_SAMPLES as DEFAULT_NLL_SAMPLES
 from aezoo.generation.pictures import SAMPLES_FIGURE, draw_samples
 from aezoo.generation.sampling import load_sampler, why_not_generative
-from aezoo.models.adapter import unit_images
-from aezoo.models.capabilities import CONDITIONAL, LIKELIHOOD, has
+from aezoo.models.adapter import ModelAdapter, unit_images
+from aezoo.models.capabilities import LIKELIHOOD, has
 from aezoo.run_folder import RunFolder
 from aezoo.samplers.base import Sampler
 from aezoo.timing import ANALYSIS, PhaseTimer
@@ -36,7 +36,8 @@ logger = logging.getLogger("aezoo")
 # Images generated per model for FD and the class statistics: as many as real test images they
 # are compared with (FD depends on the number).
 SCORED_SAMPLES = 1000
-# Test images whose NLL is estimated: at the default K = 16 importance samples, about 2.5 CPU s per model.
+# Test images whose NLL is estimated: enough to rank models, few enough that the analysis runs by
+# default after training (its cost: docs/generation.md).
 NLL_IMAGES = 500
 
 Progress = Callable[[str], None]
@@ -52,11 +53,10 @@ def likelihood_metrics(model: Any, images: Any, labels: Any, samples: int, seed:
     """Importance-sampled NLL, IWAE bound and ELBO (nats per image) of clean images."""
     from aezoo.evaluation.likelihood import importance_sampled_nll
 
-    conditional = has(model, CONDITIONAL)
-    inputs = (images, labels) if conditional else images
-    estimate = importance_sampled_nll(model, inputs, samples=samples, seed=seed)
+    adapter = ModelAdapter(model)
+    estimate = importance_sampled_nll(model, adapter.inputs(images, labels), samples=samples, seed=seed)
     return estimate.summary() | {"images": int(len(images)),
-                                 "quantity": "-log p(x | y)" if conditional else "-log p(x)",
+                                 "quantity": "-log p(x | y)" if adapter.conditional else "-log p(x)",
                                  "likelihood": "Bernoulli on grey levels (the training loss)"}
 
 
@@ -206,9 +206,9 @@ def _reference_points(classifier: Any, splits: Any, count: int, seed: int,
 
 def _evaluate_one(run: RunFolder, kind: str, model: Any, classifier: Any, splits: Any, seed: int, nll_samples: int,
                   count: int, say: Progress, real_features: np.ndarray) -> dict[str, Any] | None:
-    """One model's generation metrics and sample grid, also added to its ``metrics.json``; None if it
-    cannot generate."""
-    sampler = load_sampler(model, run.model_dir(kind))
+    """One model's generation metrics and sample grid with the sampler the run fitted (``--sampler``,
+    else the model's default), also added to its ``metrics.json``; None if it cannot generate."""
+    sampler = load_sampler(model, run.model_dir(kind), (run.read_config() or {}).get("sampler"))
     if sampler is None and not has(model, LIKELIHOOD):
         say(f"{kind}: cannot generate ({why_not_generative(model)}); no generation metrics")
         return None

@@ -7,6 +7,7 @@ images alone. :class:`ModelAdapter` is the one place that knows both::
     adapter = ModelAdapter(model)
     codes = adapter.encode(images, labels)      # labels reach the model only if it is conditional
     clean = adapter.denoise(noisy, labels)
+    dataset = training_dataset(images, noise, labels=labels_for(model, labels))  # the same rule for data
 
 Calls are direct (``model(x, training=False)``), not ``predict``: ``predict`` traces a graph for
 every new model, which costs more than one pass over a thousand test images.
@@ -21,6 +22,12 @@ import numpy as np
 from aezoo.models.capabilities import CODE_GRID, CONDITIONAL, LATENT_SPACE, Capability, has
 
 DEFAULT_BATCH_SIZE = 500
+
+
+def labels_for(model: Any, labels: Any) -> Any:
+    """``labels`` if ``model`` (an instance or a class) is conditional, else ``None``: what a model's
+    data (a ``tf.data`` pipeline, a batch) carries besides the images."""
+    return labels if has(model, CONDITIONAL) else None
 
 
 def unit_images(images: Any) -> np.ndarray:
@@ -87,4 +94,4 @@ class ModelAdapter:
             raise ValueError(f"{self.model.name} has no {capability}")
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "ModelAdapter", "unit_images"]
+__all__ = ["DEFAULT_BATCH_SIZE", "ModelAdapter", "labels_for", "unit_images"]

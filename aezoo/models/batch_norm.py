@@ -14,10 +14,9 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
 
     Keras 3 normalises a training batch with a dozen small ops per layer (the moments, the
     normalisation, the scale and shift, the same again backwards). On a CPU with the zoo's small
-    feature maps that per-op overhead, not the arithmetic, dominates: batch normalisation made
-    the depth-2 autoencoder's epoch take about 1.6x as long as the same network without it
-    (bench/README.md). ``tf.nn.fused_batch_norm`` does the forward pass in one op and the
-    backward pass in another, which cut the epoch by about a sixth.
+    feature maps that per-op overhead, not the arithmetic, dominates (bench/README.md).
+    TensorFlow's fused kernel (``tf.raw_ops.FusedBatchNormV3``) does the forward pass in one op
+    and the backward pass in another.
 
     The layer is otherwise Keras's: the same weights (``gamma``, ``beta``, ``moving_mean``,
     ``moving_variance``), arguments, config and inference path. It falls back to Keras's own
@@ -41,8 +40,13 @@ class FusedBatchNormalization(keras.layers.BatchNormalization):
         channels = x.shape[-1]
         gamma = tf.cast(self.gamma, tf.float32) if self.scale else tf.ones([channels], tf.float32)
         beta = tf.cast(self.beta, tf.float32) if self.center else tf.zeros([channels], tf.float32)
-        outputs, mean, unbiased_variance = tf.compat.v1.nn.fused_batch_norm(
-            x, gamma, beta, epsilon=self.epsilon, data_format="NHWC", is_training=True)
+        # tf.raw_ops is TensorFlow's public, stable op API: the kernel tf.compat.v1's fused_batch_norm
+        # calls, and differentiable (its gradient is registered). No running statistics go in
+        # (empty mean and variance) since training normalises by the batch's own.
+        empty = tf.constant([], tf.float32)
+        outputs, mean, unbiased_variance, *_ = tf.raw_ops.FusedBatchNormV3(
+            x=x, scale=gamma, offset=beta, mean=empty, variance=empty, epsilon=self.epsilon,
+            exponential_avg_factor=1.0, data_format="NHWC", is_training=True)
         # The kernel returns the unbiased batch variance (divided by n - 1); Keras keeps the biased
         # one in its moving average, and so does this layer.
         count = tf.cast(tf.reduce_prod(tf.shape(x)[:-1]), tf.float32)

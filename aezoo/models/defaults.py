@@ -1,12 +1,12 @@
 """The default architecture, in one place: every model's constructor takes its defaults from here.
 
-Chosen by the benchmark (``python -m aezoo.bench``; its runs are in bench/README.md): with
-``TrainConfig``'s batch size, learning rate and cosine schedule, two convolutions per resolution
-level at 16 and 32 filters, with batch normalisation, denoise better than one convolution per level
-at 24 and 48 filters (about +0.6 dB validation PSNR for the 10-d AE) with fewer weights, and train
+Chosen by the benchmark (``python -m aezoo.bench``; its runs and figures are in bench/README.md,
+"How the defaults got there"): with ``TrainConfig``'s batch size, learning rate and cosine
+schedule, two convolutions per resolution level at 16 and 32 filters, with batch normalisation,
+denoise better than one convolution per level at 24 and 48 filters with fewer weights, and train
 in about the textbook autoencoder's time once batch normalisation runs fused
 (:class:`aezoo.models.batch_norm.FusedBatchNormalization`). Without batch normalisation the deeper
-network trains about twice as fast but stays below 17 dB or collapses to a blank output.
+network trains faster but denoises worse or collapses to a blank output.
 """
 
 EMBEDDING_DIM = 10  # room for ten digit classes, small enough to force a compressed code

@@ -22,12 +22,6 @@ def check_non_negative(name: str, value: object) -> float:
     return float(value)
 
 
-def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-    return str(value)
-
-
 def check_activation(value: object) -> str:
     try:
         keras.activations.get(value)

@@ -51,7 +51,7 @@ class Sampler(abc.ABC):
     def __init__(self, model: Any) -> None:
         reason = self.why_not(model)
         if reason:
-            raise ValueError(f"the {self.name} sampler does not apply to {getattr(model, 'name', model)}: {reason}")
+            raise ValueError(f"the {self.name} sampler does not apply to {model.name}: {reason}")
         self.model = model
 
     # ------------------------------------------------------------------ which models

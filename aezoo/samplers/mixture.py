@@ -81,8 +81,8 @@ class GaussianMixtureSampler(Sampler):
             raise ValueError(f"need codes [N >= {self.components}, {self.embedding_dim}], got shape {list(codes.shape)}")
         mixture = GaussianMixture(n_components=self.components, covariance_type="full", random_state=seed)
         # One BLAS/OpenMP thread: on a few thousand 10-D codes the threads of k-means (the
-        # initialisation) and of BLAS mostly wait for each other; on 2 busy cores one thread was
-        # 10x faster (0.3 s instead of 3 s wall) with the same mixture.
+        # initialisation) and of BLAS mostly wait for each other, and one thread fits the same
+        # mixture much faster (bench/README.md, "Measurements behind code choices").
         with threadpool_limits(limits=1):
             mixture.fit(codes)
         return self.set_arrays(mixture.weights_, mixture.means_, mixture.covariances_)

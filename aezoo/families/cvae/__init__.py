@@ -8,8 +8,8 @@ from aezoo.families.family import Family
 from aezoo.families.vae import SUMMED_BCE
 from aezoo.models.hyperparameters import ARCHITECTURE, BETA, IMAGE_SHAPE, SEED, Hyperparameter
 
-# beta 2 leaves the class to the label: prior samples drawn for a label show that digit 94% of the
-# time, against 78% at beta 1 (which denoises 1 dB better); README, "The zoo".
+# beta 2 leaves the class to the label, so that samples drawn for a label show that digit, at a
+# small cost in denoising (the figures: bench/README.md, "How the defaults got there").
 CVAE_BETA = BETA.with_default(2.0)
 NUM_CLASSES = Hyperparameter(
     "num_classes", 10, "number of classes of the labels (set from the data)", minimum=1, flag=False)

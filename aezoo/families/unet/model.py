@@ -31,8 +31,8 @@ class UNet(DenoisingAutoencoderBase):
         loss = mean over pixels of BCE(clean, unet(noisy))
 
     Binary cross-entropy rather than squared error: with a sigmoid output, MSE's gradient
-    vanishes wherever the output saturates, and a measured U-Net trained on MSE collapsed to
-    all-black images (about 10 dB); BCE's gradient at the logit is ``output - clean``, which
+    vanishes wherever the output saturates, and a U-Net trained on MSE collapsed to all-black
+    images; BCE's gradient at the logit is ``output - clean``, which
     never vanishes while the output is wrong.
 
     The skips carry full-resolution detail past the coarse levels, so nothing forces a compressed

@@ -111,14 +111,6 @@ class VariationalAutoencoder(EncoderDecoderModel):
         """p(z) = N(0, I), the distribution the KL term pulls every posterior towards."""
         return self.latent.prior()
 
-    def elbo_terms(self, noisy: Any, clean: tf.Tensor, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
-        """``(reconstruction, kl)`` of each image, shape ``[batch]``, in nats; the data's order.
-
-        ``training=True`` samples the code as in training; ``False`` decodes the posterior mean.
-        """
-        _, reconstruction, kl = self._forward(noisy, clean, training)
-        return reconstruction, kl
-
     def _forward(self, inputs: Any, clean: tf.Tensor, training: bool) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         """``(denoised, reconstruction, kl)`` for one batch."""
         z, kl = self.latent(self._posterior_params(inputs, training), training=training)
