@@ -231,11 +231,13 @@ def test_a_sampler_that_does_not_apply_to_a_listed_model_is_refused_in_one_line(
 def test_copies_of_library_values_are_equal():
     from aezoo.config import LR_SCHEDULES, TrainConfig
     from aezoo.datasets.noise import DEFAULT_STRENGTH, NOISE_KINDS
+    from aezoo.datasets.image_files import COLOR_MODES, FITS
     from aezoo.datasets.sources import DATASET_NAMES
     from aezoo.distribute import STRATEGIES
 
     assert flags.NOISE_KINDS == NOISE_KINDS and flags.DEFAULT_NOISE_STRENGTH == DEFAULT_STRENGTH
     assert (flags.DATASET_NAMES, flags.STRATEGIES, flags.LR_SCHEDULES) == (DATASET_NAMES, STRATEGIES, LR_SCHEDULES)
+    assert (flags.COLOR_MODES, flags.TRAINING_FITS) == (COLOR_MODES, FITS)
     defaults = {field.name: field.default for field in dataclasses.fields(TrainConfig)}
     shown = dict(flags.TRAINING_DEFAULTS)
     if not _has_validation_fraction():

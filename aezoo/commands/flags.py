@@ -11,6 +11,7 @@ reach the help text, never a run.
 from __future__ import annotations
 
 import argparse
+import re
 from typing import Any
 
 from aezoo.families import FAMILIES, GROUPS, MODELS, all_hyperparameters, parse_model_list
@@ -22,6 +23,8 @@ NOISE_KINDS = ("gaussian", "salt_pepper", "mask")  # aezoo.datasets.noise.NOISE_
 DEFAULT_NOISE_STRENGTH = {"gaussian": 0.5, "salt_pepper": 0.2, "mask": 0.3}  # ...noise.DEFAULT_STRENGTH
 DATASET_NAMES = ("auto", "mnist", "fashion_mnist", "embedded", "photos", "photos_gray64")  # ...sources.DATASET_NAMES
 STRATEGIES = ("auto", "one-device", "mirrored", "multi-worker")  # aezoo.distribute.STRATEGIES
+COLOR_MODES = ("grayscale", "rgb")  # aezoo.datasets.image_files.COLOR_MODES
+TRAINING_FITS = ("resize", "crop")  # aezoo.datasets.image_files.FITS
 LR_SCHEDULES = ("constant", "cosine")  # aezoo.config.LR_SCHEDULES
 # aezoo.config.TrainConfig's field defaults, as shown in --help.
 TRAINING_DEFAULTS = {"epochs": 10, "batch_size": 48, "learning_rate": 4e-3, "lr_schedule": "cosine",
@@ -30,6 +33,16 @@ TRAINING_DEFAULTS = {"epochs": 10, "batch_size": 48, "learning_rate": 4e-3, "lr_
 
 _STRENGTH_MEANING = {"gaussian": "std", "salt_pepper": "fraction of pixels set to 0 or 1",
                      "mask": "fraction of pixels zeroed"}
+
+
+class ImageSizeType:
+    """argparse ``type=`` for ``--image-size``: ``"64"`` -> (64, 64), ``"64x48"`` -> (64, 48) (height x width)."""
+
+    def __call__(self, text: str) -> tuple[int, int]:
+        match = re.fullmatch(r"\s*(\d+)\s*(?:[xX*]\s*(\d+))?\s*", text)
+        if not match or int(match.group(1)) < 1 or (match.group(2) is not None and int(match.group(2)) < 1):
+            raise argparse.ArgumentTypeError(f"{text!r}: give H or HxW in pixels, e.g. 64 or 64x48")
+        return int(match.group(1)), int(match.group(2) or match.group(1))
 
 
 class ModelListType:
@@ -89,7 +102,15 @@ def add_data_arguments(parser: argparse.ArgumentParser, dataset_default: str = "
                        help=f"auto: full MNIST if cached or downloadable, else the embedded 5000 digits "
                             f"(default: {dataset_default})")
     group.add_argument("--data-dir", metavar="DIR",
-                       help="folder with MNIST-format IDX files (gz or not) or an mnist.npz; overrides --dataset's source")
+                       help="your images: a folder of image files (PNG, JPEG, BMP, TIFF, WebP; class subfolders give "
+                            "labels, train/ and test/ subfolders the splits), of MNIST-format IDX files, or an "
+                            ".npy/.npz array file ([N,H,W] or [N,H,W,C]); overrides --dataset")
+    group.add_argument("--image-size", type=ImageSizeType(), default=None, metavar="H[xW]",
+                       help="bring every image to this size (default: as stored; needed when sizes differ)")
+    group.add_argument("--fit", choices=TRAINING_FITS, default=None,
+                       help="how --image-size is reached: resize, or crop to its aspect ratio first (default: resize)")
+    group.add_argument("--color-mode", choices=COLOR_MODES, default=None,
+                       help="grayscale (1 channel) or rgb (3) (default: what the data holds)")
     group.add_argument("--validation-fraction", type=float, default=None, metavar="F",
                        help="share of each class's training images held out for validation: model selection "
                             f"and tuning read it, the test split is scored once at the end "

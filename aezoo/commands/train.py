@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # TrainConfig fields that a flag of the same name sets; unset flags leave TrainConfig's default.
-_CONFIG_FLAGS = ("dataset", "data_dir", "validation_fraction", "seed", "epochs", "batch_size", "learning_rate",
+_CONFIG_FLAGS = ("dataset", "data_dir", "image_size", "color_mode", "fit", "validation_fraction", "seed", "epochs", "batch_size", "learning_rate",
                  "lr_schedule", "steps_per_execution", "strategy", "kl_warmup_epochs", "sampler")
 
 

@@ -66,7 +66,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 # SearchSettings fields that a flag of the same name sets; unset flags leave SearchSettings' default.
-_SETTINGS_FLAGS = ("tuner", "max_trials", "epochs", "objective", "dataset", "data_dir", "batch_size", "seed",
+_SETTINGS_FLAGS = ("tuner", "max_trials", "epochs", "objective", "dataset", "data_dir", "image_size", "color_mode",
+                   "fit", "batch_size", "seed",
                    "validation_fraction", "retrain_epochs")
 
 

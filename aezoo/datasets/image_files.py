@@ -30,7 +30,6 @@ import contextlib
 import dataclasses
 import math
 import os
-import re
 import warnings
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -60,18 +59,6 @@ def memory_budget() -> int:
         return max(0, int(text))
     except ValueError:
         raise UsageError(f"AEZOO_MEMORY_BUDGET={text!r} is not a number of bytes") from None
-
-
-# ----------------------------------------------------------------------------- sizes
-
-
-def parse_image_size(text: str) -> tuple[int, int]:
-    """``"64"`` -> (64, 64); ``"64x48"`` -> (64, 48) (height x width). ``UsageError`` otherwise."""
-    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX*]\s*(\d+))?\s*", str(text))
-    if not match or int(match.group(1)) < 1 or (match.group(2) is not None and int(match.group(2)) < 1):
-        raise UsageError(f"--image-size {text!r}: give H or HxW in pixels, e.g. 64 or 64x48")
-    height = int(match.group(1))
-    return height, int(match.group(2) or height)
 
 
 # ----------------------------------------------------------------------------- reading one image
@@ -324,5 +311,5 @@ def _is_grey_palette(image: Image.Image) -> bool:
 
 
 __all__ = ["COLOR_MODES", "DEFAULT_MEMORY_BUDGET", "FITS", "FolderLayout", "IMAGE_SUFFIXES", "ImageFiles",
-           "MAX_PIXELS", "inspect_files", "is_image_folder", "memory_budget", "paper_behind", "parse_image_size",
+           "MAX_PIXELS", "inspect_files", "is_image_folder", "memory_budget", "paper_behind",
            "pixels", "read_image", "scan_folder"]

@@ -340,7 +340,7 @@ def load_image_folder(folder: str | os.PathLike[str], image_size: tuple[int, int
     shape, mode = image_files.inspect_files(every, image_size, color_mode)
     parts = {split: ImageFiles(tuple(str(p) for p in paths), shape, mode, fit) for split, paths in layout.splits.items()}
     if sum(files.nbytes for files in parts.values()) <= image_files.memory_budget():
-        logger.info("Decoding %d image files of %s into memory", len(every), "x".join(map(str, shape)))
+        logger.debug("Decoding %d image files of %s into memory", len(every), "x".join(map(str, shape)))
         parts = {split: files.load() for split, files in parts.items()}
     labels = layout.labels or {}
     name, source = layout.root.name or "images", str(layout.root)
@@ -538,14 +538,13 @@ def load_arrays(path: Path, name: str = "mnist", class_names: tuple[str, ...] = 
 
 
 def _class_names(labels: np.ndarray | None, default: tuple[str, ...]) -> tuple[str, ...]:
-    """``default`` when the labels fit it, else the classes' numbers; empty without labels."""
+    """The classes' numbers 0..K-1 (K: the largest label + 1); empty without labels."""
     if labels is None:
         return ()
     labels = np.asarray(labels)
-    if labels.dtype.kind not in "iuf" or labels.size == 0:
+    if labels.dtype.kind not in "iuf" or labels.size == 0 or not np.isfinite(labels).all():
         return default  # check_labels refuses them with the right message
-    count = int(np.nanmax(labels)) + 1 if np.isfinite(labels).all() else len(default)
-    return default if count <= len(default) else tuple(str(c) for c in range(count))
+    return tuple(str(c) for c in range(max(int(np.max(labels)) + 1, 1)))
 
 
 def _image_stack(images: np.ndarray, where: str, split: str = "all") -> np.ndarray:
