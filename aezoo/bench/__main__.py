@@ -153,10 +153,29 @@ def zoo_main(argv: Sequence[str]) -> int:
     return 0
 
 
+def folder_main(argv: Sequence[str]) -> int:
+    """``python -m aezoo.bench folder``: 70,000 PNG files against the same images as IDX (aezoo/bench/folder.py)."""
+    from aezoo.bench import folder
+
+    args = folder.parse_args(argv)
+    try:
+        results = folder.run(args)
+    except (UsageError, RuntimeError) as error:
+        print(f"python -m aezoo.bench folder: error: {error}", file=sys.stderr)
+        return 2
+    output = Path(args.output or f"bench-results/folder-{datetime.now():%Y%m%d-%H%M%S}.json")
+    files.write_json(output, results)
+    print(folder.table(results))
+    print(f"\nJSON: {output}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["zoo"]:  # the zoo leaderboard (aezoo/bench/zoo.py) has its own flags
         return zoo_main(argv[1:])
+    if argv[:1] == ["folder"]:  # image files against IDX (aezoo/bench/folder.py)
+        return folder_main(argv[1:])
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("aezoo").setLevel(logging.WARNING if args.quiet else logging.INFO)
