@@ -386,10 +386,14 @@ def _load_saved_model(location: ModelLocation, batch_size: int) -> TrainedModel:
 
 
 def read_keras_config(path: Path) -> dict[str, Any]:
-    """The ``config.json`` of a ``.keras`` file, read as plain JSON (nothing is deserialised)."""
+    """The ``config.json`` of a ``.keras`` file (or of Keras's unzipped folder format, which presets
+    use), read as plain JSON (nothing is deserialised)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read("config.json"))
+        if path.is_dir():
+            config = json.loads((path / "config.json").read_text())
+        else:
+            with zipfile.ZipFile(path) as archive:
+                config = json.loads(archive.read("config.json"))
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as error:
         raise UsageError(f"{path}: not a readable .keras file ({_first_line(error)})") from None
     if not isinstance(config, dict):
@@ -476,7 +480,7 @@ def load_keras_model(path: str | os.PathLike[str], kind: str | None = None, comp
 def _load_keras_file(path: str | os.PathLike[str], kind: str | None = None,
                      compile: bool = False) -> tuple[Any, str | None]:
     path = Path(path)
-    if not path.is_file():
+    if not (path.is_file() or (path / "config.json").is_file()):
         raise UsageError(f"{path}: no such model file; {_not_a_model()}")
     config = read_keras_config(path)
     registered = _registered_name(config)
@@ -498,7 +502,7 @@ def _load_keras_file(path: str | os.PathLike[str], kind: str | None = None,
         raise UsageError(f"{path}: is a {spec.name} model, not {kind}")
     try:
         # safe_mode=True: Keras refuses to deserialize Python lambdas (bytecode) from the file.
-        model = keras.saving.load_model(path, compile=compile, safe_mode=True)
+        model = keras.saving.load_model(str(path), compile=compile, safe_mode=True)
     except Exception as error:  # Keras raises ValueError, TypeError, OSError... for a broken file
         raise UsageError(f"{path}: cannot load the Keras model ({_first_line(error)})") from None
     if not isinstance(model, classes[registered]):

@@ -159,25 +159,14 @@ def load_model(folder: Path, image_shape: tuple[int, ...] | None = None) -> Any:
 
     ``image_shape``: the shape the caller needs; a preset for another shape is refused in one line.
     """
-    import keras
-
-    from aezoo.families import model_classes
-    from aezoo.inference import check_keras_config
+    from aezoo.inference import load_keras_model
 
     preset = check(folder)
     if image_shape is not None and tuple(preset.metadata["image_shape"]) != tuple(image_shape):
         raise UsageError(f"{folder}: a preset for {'x'.join(map(str, preset.metadata['image_shape']))} images, "
                          f"not {'x'.join(map(str, image_shape))}")
-    config = json.loads((folder / CONFIG).read_text())
-    classes = {keras.saving.get_registered_name(cls): cls for cls in model_classes()}
-    registered = str(config.get("registered_name") or "")
-    if registered not in classes:
-        raise UsageError(f"{folder}: holds a model of class {registered!r}, not one of aezoo's; it was not loaded")
-    check_keras_config(folder / CONFIG, config, classes)
-    try:
-        return keras.saving.load_model(str(folder), compile=False, safe_mode=True)
-    except Exception as error:  # Keras raises many types for a broken preset; all mean the same to a user
-        raise UsageError(f"{folder}: cannot load the preset ({str(error).splitlines()[0]})") from None
+    # The one loader of every command: the config read as JSON first, only aezoo's classes, no code, safe mode.
+    return load_keras_model(folder)
 
 
 # ----------------------------------------------------------------------------- writing
@@ -207,7 +196,7 @@ def save(model_dir: str | os.PathLike[str], target: str | os.PathLike[str]) -> P
         metadata = {
             "format": FORMAT, "aezoo_version": __version__, "keras_version": keras.__version__,
             "tensorflow_version": tf.__version__, "model": metrics.get("model"), "family": _family(model),
-            "class": type(model).__name__, "image_shape": list(getattr(model, "image_shape", (28, 28, 1))),
+            "class": type(model).__name__, "image_shape": list(model.image_shape),
             "parameters": metrics.get("parameters"),
             "data": {key: metrics.get(key) for key in ("dataset", "dataset_source", "train_images",
                                                         "validation_images", "test_images")},
@@ -296,10 +285,45 @@ def _fetch(scheme: str, handle: str, scratch: Path) -> Path:
     return Path(shutil.copytree(kagglehub.model_download(handle), scratch / "preset"))
 
 
+# ----------------------------------------------------------------------------- building the shipped presets
+
+PRESET_SUFFIX = "_mnist"
+
+
+def preset_name(model: str) -> str:
+    return f"{model}{PRESET_SUFFIX}"
+
+
+def rebuild(names: list[str] | tuple[str, ...] = ()) -> dict[str, Path]:
+    """Retrain presets with the settings their metadata records (default: train.py's on the embedded
+    digits) and rewrite them in their family's folder; no names: one per model of the zoo."""
+    from aezoo.analysis import analyze_run
+    from aezoo.config import TrainConfig
+    from aezoo.families import MODELS
+    from aezoo.training import train
+
+    wanted = list(names) or [preset_name(model) for model in MODELS]
+    written = {}
+    for name in wanted:
+        model = name[:-len(PRESET_SUFFIX)] if name.endswith(PRESET_SUFFIX) else ""
+        if model not in MODELS:
+            raise UsageError(f"{name!r}: a shipped preset is named <model>{PRESET_SUFFIX}, with a model of "
+                             f"{', '.join(MODELS)}")
+        recorded = shipped().get(name)
+        settings = (check(recorded).metadata.get("training", {}).get("settings") if recorded else None) or {}
+        config = TrainConfig.from_json(settings | {"models": [model], "dataset": settings.get("dataset", "embedded")})
+        with tempfile.TemporaryDirectory(prefix="aezoo-preset-") as scratch:
+            result = train(config, output=Path(scratch) / "run", verbose=0)
+            analyze_run(result.run_dir, models=result.models, splits=result.splits)
+            target = FAMILIES_FOLDER / MODELS[model].family.name / "presets" / name
+            written[name] = save(result.run_dir / model, target)
+    return written
+
+
 def iter_presets() -> Iterator[Preset]:
     for folder in shipped().values():
         yield check(folder)
 
 
 __all__ = ["CARD", "CONFIG", "METADATA", "WEIGHTS", "Preset", "check", "download", "is_hub_address", "iter_presets",
-           "load_model", "looks_like_name", "resolve", "save", "sha256", "shipped"]
+           "load_model", "looks_like_name", "preset_name", "rebuild", "resolve", "save", "sha256", "shipped"]

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from aezoo.families import PLAIN_AUTOENCODER
+
 # Judged in the output: the streamed or decoded folder against the IDX files.
 TARGET_EPOCH_RATIO = 1.2
 TARGET_RSS_MIB = 2048
@@ -37,7 +39,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m aezoo.bench folder", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=2, help="epochs per variant (default: 2; the first is not steady)")
-    parser.add_argument("--model", default="ae", help="the model trained (default: ae)")
+    parser.add_argument("--model", default=PLAIN_AUTOENCODER,
+                        help=f"the model trained (default: {PLAIN_AUTOENCODER})")
     parser.add_argument("--folder", default=None, help="where the PNG folder is written (default: in $AEZOO_CACHE)")
     parser.add_argument("--output", default=None, help="JSON file (default: bench-results/folder-DATE.json)")
     return parser.parse_args(argv)

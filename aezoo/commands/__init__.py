@@ -32,6 +32,7 @@ COMMANDS = {
     "encode": ("aezoo.commands.encode", "write the embeddings of images with a trained model"),
     "models": ("aezoo.commands.models", "list the model families: idea, capabilities, default arguments"),
     "export": ("aezoo.commands.export", "export a trained model to ONNX or LiteRT, checked in its runtime"),
+    "presets": ("aezoo.commands.presets", "list the trained presets shipped with aezoo, or retrain them"),
     "sample": ("aezoo.commands.sample", "generate new digits with a trained model"),  # generation hook
 }
 
