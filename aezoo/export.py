@@ -7,7 +7,7 @@ it with ``tf.saved_model.load`` and calls::
     sm.signatures["serving_default"](images=x)["output_0"]   # denoise, x: float32 [N,H,W,C] in [0,1]
     sm.signatures["encode"](images=x)["output_0"]            # embeddings [N, *embedding_shape]
     sm.signatures["decode"](embeddings=z)["output_0"]        # images [N,H,W,C]
-    sm.signatures["sample"](seed=s, n=n)["output_0"]         # n new digits (with a sampler)
+    sm.signatures["sample"](seed=s, n=n)["output_0"]         # n new images [n,H,W,C] (with a sampler)
     sm.denoise(x), sm.encode(x), sm.decode(z)                # the same, as plain functions
 
 Which signatures exist follows from the model's capabilities:
@@ -103,8 +103,13 @@ def export_saved_model(model: DenoisingAutoencoderBase, path: str | os.PathLike[
 
 
 def record(model: DenoisingAutoencoderBase, sampler: Sampler | None = None) -> dict[str, Any]:
-    """What ``aezoo.json`` says of an exported model: its name, family, class, capabilities, sampler."""
+    """What ``aezoo.json`` says of an exported model: its name, family, class, capabilities, sampler,
+    image shape and, for a conditional model, its number of classes (which labels it takes: the
+    graphs do not say)."""
     family = family_of(model)
-    return {"model": model.name, "family": None if family is None else family.name, "class": type(model).__name__,
-            "capabilities": names(capabilities_of(model)),
-            "sampler": None if sampler is None else sampler.name, "image_shape": list(model.image_shape)}
+    found = {"model": model.name, "family": None if family is None else family.name, "class": type(model).__name__,
+             "capabilities": names(capabilities_of(model)),
+             "sampler": None if sampler is None else sampler.name, "image_shape": list(model.image_shape)}
+    if has(model, CONDITIONAL):
+        found["num_classes"] = int(model.num_classes)
+    return found

@@ -1,18 +1,27 @@
-"""Reading user inputs into model-ready digits, and writing results (PNGs, ``.npy``, contact sheet).
+"""Reading user inputs into images of a model's shape, and writing results (PNGs, ``.npy``, contact sheet).
+
+A :class:`Framing` says how inputs are brought to the model's ``image_shape`` ``(H, W, C)``
+(:data:`FITS`): ``resize`` scales them (the aspect ratio may change), ``crop`` centre-crops them to
+the model's aspect ratio first, ``pad`` pads them to it with their paper colour (the median of
+their border) first, and ``mnist`` frames them the way MNIST made its digits: grayscale, inverted
+when the ink is darker than the paper, the digit's bounding box scaled to fit 20x20 keeping its
+aspect ratio, placed in a 28x28 field with its centre of mass at the centre (:func:`mnist_style`).
+The default is ``mnist`` for a 28x28 grey model and ``resize`` for any other. Grey inputs become
+colour by repeating the grey, colour inputs grey by their luminance.
 
 Accepted inputs, each read lazily so any number of them streams in bounded memory:
 
-* PNG/JPEG files (colour or grayscale, up to :data:`MAX_PIXELS`). Images that are not 28x28 are made into
-  MNIST-style digits: grayscale, inverted when the ink is darker than the paper, the digit's
-  bounding box scaled to fit 20x20 keeping its aspect ratio, then placed in a 28x28 field so its
-  centre of mass is at the centre (:func:`mnist_style`).
-* ``.npy`` arrays ``[N,28,28]``, ``[N,28,28,1]`` or ``[28,28]``, ``uint8`` 0-255 or float 0-1.
-* MNIST IDX image files (``*-idx3-ubyte``, optionally gzipped).
-* Folders, searched recursively for all of the above.
+* image files (PNG, JPEG, BMP, TIFF, WebP; colour or grayscale, up to :data:`MAX_PIXELS`), always
+  brought to the model's shape;
+* ``.npy`` arrays ``[N,H,W,C]`` or one image ``[H,W,C]`` (``[N,H,W]`` and ``[H,W]`` for a grey
+  model), ``uint8`` 0-255 or float 0-1. Arrays of the model's shape are taken as they are; other
+  sizes, and 1 or 3 channels, are brought to it by the fit, except under the ``mnist`` default:
+  a digit model takes arrays prepared like MNIST, and other sizes only when a fit is asked for;
+* MNIST IDX image files (``*-idx3-ubyte``, optionally gzipped), read like ``.npy`` arrays;
+* folders, searched recursively for all of the above.
 
 Every problem with an input is a :class:`~aezoo.errors.UsageError` whose message starts with the
 file's path, so a command can skip the file with a one-line warning and carry on with the others.
-Arrays (``.npy``, IDX) are taken as they are: they are assumed to be prepared like MNIST already.
 """
 
 from __future__ import annotations
@@ -33,8 +42,18 @@ from aezoo.errors import UsageError
 
 SIZE = 28  # MNIST's field
 BOX = 20  # MNIST scaled each digit's bounding box to fit this square
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-ARRAY_SHAPES = "[N,28,28], [N,28,28,1] or [28,28]"
+MNIST_SHAPE = (SIZE, SIZE, 1)
+# aezoo.datasets.image_files.IMAGE_SUFFIXES (a test keeps them equal), repeated here because importing
+# aezoo.datasets imports TensorFlow, and inputs are checked before TensorFlow loads.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+# Pillow's names of the formats read ("MPO": what some cameras call their JPEGs).
+IMAGE_FORMATS = ("PNG", "JPEG", "MPO", "BMP", "TIFF", "WEBP")
+IMAGE_KINDS = "PNG, JPEG, BMP, TIFF, WebP"
+FITS = ("resize", "crop", "pad", "mnist")
+# Channels an array's last axis may hold when it is brought to a model's shape: grey or RGB.
+CHANNELS = (1, 3)
+# ITU-R 601 luminance, the weights Pillow's "L" conversion uses: an RGB array turns grey as an RGB file does.
+LUMINANCE = np.array([0.299, 0.587, 0.114], np.float32)
 # Float inputs slightly outside [0, 1] (rounding in someone's preprocessing) are clipped, not refused.
 RANGE_TOLERANCE = 1e-3
 # An image whose brightest ink (after removing the background) is below this is treated as blank.
@@ -42,13 +61,206 @@ BLANK_LEVEL = 0.05
 # Pixels brighter than this fraction of the peak ink define the digit's bounding box; fainter ones
 # are paper texture or scanner noise and must not make the box (and so the digit) bigger.
 INK_THRESHOLD = 0.2
-# The largest image (width x height) read: a digit needs far fewer pixels than this, and decoding
-# one this size already takes about 16 MB as 8-bit grey and four times that as float32 while it
-# is framed. Bigger images are refused from their header, before any pixel is decoded, because a
-# small compressed file can declare a huge canvas (12000x12000 fits in 200 KB of PNG).
+# The largest image (width x height) read: decoding one this size already takes about 16 MB as
+# 8-bit grey and four times that as float32 while it is framed. Bigger images are refused from
+# their header, before any pixel is decoded, because a small compressed file can declare a huge
+# canvas (12000x12000 fits in 200 KB of PNG).
 MAX_PIXELS = 4096 * 4096
 
-_MAGIC = {b"\x89PNG\r\n\x1a\n": "image", b"\xff\xd8\xff": "image", b"\x93NUMPY": "npy"}
+_MAGIC = {b"\x89PNG\r\n\x1a\n": "image", b"\xff\xd8\xff": "image", b"BM": "image", b"II*\0": "image",
+          b"MM\0*": "image", b"\x93NUMPY": "npy"}
+
+
+def default_fit(image_shape: Sequence[int]) -> str:
+    """``mnist`` for a 28x28 grey model (a digit model: MNIST's framing is what it was trained on), else ``resize``."""
+    return "mnist" if tuple(image_shape) == MNIST_SHAPE else "resize"
+
+
+def check_fit(fit: str | None) -> str | None:
+    if fit is not None and fit not in FITS:
+        raise UsageError(f"fit {fit!r} is unknown; use one of {', '.join(FITS)}")
+    return fit
+
+
+@dataclasses.dataclass(frozen=True)
+class Framing:
+    """How inputs are brought to a model's ``image_shape`` (see the module docstring).
+
+    ``fit`` None is the model's default (:func:`default_fit`). Images come out float32 in [0, 1],
+    each ``[H, W]`` for a grey model and ``[H, W, C]`` otherwise (:attr:`image_dims`).
+    """
+
+    image_shape: tuple[int, int, int] = MNIST_SHAPE
+    fit: str | None = None
+
+    def __post_init__(self) -> None:
+        check_fit(self.fit)
+        object.__setattr__(self, "image_shape", tuple(int(d) for d in self.image_shape))
+
+    @property
+    def mode(self) -> str:
+        return self.fit or default_fit(self.image_shape)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image_shape[0], self.image_shape[1]
+
+    @property
+    def channels(self) -> int:
+        return self.image_shape[2]
+
+    @property
+    def image_dims(self) -> tuple[int, ...]:
+        """One output image's shape: ``(H, W)`` for a grey model, ``(H, W, C)`` for colour."""
+        return self.size if self.channels == 1 else self.image_shape
+
+    def _own(self) -> list[tuple[int, ...]]:
+        """The shapes of one image taken as it is."""
+        return [self.image_shape, self.size] if self.channels == 1 else [self.image_shape]
+
+    def accepted(self) -> str:
+        """The array shapes taken as they are, in words: ``[N,28,28], [N,28,28,1], [28,28] or [28,28,1]``."""
+        own = [",".join(map(str, dims)) for dims in self._own()[::-1]]
+        shapes = [f"[N,{dims}]" for dims in own] + [f"[{dims}]" for dims in own]
+        return f"{', '.join(shapes[:-1])} or {shapes[-1]}"
+
+    def layout(self, shape: Sequence[int]) -> tuple[bool, tuple[int, ...]] | None:
+        """``(stacked, one image's shape)`` of an array of ``shape``, or None when this framing cannot take it.
+
+        The model's own shapes first; then, when other sizes are fitted, ``[h,w]``, ``[h,w,c]`` and
+        ``[N,h,w,c]`` with 1 or 3 channels, and ``[N,h,w]`` (a rank-3 array is one image when its
+        last axis can be channels, as in Keras' ``[height, width, channels]``).
+        """
+        shape = tuple(int(d) for d in shape)
+        own = self._own()
+        if shape in own:
+            return False, shape
+        if len(shape) in (3, 4) and shape[1:] in own:
+            return True, shape[1:]
+        if self.fit is None and self.mode == "mnist":
+            return None  # a digit model takes arrays prepared like MNIST unless a fit is asked for
+        if len(shape) == 2 or (len(shape) == 3 and shape[-1] in CHANNELS):
+            found = False, shape
+        elif len(shape) == 3 or (len(shape) == 4 and shape[-1] in CHANNELS):
+            found = True, shape[1:]
+        else:
+            return None
+        return found if min(found[1][:2]) > 0 else None
+
+    def check(self, where: Path | str, shape: Sequence[int], dtype: np.dtype) -> None:
+        """Raise UsageError unless an array of ``shape`` and ``dtype`` holds images this framing takes."""
+        shape = tuple(shape)
+        if self.layout(shape) is None:
+            if self.fit is None and self.mode == "mnist":
+                hint = "(give the fit resize, crop, pad or mnist to bring other sizes to it)"
+            else:
+                hint = "(or another size, grey or with 3 channels, to be brought to it)"
+            raise UsageError(f"{where}: shape {list(shape)} is not accepted; use {self.accepted()} {hint}")
+        if len(shape) > 2 and shape[0] == 0:
+            raise UsageError(f"{where}: holds no images (shape {list(shape)})")
+        if not (dtype == np.uint8 or np.issubdtype(dtype, np.floating)):
+            raise UsageError(f"{where}: dtype {dtype} is not accepted; use uint8 (0-255) or float (0-1)")
+
+    def output_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
+        """The shape of the results of an array of ``shape``: its own when the model takes it as it is."""
+        stacked, dims = self._checked_layout(shape)
+        if dims in self._own():
+            return tuple(shape)
+        return (shape[0], *self.image_dims) if stacked else self.image_dims
+
+    def stacked(self, shape: Sequence[int]) -> bool:
+        """Whether the first axis of an array of (checked) ``shape`` counts images, not one image's rows."""
+        return self._checked_layout(shape)[0]
+
+    def _checked_layout(self, shape: Sequence[int]) -> tuple[bool, tuple[int, ...]]:
+        found = self.layout(shape)
+        if found is None:
+            raise ValueError(f"shape {list(shape)} was not checked (Framing.check)")
+        return found
+
+    def bring(self, images: np.ndarray, invert: bool | None = None) -> np.ndarray:
+        """float32 ``[b, *one image]`` in [0, 1] -> ``[b, *image_dims]``; arrays are inverted only when asked."""
+        images = 1.0 - images if invert else images
+        if tuple(images.shape[1:]) in self._own():
+            return images.reshape(len(images), *self.image_dims)
+        out = np.empty((len(images), *self.image_dims), np.float32)
+        for i, image in enumerate(images):
+            values = image if image.ndim == 3 else image[..., None]
+            if self.mode == "mnist":  # ink already as asked: a digit's paper is not guessed for arrays
+                values = mnist_style(to_channels(values, 1)[..., 0], invert=False)[..., None]
+            out[i] = self._finish(fit_values(values, self.size, "resize" if self.mode == "mnist" else self.mode))
+        return out
+
+    def picture(self, image: "Image.Image", invert: bool | None = None) -> np.ndarray:
+        """A decoded image file brought to :attr:`image_dims` (float32 in [0, 1]).
+
+        ``invert`` None: detected from the border under the ``mnist`` fit, not inverted otherwise
+        (a photograph's dark areas are not ink).
+        """
+        from aezoo.datasets.image_files import fitted, pixels  # here: aezoo.datasets imports TensorFlow
+
+        if self.mode == "mnist":
+            digit = mnist_style(pixels(image, "grayscale")[..., 0], invert)
+            return self._finish(fit_values(digit[..., None], self.size, "resize"))
+        colour = "grayscale" if self.channels == 1 else "rgb"
+        if self.mode == "pad":
+            # Padding to the aspect ratio and then resizing is placing the image, resized to fit
+            # inside, on its paper: done in that order, no canvas larger than the model's is made.
+            values = on_paper(pixels(fitted(image, inside((image.height, image.width), self.size), "resize"), colour),
+                              self.size)
+        else:
+            values = pixels(fitted(image, self.size, self.mode), colour)
+        return self._finish(1.0 - values if invert else values)
+
+    def _finish(self, values: np.ndarray) -> np.ndarray:
+        values = np.clip(to_channels(values, self.channels), 0.0, 1.0).astype(np.float32)
+        return values[..., 0] if self.channels == 1 else values
+
+
+def to_channels(values: np.ndarray, channels: int) -> np.ndarray:
+    """``[h, w, c]`` -> ``[h, w, channels]``: grey repeated into colour, colour to grey by its luminance."""
+    have = values.shape[-1]
+    if have == channels:
+        return values
+    if have == 1:
+        return np.repeat(values, channels, axis=-1)
+    if channels == 1 and have == 3:
+        return (values @ LUMINANCE)[..., None]
+    raise ValueError(f"cannot bring {have} channels to {channels}")
+
+
+def inside(size: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
+    """(height, width) of ``size`` scaled to fit inside ``target``, its aspect ratio kept."""
+    scale = min(target[0] / size[0], target[1] / size[1])
+    return min(target[0], max(1, round(size[0] * scale))), min(target[1], max(1, round(size[1] * scale)))
+
+
+def on_paper(values: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``[h, w, c]`` centred on a ``size`` canvas of its paper colour (each channel's border median)."""
+    height, width = values.shape[:2]
+    paper = [float(np.median(_border(values[..., k]))) for k in range(values.shape[-1])]
+    canvas = np.empty((*size, values.shape[-1]), np.float32)
+    canvas[:] = paper
+    top, left = (size[0] - height) // 2, (size[1] - width) // 2
+    canvas[top:top + height, left:left + width] = values
+    return canvas
+
+
+def fit_values(values: np.ndarray, size: tuple[int, int], fit: str) -> np.ndarray:
+    """float ``[h, w, c]`` -> ``[*size, c]`` by ``fit`` (resize, crop or pad), with the training data's resizer.
+
+    Each channel goes through :func:`aezoo.datasets.image_files.fitted` as a 32-bit float image, so
+    arrays are scaled and cropped exactly as the training folders' image files are.
+    """
+    if tuple(values.shape[:2]) == tuple(size):
+        return values
+    if fit == "pad":
+        return on_paper(fit_values(values, inside(values.shape[:2], size), "resize"), size)
+    from aezoo.datasets.image_files import fitted  # here: aezoo.datasets imports TensorFlow
+
+    channels = [np.asarray(fitted(Image.fromarray(np.ascontiguousarray(values[..., k], np.float32), mode="F"),
+                                  size, fit), np.float32) for k in range(values.shape[-1])]
+    return np.stack(channels, axis=-1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -57,17 +269,18 @@ _MAGIC = {b"\x89PNG\r\n\x1a\n": "image", b"\xff\xd8\xff": "image", b"\x93NUMPY":
 
 @dataclasses.dataclass
 class ImageFile:
-    """One PNG/JPEG file; ``name`` is the output path relative to the output folder, without suffix."""
+    """One image file; ``name`` is the output path relative to the output folder, without suffix."""
 
     path: Path
     name: str
+    framing: Framing = dataclasses.field(default_factory=Framing)
 
     def read(self, invert: bool | None = None) -> np.ndarray:
-        """The MNIST-style digit, float32 ``[28,28]`` in [0, 1]."""
-        return load_image(self.path, invert)
+        """The image brought to the model's shape: float32 ``framing.image_dims`` in [0, 1]."""
+        return load_image(self.path, invert, self.framing)
 
     def chunks(self, invert: bool | None = None, batch_size: int = 1) -> Iterator[np.ndarray]:
-        """One chunk ``[1,28,28]`` (the same interface as :meth:`ArrayFile.chunks`)."""
+        """One chunk ``[1, *image_dims]`` (the same interface as :meth:`ArrayFile.chunks`)."""
         yield self.read(invert)[None]
 
 
@@ -78,26 +291,38 @@ class ArrayFile:
     path: Path
     name: str
     kind: str  # "npy" or "idx"
-    shape: tuple[int, ...]  # as stored: the output array keeps this shape
+    shape: tuple[int, ...]  # as stored
     dtype: np.dtype
     # blocks(batch_size): the raw stored values, up to batch_size images at a time, in order
     _blocks: Callable[[int], Iterator[np.ndarray]] = dataclasses.field(repr=False)
+    framing: Framing = dataclasses.field(default_factory=Framing)
+
+    @property
+    def stacked(self) -> bool:
+        """Whether the first axis counts images (``[N,H,W(,C)]``), not one image's rows."""
+        return self.framing.stacked(self.shape)
 
     @property
     def count(self) -> int:
-        return 1 if len(self.shape) == 2 else self.shape[0]
+        return self.shape[0] if self.stacked else 1
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        """The shape of this file's results: its own when the model takes it as it is."""
+        return self.framing.output_shape(self.shape)
 
     def chunks(self, invert: bool | None = None, batch_size: int = 1024) -> Iterator[np.ndarray]:
         """Like :meth:`batches`; ``invert=True`` inverts (arrays are never inverted automatically)."""
-        for chunk in self.batches(batch_size):
-            yield 1.0 - chunk if invert else chunk
+        return self.batches(batch_size, invert)
 
-    def batches(self, batch_size: int) -> Iterator[np.ndarray]:
-        """float32 ``[b,28,28]`` batches in [0, 1]; a NaN, inf or out-of-range value raises UsageError."""
+    def batches(self, batch_size: int, invert: bool | None = None) -> Iterator[np.ndarray]:
+        """float32 ``[b, *image_dims]`` batches in [0, 1]; a NaN, inf or out-of-range value raises UsageError."""
         start = 0
+        one = tuple(self.shape[1:]) if self.stacked else tuple(self.shape)
         for raw in self._blocks(batch_size):
-            chunk = raw.reshape(-1, SIZE, SIZE)
-            yield normalize_pixels(chunk, f"{self.path}", offset=start if len(self.shape) > 2 else None)
+            chunk = raw.reshape(-1, *one)
+            pixels = normalize_pixels(chunk, f"{self.path}", offset=start if self.stacked else None)
+            yield self.framing.bring(pixels, invert)
             start += len(chunk)
 
     def validate(self, batch_size: int = 1024) -> None:
@@ -112,9 +337,12 @@ class ArrayFile:
 Source = ImageFile | ArrayFile
 
 
-def collect_inputs(paths: Sequence[str | os.PathLike[str]],
-                   reserved: Iterable[str] = ()) -> tuple[list[Source], list[UsageError]]:
+def collect_inputs(paths: Sequence[str | os.PathLike[str]], reserved: Iterable[str] = (),
+                   framing: Framing | None = None) -> tuple[list[Source], list[UsageError]]:
     """Expand files and folders into sources; problems are returned in input order, not raised.
+
+    ``framing`` (default: a 28x28 digit model's) is how the sources bring their images to the
+    model's shape; an array file it cannot take is a problem.
 
     Output names mirror the inputs: ``x.png`` -> ``x``, ``folder/sub/x.png`` -> ``folder/sub/x``
     (see :func:`assign_names` for how two inputs that would share an output are told apart).
@@ -129,7 +357,7 @@ def collect_inputs(paths: Sequence[str | os.PathLike[str]],
             files = sorted(p for p in path.rglob("*") if p.is_file() and _looks_supported(p)
                            and not any(part.startswith(".") for part in p.relative_to(path).parts))
             if not files:
-                problems.append((len(found), UsageError(f"{path}: folder holds no PNG, JPEG, .npy or IDX files")))
+                problems.append((len(found), UsageError(f"{path}: folder holds no {IMAGE_KINDS}, .npy or IDX files")))
             for file in files:
                 stem = (Path(path.resolve().name or "input") / file.relative_to(path)).with_suffix("")
                 _sniff_into(file, stem.as_posix(), found, problems)
@@ -138,11 +366,13 @@ def collect_inputs(paths: Sequence[str | os.PathLike[str]],
         else:
             problem = "not a regular file or folder" if path.exists() else "no such file or folder"
             problems.append((len(found), UsageError(f"{path}: {problem}")))
+    framing = framing or Framing()
     names = assign_names([(name, kind == "idx") for _, name, kind in found], reserved)
     sources: list[Source] = []
     for position, ((file, _, kind), name) in enumerate(zip(found, names)):
         try:
-            sources.append(ImageFile(file, name) if kind == "image" else open_array(file, name, kind))
+            sources.append(ImageFile(file, name, framing) if kind == "image"
+                           else open_array(file, name, kind, framing))
         except UsageError as problem:
             problems.append((position, problem))
     return sources, [problem for _, problem in sorted(problems, key=lambda item: item[0])]
@@ -206,12 +436,14 @@ def sniff(path: Path) -> str:
     """``"image"``, ``"npy"`` or ``"idx"``: by content first (suffixes lie), then by suffix."""
     try:
         with open(path, "rb") as f:
-            head = f.read(8)
+            head = f.read(12)
     except OSError as error:
         raise UsageError(f"{path}: cannot read file ({error.strerror or error})") from None
     for magic, kind in _MAGIC.items():
         if head.startswith(magic):
             return kind
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image"
     if head[:2] == b"\x1f\x8b" or (len(head) >= 4 and head[:2] == b"\0\0" and head[2] in (8, 9, 11, 12, 13, 14)):
         return "idx"
     suffix = path.suffix.lower()
@@ -219,39 +451,41 @@ def sniff(path: Path) -> str:
         return "image"  # a corrupt image: let Pillow say what is wrong with it
     if suffix == ".npy":
         raise UsageError(f"{path}: not a .npy file (no NUMPY header); it may be truncated or corrupt")
-    raise UsageError(f"{path}: not a PNG, JPEG, .npy or IDX file")
+    raise UsageError(f"{path}: not a {IMAGE_KINDS}, .npy or IDX file")
 
 
-def open_array(path: Path, name: str, kind: str) -> ArrayFile:
+def open_array(path: Path, name: str, kind: str, framing: Framing | None = None) -> ArrayFile:
     """Check an array file's header (shape, dtype, size against the file) without reading its data."""
+    framing = framing or Framing()
     if kind == "idx":
-        return _open_idx(path, name)
-    shape, dtype, read = _npy_reader(path)
-    rows = shape[0] if len(shape) > 2 else 1
+        return _open_idx(path, name, framing)
+    shape, dtype, read = _npy_reader(path, framing)
+    rows = shape[0] if framing.stacked(shape) else 1
 
     def blocks(batch_size: int) -> Iterator[np.ndarray]:
         for start in range(0, rows, batch_size):
             yield read(start, min(start + batch_size, rows))
 
-    return ArrayFile(path, name, kind, shape, dtype, blocks)
+    return ArrayFile(path, name, kind, shape, dtype, blocks, framing)
 
 
-def _open_idx(path: Path, name: str) -> ArrayFile:
+def _open_idx(path: Path, name: str, framing: Framing) -> ArrayFile:
     from aezoo.datasets.idx import iter_idx_rows, read_idx_header
 
     header = read_idx_header(path)
     if len(header.shape) == 1:
         raise UsageError(f"{path}: is an IDX label file (shape [{header.shape[0]}]), not images")
-    _check_array(path, header.shape, header.dtype)
-    single = len(header.shape) == 2  # one [28,28] image: its first axis is rows of pixels
+    framing.check(path, header.shape, header.dtype)
+    stacked = framing.stacked(header.shape)
 
     def blocks(batch_size: int) -> Iterator[np.ndarray]:
-        return iter_idx_rows(header, SIZE if single else batch_size)
+        # One image: its first axis is rows of pixels, all read at once.
+        return iter_idx_rows(header, batch_size if stacked else header.shape[0])
 
-    return ArrayFile(path, name, "idx", header.shape, header.dtype.newbyteorder("="), blocks)
+    return ArrayFile(path, name, "idx", header.shape, header.dtype.newbyteorder("="), blocks, framing)
 
 
-def _npy_reader(path: Path) -> tuple[tuple[int, ...], np.dtype, Callable[[int, int], np.ndarray]]:
+def _npy_reader(path: Path, framing: Framing) -> tuple[tuple[int, ...], np.dtype, Callable[[int, int], np.ndarray]]:
     """Header and a ``read(start, stop)`` of a ``.npy``, reading only the rows asked for.
 
     Plain file reads, not a memory map: a map's pages stay counted in the process's resident
@@ -278,11 +512,13 @@ def _npy_reader(path: Path) -> tuple[tuple[int, ...], np.dtype, Callable[[int, i
             array = np.load(path, mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError) as error:
             raise UsageError(f"{path}: not a readable .npy file ({error})") from None
-        _check_array(path, array.shape, array.dtype)
-        return array.shape, array.dtype, lambda a, b: np.asarray(array[a:b] if array.ndim > 2 else array)
-    _check_array(path, shape, dtype)
-    rows = shape[0] if len(shape) > 2 else 1
-    row = math.prod(shape[1:] if len(shape) > 2 else shape) * dtype.itemsize  # Python ints: never wraps
+        framing.check(path, array.shape, array.dtype)
+        stacked = framing.stacked(array.shape)
+        return array.shape, array.dtype, lambda a, b: np.asarray(array[a:b] if stacked else array)
+    framing.check(path, shape, dtype)
+    stacked = framing.stacked(shape)
+    rows = shape[0] if stacked else 1
+    row = math.prod(shape[1:] if stacked else shape) * dtype.itemsize  # Python ints: never wraps
     size = os.path.getsize(path)
     if size < offset + rows * row:
         raise UsageError(f"{path}: truncated: header says shape {shape} ({rows * row} bytes of data) "
@@ -297,23 +533,6 @@ def _npy_reader(path: Path) -> tuple[tuple[int, ...], np.dtype, Callable[[int, i
         return np.frombuffer(data, dtype=dtype)
 
     return tuple(shape), dtype, read
-
-
-def _check_array(path: Path | str, shape: tuple[int, ...], dtype: np.dtype) -> None:
-    ok = (shape == (SIZE, SIZE) or (len(shape) == 3 and shape[1:] == (SIZE, SIZE))
-          or (len(shape) == 4 and shape[1:] == (SIZE, SIZE, 1)))
-    if not ok:
-        raise UsageError(f"{path}: shape {list(shape)} is not accepted; use {ARRAY_SHAPES} "
-                         "(pass other sizes as PNG files to have them resized)")
-    if len(shape) > 2 and shape[0] == 0:
-        raise UsageError(f"{path}: holds no images (shape {list(shape)})")
-    if not (dtype == np.uint8 or np.issubdtype(dtype, np.floating)):
-        raise UsageError(f"{path}: dtype {dtype} is not accepted; use uint8 (0-255) or float (0-1)")
-
-
-def check_array(images: np.ndarray, what: str = "images") -> None:
-    """Raise UsageError unless ``images`` has an accepted shape and dtype (values are checked per batch)."""
-    _check_array(what, tuple(images.shape), images.dtype)
 
 
 def normalize_pixels(raw: np.ndarray, where: str, offset: int | None = 0) -> np.ndarray:
@@ -344,19 +563,21 @@ def normalize_pixels(raw: np.ndarray, where: str, offset: int | None = 0) -> np.
 # Images
 
 
-def load_image(path: str | os.PathLike[str], invert: bool | None = None) -> np.ndarray:
-    """Read a PNG/JPEG into an MNIST-style float32 ``[28,28]`` digit (see :func:`mnist_style`).
+def load_image(path: str | os.PathLike[str], invert: bool | None = None, framing: Framing | None = None) -> np.ndarray:
+    """Read an image file brought to the model's shape (default: a 28x28 MNIST-style digit, :func:`mnist_style`).
 
-    Images over :data:`MAX_PIXELS` are refused from their header, before their pixels are decoded.
+    float32 ``framing.image_dims`` in [0, 1]. Images over :data:`MAX_PIXELS` are refused from their
+    header, before their pixels are decoded.
     """
     path = Path(path)
     try:
         with _open_image(path) as image:
-            if image.format not in ("PNG", "JPEG", "MPO"):  # MPO: what some cameras call their JPEGs
-                raise UsageError(f"{path}: is a {image.format} image; use PNG or JPEG")
+            if image.format not in IMAGE_FORMATS:
+                raise UsageError(f"{path}: is a {image.format} image; use {IMAGE_KINDS}")
             _check_pixels(path, image.width, image.height)
             image.load()
-            gray = to_gray(ImageOps.exif_transpose(image))
+            # Turned upright before it is fitted, so a camera's portrait photo is cropped as seen.
+            return (framing or Framing()).picture(ImageOps.exif_transpose(image), invert)
     except UsageError:
         raise
     except Image.DecompressionBombError:
@@ -367,7 +588,6 @@ def load_image(path: str | os.PathLike[str], invert: bool | None = None) -> np.n
         # Pillow's messages say what is wrong ("cannot identify image file", "image file is truncated").
         message = str(error).replace(str(path), "").replace("''", "").strip(" :") or type(error).__name__
         raise UsageError(f"{path}: cannot read image ({message})") from None
-    return mnist_style(gray, invert)
 
 
 _PIXEL_ADVICE = f"aezoo reads images of up to {MAX_PIXELS:,} pixels (aezoo.imageio.MAX_PIXELS); scale it down first"
@@ -387,38 +607,6 @@ def _open_image(path: Path) -> Iterator[Image.Image]:
 def _check_pixels(path: Path, width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise UsageError(f"{path}: image too large: {width}x{height} is {width * height:,} pixels; {_PIXEL_ADVICE}")
-
-
-def to_gray(image: Image.Image) -> np.ndarray:
-    """float32 ``[H,W]`` in [0, 1]; transparent areas become paper (:func:`paper_behind`)."""
-    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit PNGs: Pillow's "L" would clip them
-        values = np.asarray(image, dtype=np.float32)
-        peak = 65535.0 if values.max(initial=0) > 255 else 255.0
-        return np.clip(values / peak, 0.0, 1.0)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        alpha = np.asarray(rgba.getchannel("A"), dtype=np.float32) / np.float32(255)
-        gray = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float32) / np.float32(255)
-        return (alpha * gray + (1 - alpha) * paper_behind(gray, alpha)).astype(np.float32)
-    return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255)
-
-
-def paper_behind(gray: np.ndarray, alpha: np.ndarray) -> float:
-    """The grey (0 black, 1 white) to composite a transparent image on, so that its ink shows.
-
-    Treating transparency as white paper turns a white digit on a transparent background
-    (a common export of drawing apps) into white on white: a blank input. When most of the
-    image is transparent, what is opaque is the ink, and the paper is the opposite of it (black
-    behind light ink, white behind dark); when most is opaque, the opaque part is the paper and
-    transparent margins take its grey.
-    """
-    weight = float(alpha.sum())
-    if weight == 0:
-        return 1.0  # nothing drawn at all
-    opaque = float((alpha * gray).sum()) / weight  # the mean grey of what is drawn
-    if float((alpha < 0.5).mean()) > 0.5:
-        return 0.0 if opaque > 0.5 else 1.0
-    return float(np.median(gray[alpha >= 0.5])) if (alpha >= 0.5).any() else opaque
 
 
 def _border(gray: np.ndarray) -> np.ndarray:
@@ -521,6 +709,7 @@ def npy_writer(target: str | os.PathLike[str], shape: tuple[int, ...],
 class ContactSheet:
     """Keeps the first ``limit`` images of each kind (input, noisy, denoised) and draws them side by side.
 
+    Images are grey or colour, all of one size (the model's); the sheet is in colour when they are.
     Bounded memory whatever the number of images: later images are not kept.
     """
 
@@ -534,11 +723,12 @@ class ContactSheet:
         return len(self.tiles) >= self.limit
 
     def add(self, *images: np.ndarray) -> None:
-        """Add one batch per column (each ``[b,28,28]`` or ``[b,28,28,1]``), as many as still fit."""
+        """Add one batch per column (each ``[b,H,W]``, ``[b,H,W,1]`` or ``[b,H,W,3]``), as many as still fit."""
         room = self.limit - len(self.tiles)
         if room <= 0:
             return
-        parts = [np.reshape(np.asarray(batch, np.float32), (-1, SIZE, SIZE))[:room] for batch in images]
+        parts = [np.asarray(batch, np.float32)[:room] for batch in images]
+        parts = [part[..., 0] if part.ndim == 4 and part.shape[-1] == 1 else part for part in parts]
         self.tiles.extend([part[i].copy() for part in parts] for i in range(len(parts[0])))
 
     @contextlib.contextmanager
@@ -555,28 +745,32 @@ class ContactSheet:
         """Draw and write the sheet; False (nothing written) when no image was added."""
         if not self.tiles:
             return False
-        cell, gap, pad, header = SIZE * self.scale, 2, 8, 16
-        group = len(self.columns) * (cell + gap) - gap
+        image_height, image_width = self.tiles[0][0].shape[:2]
+        cell_w, cell_h, gap, pad, header = image_width * self.scale, image_height * self.scale, 2, 8, 16
+        group = len(self.columns) * (cell_w + gap) - gap
         per_row = min(self.per_row, len(self.tiles))
         rows = math.ceil(len(self.tiles) / per_row)
         width = per_row * (group + pad) + pad
-        height = header + rows * (cell + pad) + pad
-        sheet = Image.new("L", (width, height), 96)  # mid-grey so black digit backgrounds stand out
+        height = header + rows * (cell_h + pad) + pad
+        mode = "RGB" if any(image.ndim == 3 for tile in self.tiles for image in tile) else "L"
+        # Mid-grey so black digit backgrounds stand out.
+        sheet = Image.new(mode, (width, height), 96 if mode == "L" else (96, 96, 96))
         draw = ImageDraw.Draw(sheet)
-        draw.text((pad, 2), " | ".join(self.columns), fill=255)
+        draw.text((pad, 2), " | ".join(self.columns), fill=255 if mode == "L" else (255, 255, 255))
         for k, tile in enumerate(self.tiles):
             x0 = pad + (k % per_row) * (group + pad)
-            y0 = header + (k // per_row) * (cell + pad)
+            y0 = header + (k // per_row) * (cell_h + pad)
             for j, image in enumerate(tile):
-                picture = Image.fromarray(to_uint8(image), mode="L").resize((cell, cell), Image.Resampling.NEAREST)
-                sheet.paste(picture, (x0 + j * (cell + gap), y0))
+                picture = Image.fromarray(to_uint8(image)).convert(mode).resize((cell_w, cell_h),
+                                                                                 Image.Resampling.NEAREST)
+                sheet.paste(picture, (x0 + j * (cell_w + gap), y0))
         files.write_with(target, lambda tmp: sheet.save(tmp, format="PNG"))
         return True
 
 
 __all__ = [
-    "MAX_PIXELS", "ArrayFile", "ContactSheet", "ImageFile", "Source", "assign_names", "check_array",
-    "collect_inputs", "fit_digit",
-    "load_image", "looks_dark_on_light", "mnist_style", "normalize_pixels", "npy_writer", "paper_behind",
-    "save_png", "sniff", "to_gray",
+    "FITS", "IMAGE_SUFFIXES", "MAX_PIXELS", "MNIST_SHAPE", "ArrayFile", "ContactSheet", "Framing", "ImageFile",
+    "Source", "assign_names", "check_fit", "collect_inputs", "default_fit", "fit_digit", "fit_values",
+    "load_image", "looks_dark_on_light", "mnist_style", "normalize_pixels", "npy_writer", "save_png", "sniff",
+    "to_channels",
 ]

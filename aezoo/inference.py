@@ -13,8 +13,14 @@ name: a model without a latent space denoises but cannot ``encode`` or ``decode`
 model takes the images' classes beside them in ``denoise``, ``encode`` and ``decode``, and every
 other model refuses labels. Which model it is (``vae`` or its preset ``beta_vae``) is read from
 the artifact's own records, never guessed from a folder's name. An embedding's shape
-is the model's own (``embedding_shape``): a vector for most families, a 7x7 grid of vectors for
-the VQ-VAE.
+is the model's own (``embedding_shape``): a vector for most families, a grid of vectors for
+the VQ-VAE (7x7 for 28x28 images).
+
+Images are the model's own shape (``image_shape``, ``(H, W, C)``: read from the SavedModel's
+signatures or the ``.keras`` file's config), or are brought to it by a ``fit``
+(:class:`aezoo.imageio.Framing`): ``resize``, ``crop``, ``pad`` or ``mnist`` (the default only for
+28x28 grey models, which take other sizes only when a fit is asked for). A conditional model's
+classes are ``0 .. num_classes - 1``.
 
 Every method works batch by batch (``batch_size`` images at a time): the memory used on top of
 the input and output arrays stays bounded for any number of images, and the ``*_batches``
@@ -34,12 +40,13 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from aezoo.errors import UsageError
-from aezoo.imageio import SIZE, check_array, normalize_pixels
+from aezoo.imageio import MNIST_SHAPE, Framing, normalize_pixels
 from aezoo.models.capabilities import CONDITIONAL, LATENT_SPACE, Capability, has
 from aezoo.run_folder import SAVED_MODEL_RECORD
 
 DEFAULT_BATCH_SIZE = 1024
-# The classes a conditional model's labels name: the ten digits.
+# The classes of a conditional model whose artifact does not record how many it has: the ten digits,
+# the only classes aezoo trained on before artifacts recorded theirs.
 NUM_CLASSES = 10
 
 
@@ -50,13 +57,39 @@ def model_kinds() -> tuple[str, ...]:
     return tuple(MODELS)
 
 
-def _recorded_name(record: Path) -> str | None:
-    """The model name a JSON record (a model folder's ``metrics.json``, a SavedModel's ``aezoo.json``) holds, or None."""
+def _read_record(record: Path) -> dict[str, Any]:
+    """A JSON record (a model folder's ``metrics.json``, a SavedModel's ``aezoo.json``), or {} when unreadable."""
     try:
-        name = json.loads(record.read_text()).get("model")
-    except (OSError, ValueError, AttributeError):
-        return None
+        found = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _recorded_name(record: Path) -> str | None:
+    """The model name a JSON record holds, or None."""
+    name = _read_record(record).get("model")
     return name if isinstance(name, str) and name in model_kinds() else None
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelFacts:
+    """What a model takes: its images' shape ``(H, W, C)`` and, for a conditional model, its number of classes."""
+
+    image_shape: tuple[int, int, int] = MNIST_SHAPE
+    num_classes: int | None = None  # None: the model takes no labels, or nothing says yet
+
+    @classmethod
+    def of(cls, config: dict[str, Any], conditional: bool = False) -> "ModelFacts":
+        """From a record or a Keras config: ``image_shape`` and ``num_classes`` where they are, defaults otherwise.
+
+        Artifacts from before models took other shapes record neither: they are 28x28 digit models.
+        """
+        shape = config.get("image_shape")
+        valid = isinstance(shape, list) and len(shape) == 3 and all(isinstance(d, int) and d > 0 for d in shape)
+        classes = config.get("num_classes")
+        classes = classes if isinstance(classes, int) and classes > 0 else (NUM_CLASSES if conditional else None)
+        return cls(tuple(shape) if valid else MNIST_SHAPE, classes)  # type: ignore[arg-type]
 
 
 def _not_a_model() -> str:
@@ -75,6 +108,21 @@ class ModelLocation:
     path: Path  # the saved_model/ folder or the .keras file
     format: str  # "saved_model" or "keras"
     kind: str | None  # the model name ("ae", "beta_vae"...) as recorded beside it, or None when nothing says
+
+    def facts(self) -> ModelFacts:
+        """The model's image shape and classes as its files record them, read without TensorFlow.
+
+        For checking inputs before the model loads; :func:`load` reads them from the model itself
+        (a SavedModel's signatures) and refuses records that disagree.
+        """
+        if self.format == "saved_model":
+            record = _read_record(self.path / SAVED_MODEL_RECORD)
+            return ModelFacts.of(record, str(CONDITIONAL) in (record.get("capabilities") or ()))
+        try:
+            config = read_keras_config(self.path).get("config")
+        except UsageError:
+            return ModelFacts()  # loading it says what is wrong with the file
+        return ModelFacts.of(config if isinstance(config, dict) else {})
 
 
 def _has_model(folder: Path) -> bool:
@@ -126,22 +174,29 @@ def locate_model(path: str | os.PathLike[str], model_kind: str | None = None) ->
 class TrainedModel:
     """A trained model of the zoo working on numpy arrays.
 
-    Images are ``[N,28,28]``, ``[N,28,28,1]`` or one ``[28,28]``, ``uint8`` 0-255 or float in
-    [0, 1]; results are float32 in [0, 1]. ``denoise`` returns the shape it was given, ``encode``
-    ``[N, *embedding_shape]`` (the VAE's posterior mean; the VQ-VAE's grid ``[N,7,7,D]``),
-    ``decode`` ``[N,28,28]``. ``encode`` and ``decode`` need a latent space; without one they
-    raise UsageError. A conditional model takes ``labels``: one integer class 0-9 per image, or
-    one for all. ``capabilities`` holds what the loaded artifact can do (``has(model, ...)``).
+    Images are ``uint8`` 0-255 or float in [0, 1]: ``[N,H,W,C]`` or one ``[H,W,C]`` of the model's
+    :attr:`image_shape` (``[N,H,W]`` and ``[H,W]`` too for a grey model), taken as they are, or
+    other sizes and channel counts brought to it by ``fit`` (see the module docstring). Results
+    are float32 in [0, 1]: ``denoise`` returns the shape it was given for the model's own shapes and
+    ``[N,H,W]`` (grey) or ``[N,H,W,C]`` (colour) for fitted ones; ``encode`` gives
+    ``[N, *embedding_shape]`` (the VAE's posterior mean; the VQ-VAE's grid), ``decode``
+    ``[N,H,W]`` or ``[N,H,W,C]``. ``encode`` and ``decode`` need a latent space; without one they
+    raise UsageError. A conditional model takes ``labels``: one integer class
+    ``0 .. num_classes - 1`` per image, or one for all. ``capabilities`` holds what the loaded
+    artifact can do (``has(model, ...)``).
     """
 
     def __init__(self, location: ModelLocation, functions: dict[str, Batch],
                  embedding_shape: tuple[int, ...] | int | None, batch_size: int = DEFAULT_BATCH_SIZE,
-                 conditional: bool = False) -> None:
+                 conditional: bool = False, facts: ModelFacts | None = None) -> None:
         self.location = location
         self.embedding_shape = (None if embedding_shape is None
                                 else tuple(int(d) for d in np.atleast_1d(embedding_shape)))
         self.batch_size = _check_batch_size(batch_size)
         self._functions = functions
+        facts = facts or ModelFacts()
+        self.image_shape: tuple[int, int, int] = facts.image_shape
+        self.num_classes: int | None = (facts.num_classes or NUM_CLASSES) if conditional else None
         latent = self.embedding_shape is not None and {"encode", "decode"} <= functions.keys()
         self.capabilities: frozenset[Capability] = frozenset(
             {*([LATENT_SPACE] if latent else []), *([CONDITIONAL] if conditional else [])})
@@ -170,7 +225,15 @@ class TrainedModel:
         return model_card(self.path)
 
     def __repr__(self) -> str:
-        return f"<aezoo TrainedModel {self.describe()}, embedding_shape={self.embedding_shape}>"
+        return (f"<aezoo TrainedModel {self.describe()}, image_shape={self.image_shape}, "
+                f"embedding_shape={self.embedding_shape}>")
+
+    def framing(self, fit: str | None = None) -> Framing:
+        """How this model's inputs are brought to its :attr:`image_shape` (``fit`` None: its default)."""
+        try:
+            return Framing(self.image_shape, fit)
+        except UsageError as error:
+            raise UsageError(f"{error}; fit brings other image sizes to the model's {_size(self.image_shape)}") from None
 
     def require_latent_space(self, action: str) -> tuple[int, ...]:
         """The embedding shape; UsageError naming ``action`` when the model has no latent space."""
@@ -184,43 +247,47 @@ class TrainedModel:
 
         ``labels`` is one integer per image or a single integer for all of them. Raises
         UsageError when a model that needs labels gets none (or the wrong count, or a value
-        outside 0-9), and when a model that takes none gets some: labels must never reach it.
+        outside its classes), and when a model that takes none gets some: labels must never reach it.
         """
-        if not has(self, CONDITIONAL):
+        if not has(self, CONDITIONAL) or self.num_classes is None:
             if labels is not None:
                 raise UsageError(f"the {self.describe()} takes no labels (only a conditional model does); "
                                  "give the images alone")
             return None
         if labels is None:
-            raise UsageError(f"the {self.describe()} is conditioned on the digit's class: give one label "
-                             f"(0-{NUM_CLASSES - 1}) per image, or one for all")
-        return as_labels(labels, count)
+            raise UsageError(f"the {self.describe()} is conditioned on the {class_words(self.num_classes)[0]}: "
+                             f"give one label (0-{self.num_classes - 1}) per image, or one for all")
+        return as_labels(labels, count, num_classes=self.num_classes)
 
     # -- whole arrays -------------------------------------------------------------------------
 
-    def denoise(self, images: Any, labels: Any = None, batch_size: int | None = None) -> np.ndarray:
-        """The clean estimate of ``images``, float32, same shape as ``images``."""
-        images = _as_images(images)
-        stack = images[None] if images.ndim == 2 else images
+    def denoise(self, images: Any, labels: Any = None, batch_size: int | None = None,
+                fit: str | None = None) -> np.ndarray:
+        """The clean estimate of ``images``, float32 (the shape given, or the model's for fitted images)."""
+        framing = self.framing(fit)
+        images, stacked = _as_images(images, framing)
+        stack = images if stacked else images[None]
         classes = self.check_labels(labels, len(stack))
-        out = np.empty(stack.shape, np.float32)
-        for start, stop, batch in self._image_batches(stack, batch_size):
+        out = np.empty(framing.output_shape(stack.shape), np.float32)
+        for start, stop, batch in self._image_batches(stack, framing, batch_size):
             out[start:stop] = self._call("denoise", batch, classes, start, stop).reshape(out[start:stop].shape)
-        return out[0] if images.ndim == 2 else out
+        return out if stacked else out[0]
 
-    def encode(self, images: Any, labels: Any = None, batch_size: int | None = None) -> np.ndarray:
-        """Embeddings ``[N, *embedding_shape]`` (``[*embedding_shape]`` for one ``[28,28]`` image)."""
+    def encode(self, images: Any, labels: Any = None, batch_size: int | None = None,
+               fit: str | None = None) -> np.ndarray:
+        """Embeddings ``[N, *embedding_shape]`` (``[*embedding_shape]`` for one image)."""
         shape = self.require_latent_space("encode images")
-        images = _as_images(images)
-        stack = images[None] if images.ndim == 2 else images
+        framing = self.framing(fit)
+        images, stacked = _as_images(images, framing)
+        stack = images if stacked else images[None]
         classes = self.check_labels(labels, len(stack))
         out = np.empty((len(stack), *shape), np.float32)
-        for start, stop, batch in self._image_batches(stack, batch_size):
+        for start, stop, batch in self._image_batches(stack, framing, batch_size):
             out[start:stop] = self._call("encode", batch, classes, start, stop)
-        return out[0] if images.ndim == 2 else out
+        return out if stacked else out[0]
 
     def decode(self, embeddings: Any, labels: Any = None, batch_size: int | None = None) -> np.ndarray:
-        """Images ``[N,28,28]`` in [0, 1] from ``[N, *embedding_shape]`` (one ``[28,28]`` from one embedding)."""
+        """Images ``[N,H,W]`` (grey) or ``[N,H,W,C]`` in [0, 1] from ``[N, *embedding_shape]`` (one image from one)."""
         shape = self.require_latent_space("decode embeddings")
         embeddings = np.asarray(embeddings)
         single = embeddings.shape == shape
@@ -232,7 +299,8 @@ class TrainedModel:
         if not (np.issubdtype(stack.dtype, np.floating) or np.issubdtype(stack.dtype, np.integer)):
             raise UsageError(f"embeddings: dtype {stack.dtype} is not accepted; use float")
         classes = self.check_labels(labels, len(stack))
-        out = np.empty((len(stack), SIZE, SIZE), np.float32)
+        dims = self.framing().image_dims
+        out = np.empty((len(stack), *dims), np.float32)
         step = self._batch_size(batch_size)
         for start in range(0, len(stack), step):
             chunk = stack[start:start + step].astype(np.float32)
@@ -240,23 +308,25 @@ class TrainedModel:
                 bad = start + int(np.argwhere(~np.isfinite(chunk))[0][0])
                 raise UsageError(f"embeddings: row {bad} holds NaN or infinity; embeddings must be finite")
             stop = start + len(chunk)
-            out[start:stop] = self._call("decode", chunk, classes, start, stop).reshape(-1, SIZE, SIZE)
+            out[start:stop] = self._call("decode", chunk, classes, start, stop).reshape(-1, *dims)
         return out[0] if single else out
 
     # -- streams ------------------------------------------------------------------------------
 
-    def denoise_batches(self, batches: Iterable[Any], labels: Iterable[Any] | None = None) -> Iterator[np.ndarray]:
+    def denoise_batches(self, batches: Iterable[Any], labels: Iterable[Any] | None = None,
+                        fit: str | None = None) -> Iterator[np.ndarray]:
         """Denoise a stream of image batches lazily: one output per input batch, nothing kept.
 
         ``labels``: for a model that needs labels, a stream of label batches beside ``batches``.
         """
         for batch, classes in zip(batches, _label_stream(labels)):
-            yield self.denoise(batch, classes)
+            yield self.denoise(batch, classes, fit=fit)
 
-    def encode_batches(self, batches: Iterable[Any], labels: Iterable[Any] | None = None) -> Iterator[np.ndarray]:
+    def encode_batches(self, batches: Iterable[Any], labels: Iterable[Any] | None = None,
+                       fit: str | None = None) -> Iterator[np.ndarray]:
         """Encode a stream of image batches lazily: one ``[b, *embedding_shape]`` per input batch."""
         for batch, classes in zip(batches, _label_stream(labels)):
-            yield self.encode(batch, classes)
+            yield self.encode(batch, classes, fit=fit)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -267,27 +337,36 @@ class TrainedModel:
     def _batch_size(self, batch_size: int | None) -> int:
         return self.batch_size if batch_size is None else _check_batch_size(batch_size)
 
-    def _image_batches(self, images: np.ndarray, batch_size: int | None) -> Iterator[tuple[int, int, np.ndarray]]:
-        """``(start, stop, float32 [b,28,28,1])`` of a stack ``[N,28,28(,1)]``, each batch checked on its own."""
+    def _image_batches(self, images: np.ndarray, framing: Framing,
+                       batch_size: int | None) -> Iterator[tuple[int, int, np.ndarray]]:
+        """``(start, stop, float32 [b,H,W,C])`` of a checked stack, each batch checked and fitted on its own."""
         size = self._batch_size(batch_size)
         for start in range(0, len(images), size):
             stop = min(start + size, len(images))
-            # Slice before reshaping: a reshape of a strided whole array could copy all of it.
-            chunk = images[start:stop].reshape(-1, SIZE, SIZE)
-            yield start, stop, normalize_pixels(chunk, "images", offset=start)[..., None]
+            pixels = normalize_pixels(images[start:stop], "images", offset=start)
+            yield start, stop, framing.bring(pixels).reshape(-1, *self.image_shape)
 
 
 def _label_stream(labels: Iterable[Any] | None) -> Iterator[Any]:
     return itertools.repeat(None) if labels is None else iter(labels)
 
 
-def as_labels(labels: Any, count: int, what: str = "labels") -> np.ndarray:
-    """int32 ``[count]`` from one integer class or ``count`` of them; UsageError otherwise.
+def class_words(num_classes: int) -> tuple[str, str]:
+    """How messages name a model's classes: (the image's class, one class) - ``("digit's class", "digit class")``.
 
-    ``what`` starts the error messages (e.g. ``"--labels digits.txt"``).
+    A model records how many classes it has, not what they are; ten are the digits it was made for
+    (a ten-class model of other images is still called so: the messages' only inexact case).
+    """
+    return ("digit's class", "digit class") if num_classes == NUM_CLASSES else ("image's class", "class of this model")
+
+
+def as_labels(labels: Any, count: int, what: str = "labels", num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """int32 ``[count]`` from one integer class or ``count`` of them, each in ``0 .. num_classes - 1``.
+
+    ``what`` starts the error messages (e.g. ``"--labels digits.txt"``). Raises UsageError otherwise.
     """
     array = np.asarray(labels)
-    allowed = f"integer classes 0-{NUM_CLASSES - 1}"
+    allowed = f"integer classes 0-{num_classes - 1}"
     if array.dtype == bool or not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise UsageError(f"{what}: {array.dtype} values are not accepted; give {allowed}")
     whole = np.isfinite(array) & (array == np.round(array)) if array.dtype.kind == "f" else np.ones(array.shape, bool)
@@ -299,11 +378,11 @@ def as_labels(labels: Any, count: int, what: str = "labels") -> np.ndarray:
     if array.ndim != 1 or len(array) != count:
         raise UsageError(f"{what}: {array.size} label(s) for {count} image(s); give one label per image, "
                          "or one for all")
-    outside = (array < 0) | (array >= NUM_CLASSES)
+    outside = (array < 0) | (array >= num_classes)
     if outside.any():
         index = int(np.argmax(outside))
-        raise UsageError(f"{what}: {array[index]:g} (label {index}) is not a digit class; labels are "
-                         f"0-{NUM_CLASSES - 1}")
+        raise UsageError(f"{what}: {array[index]:g} (label {index}) is not a {class_words(num_classes)[1]}; labels "
+                         f"are 0-{num_classes - 1}")
     return array.astype(np.int32)
 
 
@@ -313,11 +392,18 @@ def _check_batch_size(batch_size: int) -> int:
     return int(batch_size)
 
 
-def _as_images(images: Any) -> np.ndarray:
+def _as_images(images: Any, framing: Framing) -> tuple[np.ndarray, bool]:
+    """``(images, stacked)``: the array checked against ``framing``, and whether its first axis counts images."""
     # No copy and no dtype change here: conversion to float32 happens one batch at a time.
     images = images if isinstance(images, np.ndarray) else np.asarray(images)
-    check_array(images)
-    return images
+    framing.check("images", images.shape, images.dtype)
+    return images, framing.stacked(images.shape)
+
+
+def _size(image_shape: tuple[int, ...]) -> str:
+    """``28x28 grey`` or ``32x32 colour (3 channels)``."""
+    height, width, channels = image_shape
+    return f"{height}x{width} " + ("grey" if channels == 1 else f"colour ({channels} channels)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,12 +447,20 @@ def _load_saved_model(location: ModelLocation, batch_size: int) -> TrainedModel:
     denoise_inputs = signatures["denoise"].structured_input_signature[1]
     images_spec = denoise_inputs.get("images")
     embeddings_spec = signatures["decode"].structured_input_signature[1].get("embeddings") if latent else None
-    if (images_spec is None or list(images_spec.shape[1:]) != [SIZE, SIZE, 1]
+    image_shape = None if images_spec is None else images_spec.shape[1:]
+    if (image_shape is None or image_shape.rank != 3 or not image_shape.is_fully_defined()
             or (latent and embeddings_spec is None)):
         raise UsageError(f"{location.path}: not an aezoo SavedModel: its signatures do not take "
-                         "images [N,28,28,1] (and embeddings)")
+                         "images [N,H,W,C] (and embeddings)")
     # A conditional model's signatures all take labels beside images or embeddings.
     conditional = "labels" in denoise_inputs
+    record = _read_record(location.path / SAVED_MODEL_RECORD)
+    facts = ModelFacts.of(record, conditional)
+    image_shape = tuple(int(d) for d in image_shape)
+    if "image_shape" in record and facts.image_shape != image_shape:
+        raise UsageError(f"{location.path}: {SAVED_MODEL_RECORD} says the model takes {_size(facts.image_shape)} "
+                         f"images, but its signatures take {_size(image_shape)}; the folder is inconsistent")
+    facts = dataclasses.replace(facts, image_shape=image_shape)
 
     def endpoint(name: str, argument: str) -> Batch:
         function = signatures[name]
@@ -382,7 +476,7 @@ def _load_saved_model(location: ModelLocation, batch_size: int) -> TrainedModel:
     recorded = _recorded_name(location.path / SAVED_MODEL_RECORD)
     if recorded is not None:
         location = dataclasses.replace(location, kind=recorded)
-    return TrainedModel(location, functions, embedding_shape, batch_size, conditional)
+    return TrainedModel(location, functions, embedding_shape, batch_size, conditional, facts)
 
 
 def read_keras_config(path: Path) -> dict[str, Any]:
@@ -478,7 +572,8 @@ def load_keras_model(path: str | os.PathLike[str], kind: str | None = None, comp
 
 
 def _load_keras_file(path: str | os.PathLike[str], kind: str | None = None,
-                     compile: bool = False) -> tuple[Any, str | None]:
+                     compile: bool = False) -> tuple[Any, str | None, dict[str, Any]]:
+    """``(model, its name, its config.json)``."""
     path = Path(path)
     if not (path.is_file() or (path / "config.json").is_file()):
         raise UsageError(f"{path}: no such model file; {_not_a_model()}")
@@ -507,21 +602,26 @@ def _load_keras_file(path: str | os.PathLike[str], kind: str | None = None,
         raise UsageError(f"{path}: cannot load the Keras model ({_first_line(error)})") from None
     if not isinstance(model, classes[registered]):
         raise UsageError(f"{path}: holds a {type(model).__name__}, not an aezoo model of class {registered}")
-    return model, (spec.name if spec else None)
+    return model, (spec.name if spec else None), config
 
 
 def _load_keras(location: ModelLocation, batch_size: int) -> TrainedModel:
-    model, name = _load_keras_file(location.path, location.kind)
-    functions, embedding_shape = _keras_functions(model)
+    model, name, config = _load_keras_file(location.path, location.kind)
+    conditional = has(model, CONDITIONAL)
+    # The shape is read from the config, where every family's constructor records it.
+    facts = ModelFacts.of(config.get("config") or {}, conditional)
+    if conditional:
+        facts = dataclasses.replace(facts, num_classes=int(model.num_classes))
+    functions, embedding_shape = _keras_functions(model, facts.image_shape)
     return TrainedModel(dataclasses.replace(location, kind=name), functions, embedding_shape,
-                        batch_size, has(model, CONDITIONAL))
+                        batch_size, conditional, facts)
 
 
-def _keras_functions(model: Any) -> tuple[dict[str, Batch], tuple[int, ...] | None]:
+def _keras_functions(model: Any, image_shape: tuple[int, int, int]) -> tuple[dict[str, Batch], tuple[int, ...] | None]:
     """numpy-in, numpy-out endpoints of a Keras model, as far as its capabilities go."""
     import tensorflow as tf
 
-    images = tf.TensorSpec([None, SIZE, SIZE, 1], tf.float32)
+    images = tf.TensorSpec([None, *image_shape], tf.float32)
     # A conditional model takes int32 labels [N] after its images or embeddings, in every endpoint.
     extra = [tf.TensorSpec([None], tf.int32)] if has(model, CONDITIONAL) else []
     # One traced graph per endpoint: eager calls would redo Python work for every batch.
@@ -558,5 +658,6 @@ def add_noise(images: np.ndarray, kind: str = "gaussian", strength: float | None
     return noise(tf.constant(images, tf.float32), seed_pair).numpy()
 
 
-__all__ = ["DEFAULT_BATCH_SIZE", "NUM_CLASSES", "ModelLocation", "TrainedModel", "add_noise", "as_labels",
+__all__ = ["DEFAULT_BATCH_SIZE", "NUM_CLASSES", "ModelFacts", "ModelLocation", "TrainedModel", "add_noise",
+           "as_labels", "class_words",
            "check_keras_config", "keras_class", "load", "load_keras_model", "locate_model", "model_kinds", "read_keras_config"]

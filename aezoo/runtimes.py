@@ -4,13 +4,14 @@ The export reads the model's SavedModel (a ``.keras`` file is first exported to 
 so what runs elsewhere is the very graph that ``tf.saved_model.load`` serves. Each endpoint the
 SavedModel has becomes one file in the output folder::
 
-    OUTPUT/denoise.onnx   images [N,28,28,1] -> output_0 [N,28,28,1]
-    OUTPUT/encode.onnx    images [N,28,28,1] -> output_0 [N,embedding_dim]   (models with a latent space)
-    OUTPUT/decode.onnx    embeddings [N,embedding_dim] -> output_0 [N,28,28,1]
+    OUTPUT/denoise.onnx   images [N,H,W,C] -> output_0 [N,H,W,C]
+    OUTPUT/encode.onnx    images [N,H,W,C] -> output_0 [N,*embedding_shape]   (models with a latent space)
+    OUTPUT/decode.onnx    embeddings [N,*embedding_shape] -> output_0 [N,H,W,C]
     OUTPUT/export.json    what was exported, the package versions, and the measured differences
 
 (``.tflite`` for LiteRT: one signature per file, named after the endpoint.) Input and output names
-are the SavedModel's own, and the batch dimension stays free.
+are the SavedModel's own, ``(H, W, C)`` is the model's image shape (``[N,28,28,1]`` for a digit
+model), and the batch dimension stays free.
 
 Nothing broken is ever written: the files are produced in a temporary folder, each is loaded in
 its own runtime and run on probe images at batch 1 and 32, its outputs are compared with the
@@ -214,22 +215,28 @@ def _export_saved_model(saved_model_dir: Path, fmt: Format, output: Path) -> Pat
 
 
 def probe_inputs(endpoints: list[Endpoint], seed: int = 0) -> dict[str, np.ndarray]:
-    """Inputs to compare runtimes on: uniform images in [0, 1], and the embeddings the model gives them.
+    """Inputs to compare runtimes on: uniform images of the model's shape in [0, 1], and the embeddings
+    the model gives them.
 
     Decoding real embeddings (not arbitrary vectors) keeps the check where the model is used.
     """
     rng = np.random.default_rng(seed)
-    images = rng.random((PROBE_BATCH, 28, 28, 1), dtype=np.float32)
+    images = probe_images(endpoints[0], PROBE_BATCH, rng)
     probes = {}
     for endpoint in endpoints:
         if endpoint.argument == "images":
             probes[endpoint.name] = images
         else:
             encode = next((e for e in endpoints if e.name == "encode"), None)
-            width = int(endpoint.spec.shape[-1])
+            shape = [int(d) for d in endpoint.spec.shape[1:]]
             probes[endpoint.name] = (encode(images) if encode is not None
-                                     else rng.standard_normal((PROBE_BATCH, width), dtype=np.float32))
+                                     else rng.standard_normal((PROBE_BATCH, *shape), dtype=np.float32))
     return probes
+
+
+def probe_images(denoise: Endpoint, count: int, rng: np.random.Generator) -> np.ndarray:
+    """``count`` uniform images in [0, 1] of the shape the SavedModel's ``denoise`` takes."""
+    return rng.random((count, *(int(d) for d in denoise.spec.shape[1:])), dtype=np.float32)
 
 
 def verify(endpoint: Endpoint, runner: Runner, inputs: np.ndarray, fmt: Format) -> float:
@@ -424,7 +431,7 @@ def serving_speed(saved_model_dir: str | os.PathLike[str], export_dir: str | os.
     rng = np.random.default_rng(0)
     rates: dict[str, dict[int, float]] = {"saved_model": {}, manifest["format"]: {}}
     for size in batch_sizes:
-        batch = rng.random((size, 28, 28, 1), dtype=np.float32)
+        batch = probe_images(denoise, size, rng)
         tensor = tf.constant(batch)
         calls = {"saved_model": lambda: denoise.function(**{denoise.argument: tensor}),
                  manifest["format"]: lambda: exported(batch)}

@@ -141,7 +141,7 @@ def test_truncated_png(tmp_path: Path) -> None:
 def test_other_image_formats_are_refused(tmp_path: Path) -> None:
     Image.new("L", (28, 28)).save(tmp_path / "digit.gif")
     sources, problems = collect_inputs([tmp_path / "digit.gif"])
-    assert not sources and "digit.gif: not a PNG, JPEG, .npy or IDX file" in str(problems[0])
+    assert not sources and "digit.gif: not a PNG, JPEG, BMP, TIFF, WebP, .npy or IDX file" in str(problems[0])
 
 
 # --- collecting inputs -------------------------------------------------------------------------
@@ -161,7 +161,7 @@ def test_collect_inputs_expands_folders_and_reports_problems(tmp_path: Path) -> 
     assert [s.name for s in sources] == ["digits/a", "digits/sub/b", "arr"]
     assert isinstance(sources[0], ImageFile) and isinstance(sources[2], ArrayFile)
     assert [str(p) for p in problems] == [
-        f"{tmp_path / 'empty'}: folder holds no PNG, JPEG, .npy or IDX files",
+        f"{tmp_path / 'empty'}: folder holds no PNG, JPEG, BMP, TIFF, WebP, .npy or IDX files",
         f"{tmp_path / 'gone.png'}: no such file or folder",
     ]
 

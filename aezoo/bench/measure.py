@@ -183,16 +183,17 @@ path, batch = sys.argv[1], int(sys.argv[2])
 base_peak, base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, rss()
 loaded = tf.saved_model.load(path)
 fn = loaded.signatures["serving_default"]
-(name,) = fn.structured_input_signature[1].keys()
+((name, spec),) = fn.structured_input_signature[1].items()
 for size in (1, batch):
-    fn(**{name: tf.zeros([size, 28, 28, 1])})
+    fn(**{name: tf.zeros([size, *spec.shape[1:]])})
 print(json.dumps({"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "tensorflow_peak_rss_mb": base_peak, "serving_rss_growth_mb": max(0.0, rss() - base)}))
 """
 
 
 def serving_peak_rss(saved_model_dir: str | os.PathLike[str], batch_size: int = 1024) -> dict[str, float]:
-    """Peak RSS of a fresh process that imports only TensorFlow and serves batches of 1 and ``batch_size``.
+    """Peak RSS of a fresh process that imports only TensorFlow and serves batches of 1 and ``batch_size``
+    (images of the shape its signature takes).
 
     A separate process per model is the only way to get one model's peak: in the benchmark's own
     process every model, dataset and optimizer ever created stays resident.

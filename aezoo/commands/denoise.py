@@ -1,17 +1,19 @@
-"""Denoise PNG/JPEG images, .npy arrays or MNIST IDX files with a trained model.
+"""Denoise image files (PNG, JPEG, BMP, TIFF, WebP), .npy arrays or MNIST IDX files with a trained model.
 
-MODEL is a run folder, one model's folder, a saved_model/ folder or a .keras file. Writes one
-denoised PNG per image (mirroring folders), one .npy per .npy input (same shape, float32 in
-[0, 1]), a folder of PNGs per IDX file, and contact_sheet.png with inputs and results side by
-side. Images that are not 28x28 are framed like MNIST digits first. Two inputs that would share
+MODEL is a run folder, one model's folder, a saved_model/ folder or a .keras file. Inputs are
+brought to the model's image shape by --fit (resize, crop, pad or mnist; default mnist for a 28x28
+grey model, resize otherwise). Writes one denoised PNG per image (mirroring folders; in colour for
+a colour model), one .npy per .npy input (float32 in [0, 1]: the input's shape when it is the
+model's, else [N,H,W] for a grey model and [N,H,W,C] for colour), a folder of PNGs per IDX file,
+and contact_sheet.png with inputs and results side by side. Two inputs that would share
 an output (a folder digits/ and an IDX file digits-ubyte) are told apart with a -2 suffix. A bad
 input is skipped with a one-line warning and leaves no output (an array file is read whole before
 any of its results is written); the others are still written and the exit status is 2. The
 output folder is checked writable, and no result may replace an input (nor may the output be an
 input folder), before the model loads. Results are written together at the end: a failure (a
 full disk) leaves none of them, and the output folder is created only when something is written.
-A conditional model (cvae) needs the digit class of each image: --labels FILE (one integer 0-9 per
-image, in input order) or --label N for all; any other model refuses them.
+A conditional model (cvae) needs the class of each image: --labels FILE (one integer 0 to its number
+of classes - 1 per image, in input order) or --label N for all; any other model refuses them.
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ class _Denoising:
         self.folders: list[str] = []  # the IDX files' folders of PNGs, replaced whole in the output
 
     def run_batch(self, clean: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
-        """float32 [b,28,28] -> denoised [b,28,28] (noised first with --noise); ``labels``
-        only for a model that needs them."""
+        """float32 [b,H,W(,C)] of the model's shape -> denoised, the same shape (noised first with
+        --noise); ``labels`` only for a model that needs them."""
         noisy = (add_noise(clean, self.args.add_noise, self.args.noise_strength, self.args.seed, self.calls)
                  if self.args.add_noise else clean)
         self.calls += 1
@@ -81,8 +83,8 @@ class _Denoising:
         # writers publish their file or folder only once it is whole.
         with self.sheet.all_or_nothing():
             if source.kind == "npy":
-                # The output keeps the input's shape; written chunk by chunk.
-                with npy_writer(self.output / f"{source.name}.npy", source.shape) as write:
+                # Written chunk by chunk, in the input's shape when the model takes it as it is.
+                with npy_writer(self.output / f"{source.name}.npy", source.output_shape) as write:
                     start = 0
                     for chunk in source.chunks(self.args.invert, self.args.batch_size):
                         write(self.run_batch(chunk, self._labels(source, start, start + len(chunk))))
@@ -130,12 +132,12 @@ def run(args: argparse.Namespace) -> int:
     check_writable_folder(output, f"--output {output}")
     files.clean_stale(output)  # what a killed denoise left: its staging folder
     _check_flags(args)
-    sources, problems = prepare(args, reserved=[CONTACT_SHEET])
+    sources, problems, facts = prepare(args, reserved=[CONTACT_SHEET])
     refuse_overwriting_inputs(_targets(sources, output), sources, args.inputs, output_folder=output)
     if not sources:
         return 2  # every input was bad, and each already has its line on stderr
-    labels = read_labels(args, sources)
-    model = load_model(args, labels=labels)
+    labels = read_labels(args, sources, facts.num_classes)
+    model = load_model(args, labels=labels, facts=facts)
     # Everything is written into a staging folder and moved into place at the end: a full disk
     # halfway leaves no result (not 14 PNGs of 300), and no output folder if nothing was denoised.
     with files.staged_folder(output) as stage:

@@ -1,8 +1,8 @@
 """Write the embeddings of images (the VAE's posterior mean) with a trained model.
 
-Takes the same MODEL and INPUTs as ``denoise``; the model needs a latent space (a U-Net has none
-and is refused). Writes FILE.npy, float32 [N, *embedding shape] (a vector per image for most
-models, a 7x7 grid of vectors for the VQ-VAE), one row per image in input order, and
+Takes the same MODEL, INPUTs and --fit as ``denoise``; the model needs a latent space (a U-Net has
+none and is refused). Writes FILE.npy, float32 [N, *embedding shape] (a vector per image for most
+models, a grid of vectors for the VQ-VAE), one row per image in input order, and
 FILE.rows.txt saying which input each row came from ("path" for an image file, "path:index" for
 an image of an array). A conditional model (cvae) needs --labels FILE or --label N, as for
 denoise. Bad inputs are skipped with a one-line warning and the exit status is 2; the rows of the
@@ -58,8 +58,8 @@ class _Encoding:
             start += len(chunk)
         # Only a whole file counts: a bad chunk halfway raises before its rows are kept.
         self.blocks.extend(mine)
-        self.rows.extend([str(source.path)] if len(source.shape) == 2
-                         else [f"{source.path}:{i}" for i in range(source.count)])
+        self.rows.extend([f"{source.path}:{i}" for i in range(source.count)] if source.stacked
+                         else [str(source.path)])
 
     def embeddings(self) -> np.ndarray:
         shape = self.model.embedding_shape or (0,)
@@ -74,12 +74,12 @@ def run(args: argparse.Namespace) -> int:
     files.check_writable(rows_path(output), f"--output {output}: {rows_path(output).name}", folder=False)
     for target in (output, rows_path(output)):
         files.clean_stale(target)
-    sources, problems = prepare(args)
+    sources, problems, facts = prepare(args)
     refuse_overwriting_inputs([output, rows_path(output)], sources, args.inputs)
     if not sources:
         return 2  # every input was bad, and each already has its line on stderr
-    labels = read_labels(args, sources)
-    model = load_model(args, action="encode images", labels=labels)
+    labels = read_labels(args, sources, facts.num_classes)
+    model = load_model(args, action="encode images", labels=labels, facts=facts)
     work = _Encoding(args, model, labels)
     feed(args, sources, problems, work.image_files, work.array_file)
     embeddings = work.embeddings()

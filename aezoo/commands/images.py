@@ -19,11 +19,13 @@ import numpy as np
 from aezoo import files
 from aezoo.batching import PendingBatch
 from aezoo.errors import UsageError
-from aezoo.imageio import ArrayFile, ImageFile, Source, collect_inputs
+from aezoo.imageio import FITS, ArrayFile, Framing, ImageFile, Source, collect_inputs
 from aezoo.models.capabilities import CONDITIONAL, has
-from aezoo.inference import DEFAULT_BATCH_SIZE, NUM_CLASSES, TrainedModel, as_labels, load, locate_model, model_kinds
+from aezoo.inference import (
+    DEFAULT_BATCH_SIZE, NUM_CLASSES, ModelFacts, TrainedModel, as_labels, class_words, load, locate_model, model_kinds,
+)
 
-# One image file read and ready for the model: (where it came from, float32 [28,28] in [0, 1]).
+# One image file read and ready for the model: (where it came from, float32 [H,W] or [H,W,C] in [0, 1]).
 ReadImage = tuple[ImageFile, np.ndarray]
 
 
@@ -32,22 +34,29 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL",
                         help="run folder, model folder (RUN/ae), saved_model/ folder or .keras file")
     parser.add_argument("inputs", metavar="INPUT", nargs="+",
-                        help="PNG/JPEG files, .npy arrays ([N,28,28], [N,28,28,1] or [28,28]; uint8 0-255 "
-                             "or float 0-1), MNIST IDX image files, or folders of them")
+                        help="image files (PNG, JPEG, BMP, TIFF, WebP), .npy arrays ([N,H,W,C] or [H,W,C] of the "
+                             "model's shape, [N,H,W] or [H,W] for a grey model; uint8 0-255 or float 0-1), MNIST "
+                             "IDX image files, or folders of them")
     parser.add_argument("--model-kind", choices=model_kinds(),
                         help="which model of a run folder to use (default: the first one it holds)")
+    parser.add_argument("--fit", choices=FITS, default=None,
+                        help="how images of another size or colour are brought to the model's shape: resize, crop "
+                             "(centre-crop to its aspect ratio, then resize), pad (pad to its aspect ratio with the "
+                             "paper colour, then resize), mnist (frame the digit like MNIST); default: mnist for a "
+                             "28x28 grey model (arrays of other sizes then need --fit), resize otherwise")
     parser.add_argument("--invert", action=argparse.BooleanOptionalAction, default=None,
-                        help="invert images (dark ink on light paper); default: detected per image file, "
-                             "arrays are left as they are")
+                        help="invert images (dark ink on light paper); default: detected per image file under "
+                             "--fit mnist, otherwise and for arrays left as they are")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help="images per model call")
     parser.add_argument("--strict", action="store_true",
                         help="read every input first and write nothing if any is bad")
-    labels = parser.add_argument_group("labels, for a model that needs them (a conditional model: cvae)")
+    labels = parser.add_argument_group("labels, for a model that needs them (a conditional model)")
     choice = labels.add_mutually_exclusive_group()
     choice.add_argument("--labels", metavar="FILE",
-                        help=f"the digit class (0-{NUM_CLASSES - 1}) of each image, in input order (folders "
-                             "sorted, arrays row by row): a .npy array or a text file of integers")
-    choice.add_argument("--label", type=int, metavar="N", help=f"one class (0-{NUM_CLASSES - 1}) for every image")
+                        help="the class (0 to the model's number of classes - 1; 0-9 for digits) of each image, "
+                             "in input order (folders sorted, arrays row by row): a .npy array or a text file of "
+                             "integers")
+    choice.add_argument("--label", type=int, metavar="N", help="one class for every image")
     parser.set_defaults(prog=parser.prog)
 
 
@@ -89,16 +98,20 @@ def refuse_overwriting_inputs(targets: Iterable[Path], sources: Sequence[Source]
             raise UsageError(f"{target}: the result would overwrite an input; choose another --output")
 
 
-def prepare(args: argparse.Namespace, reserved: Sequence[str] = ()) -> tuple[list[Source], list[UsageError]]:
-    """Check the model path and the inputs; nothing here imports TensorFlow, so mistakes are quick.
+def prepare(args: argparse.Namespace,
+            reserved: Sequence[str] = ()) -> tuple[list[Source], list[UsageError], ModelFacts]:
+    """Check the model path and the inputs against the model's shape as its files record it.
+
+    Nothing here imports TensorFlow (unless ``--strict`` reads image files), so mistakes are quick.
+    Returns the sources, the problems found, and the model's facts (its shape and classes).
 
     Raises:
         UsageError: a bad model path or flag; with ``--strict``, the first bad input.
     """
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be a positive integer, got {args.batch_size}")
-    locate_model(args.model, args.model_kind)
-    sources, problems = collect_inputs(args.inputs, reserved)
+    facts = locate_model(args.model, args.model_kind).facts()
+    sources, problems = collect_inputs(args.inputs, reserved, Framing(facts.image_shape, args.fit))
     if args.strict:
         if problems:
             raise problems[0]
@@ -107,7 +120,7 @@ def prepare(args: argparse.Namespace, reserved: Sequence[str] = ()) -> tuple[lis
                 pass
     for problem in problems:
         warn(args, problem)
-    return sources, problems
+    return sources, problems, facts
 
 
 class InputLabels:
@@ -136,26 +149,31 @@ def image_count(source: Source) -> int:
     return source.count if isinstance(source, ArrayFile) else 1
 
 
-def read_labels(args: argparse.Namespace, sources: Sequence[Source]) -> InputLabels | None:
+def read_labels(args: argparse.Namespace, sources: Sequence[Source],
+                num_classes: int | None = None) -> InputLabels | None:
     """The labels given for ``sources`` (None without ``--labels``/``--label``), checked before the model loads.
 
+    ``num_classes``: the model's, as its files record it (None: a model that takes no labels,
+    which :func:`load_model` refuses them for; they are checked against the digits meanwhile).
+
     Raises:
-        UsageError: an unreadable file, a value that is not a class 0-9, or a count other than
-            the number of images in the inputs.
+        UsageError: an unreadable file, a value that is not one of the model's classes, or a
+            count other than the number of images in the inputs.
     """
+    classes = num_classes or NUM_CLASSES
     count = sum(map(image_count, sources))
     if args.label is not None:
-        if not 0 <= args.label < NUM_CLASSES:
-            raise UsageError(f"--label {args.label}: not a digit class; labels are 0-{NUM_CLASSES - 1}")
-        return InputLabels(as_labels(args.label, count, what="--label"), sources)
+        if not 0 <= args.label < classes:
+            raise UsageError(f"--label {args.label}: not a {class_words(classes)[1]}; labels are 0-{classes - 1}")
+        return InputLabels(as_labels(args.label, count, what="--label", num_classes=classes), sources)
     if args.labels is None:
         return None
     what = f"--labels {args.labels}"
-    values = as_labels(_label_values(Path(args.labels), what), count, what=what)
+    values = as_labels(_label_values(Path(args.labels), what, classes), count, what=what, num_classes=classes)
     return InputLabels(values, sources)
 
 
-def _label_values(path: Path, what: str) -> np.ndarray:
+def _label_values(path: Path, what: str, num_classes: int) -> np.ndarray:
     """The raw values of a labels file: a .npy array, or whitespace-separated integers in a text file."""
     try:
         if path.suffix == ".npy":
@@ -171,23 +189,31 @@ def _label_values(path: Path, what: str) -> np.ndarray:
             numbers.append(int(word))
         except ValueError:
             raise UsageError(f"{what}: {word!r} (label {position}) is not an integer; labels are "
-                             f"0-{NUM_CLASSES - 1}") from None
+                             f"0-{num_classes - 1}") from None
     return np.asarray(numbers, dtype=np.int64)
 
 
-def load_model(args: argparse.Namespace, action: str | None = None,
-               labels: InputLabels | None = None) -> TrainedModel:
+def load_model(args: argparse.Namespace, action: str | None = None, labels: InputLabels | None = None,
+               facts: ModelFacts | None = None) -> TrainedModel:
     """Load MODEL and check it can do the job, each refusal one line and before anything is written.
 
     ``action`` (e.g. "encode images") requires a latent space. A model that needs labels requires
     ``labels``; any other model refuses them, so labels never reach a model that does not take them.
+    ``facts``: what :func:`prepare` checked the inputs and labels against, which the model must match.
     """
     model = load(args.model, model_kind=args.model_kind, batch_size=args.batch_size)
+    checked = None if facts is None else (facts.image_shape, facts.num_classes or NUM_CLASSES)
+    if checked is not None and (model.image_shape, model.num_classes or checked[1]) != checked:
+        # Only an artifact without records (or with wrong ones): the inputs were read for another model.
+        raise UsageError(f"the {model.describe()} takes images {list(model.image_shape)} (classes: "
+                         f"{model.num_classes}), not the {list(checked[0])} (classes: {checked[1]}) its files "
+                         "record; export it again with aezoo")
     if action is not None:
         model.require_latent_space(action)
     if has(model, CONDITIONAL) and labels is None:
-        raise UsageError(f"the {model.describe()} is conditioned on the digit's class: give --labels FILE "
-                         f"(one class 0-{NUM_CLASSES - 1} per image, in input order) or --label N (one class for all)")
+        classes = model.num_classes or NUM_CLASSES
+        raise UsageError(f"the {model.describe()} is conditioned on the {class_words(classes)[0]}: give --labels "
+                         f"FILE (one class 0-{classes - 1} per image, in input order) or --label N (one class for all)")
     if labels is not None and not has(model, CONDITIONAL):
         given = "--label" if args.label is not None else "--labels"
         raise UsageError(f"{given}: the {model.describe()} takes no labels (only a conditional model does); "

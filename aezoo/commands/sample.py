@@ -1,4 +1,4 @@
-"""Generate new digits with a trained model and a sampler, as a PNG grid or a .npy array.
+"""Generate new images with a trained model and a sampler, as a PNG grid or a .npy array.
 
 MODEL is a run folder (--model-kind picks the model; default: its first), a model folder
 (RUN/vae) or a model.keras file. A model plus a sampler generates: --sampler chooses one of the
@@ -7,7 +7,9 @@ family's prior, "gmm" from a Gaussian mixture fitted to the training codes, "pix
 PixelCNN over a VQ-VAE's code grids. A sampler that learns is fitted when the model is trained
 (its file beside the model); one that was not, is fitted now on the run's training images and
 saved there. A conditional model writes the class --label (default: each class in turn). A model
-without a latent space (the U-Net) cannot generate. The same --seed gives the same digits.
+without a latent space (the U-Net) cannot generate. The same --seed gives the same images. Images
+have the model's shape: the PNG grid is in colour for a colour model, the array is [n,H,W] for a
+grey model and [n,H,W,C] for colour.
 """
 
 from __future__ import annotations
@@ -23,32 +25,31 @@ from aezoo.families import MODELS
 from aezoo.samplers import SAMPLERS
 
 MAX_SAMPLES = 100_000
-NUM_CLASSES = 10
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="run folder, model folder (RUN/vae) or model.keras file")
-    parser.add_argument("--n", type=int, default=64, help="how many digits")
+    parser.add_argument("--n", type=int, default=64, help="how many images")
     parser.add_argument("--label", type=int, default=None,
-                        help="conditional models: the digit to write (default: 0, 1, ..., 9 in turn)")
-    parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same digits")
+                        help="conditional models: the class to draw, 0 to its number of classes - 1 (0-9 for "
+                             "digits; default: each class in turn)")
+    parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same images")
     parser.add_argument("--sampler", choices=tuple(SAMPLERS),
                         help="how codes are drawn (default: the sampler its run was trained with, else the model's "
                              "family's); "
                              "prior, gmm (Gaussian mixture), pixelcnn (code grids)")
     parser.add_argument("--model-kind", choices=tuple(MODELS),
                         help="which model of a run folder (default: the first it holds)")
-    parser.add_argument("--columns", type=int, default=8, help="digits per row of the PNG grid")
+    parser.add_argument("--columns", type=int, default=8, help="images per row of the PNG grid")
     parser.add_argument("--output", "-o", required=True, metavar="FILE.png|FILE.npy",
-                        help="a PNG grid, or a float32 [n, 28, 28] array in [0, 1]")
+                        help="a PNG grid (in colour for a colour model), or a float32 array in [0, 1]: "
+                             "[n, H, W] for a grey model (28x28 digits: [n, 28, 28]), [n, H, W, C] for colour")
 
 
 def check_arguments(args: argparse.Namespace) -> Path:
     """Every check that needs no TensorFlow; returns the model's folder."""
     if not 1 <= args.n <= MAX_SAMPLES:
         raise UsageError(f"--n must be between 1 and {MAX_SAMPLES}, got {args.n}")
-    if args.label is not None and not 0 <= args.label < NUM_CLASSES:
-        raise UsageError(f"--label must be a digit class 0-{NUM_CLASSES - 1}, got {args.label}")
     if args.seed < 0:
         raise UsageError(f"--seed must be an integer >= 0, got {args.seed}")
     if args.columns < 1:
@@ -60,7 +61,25 @@ def check_arguments(args: argparse.Namespace) -> Path:
 
     files.check_writable(output, f"--output {output}", folder=False)
     files.clean_stale(output)
-    return model_folder(Path(args.model), args.model_kind)
+    folder = model_folder(Path(args.model), args.model_kind)
+    if args.label is not None:
+        _check_label(args.label, model_file(args, folder))
+    return folder
+
+
+def model_file(args: argparse.Namespace, folder: Path) -> Path:
+    """The ``.keras`` file MODEL names: itself, or the one in its model folder."""
+    return Path(args.model) if Path(args.model).is_file() else folder / "model.keras"
+
+
+def _check_label(label: int, model_file: Path) -> None:
+    """``--label`` against the model's classes, read from its file's config (without TensorFlow)."""
+    from aezoo.inference import NUM_CLASSES, ModelLocation, class_words
+
+    # A model without classes refuses --label once loaded; until then the digits' range applies.
+    classes = ModelLocation(model_file, "keras", None).facts().num_classes or NUM_CLASSES
+    if not 0 <= label < classes:
+        raise UsageError(f"--label must be a {class_words(classes)[1]} 0-{classes - 1}, got {label}")
 
 
 def model_folder(path: Path, kind: str | None) -> Path:
@@ -87,12 +106,12 @@ def run(args: argparse.Namespace) -> int:
     from aezoo.inference import load_keras_model
     from aezoo.plotting import mosaic
 
-    model_file = Path(args.model) if Path(args.model).is_file() else folder / "model.keras"
-    model = load_keras_model(model_file, args.model_kind)
+    model = load_keras_model(model_file(args, folder), args.model_kind)
     sampler = _sampler(model, folder, args.sampler)
     if args.label is not None and not sampler.conditional:
         raise UsageError(f"--label {args.label}: this model is not conditional (it has no labels to follow)")
-    images = sampler.sample(args.n, seed=args.seed, labels=args.label)[..., 0]
+    images = sampler.sample(args.n, seed=args.seed, labels=args.label)
+    images = images[..., 0] if images.shape[-1] == 1 else images  # grey: [n, H, W], as MNIST arrays are
     output = Path(args.output)
     if output.suffix.lower() == ".npy":
         array = images.astype(np.float32)
@@ -101,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         from aezoo.imageio import save_png
 
         save_png(output, mosaic(images, args.columns))
-    print(f"Wrote {args.n} digit(s) drawn by {sampler.describe()} of {folder} (seed {args.seed}) to {output}")
+    print(f"Wrote {args.n} image(s) drawn by {sampler.describe()} of {folder} (seed {args.seed}) to {output}")
     return 0
 
 
