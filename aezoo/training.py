@@ -396,7 +396,8 @@ def _callbacks(model: keras.Model | type, kind: str, context: TrainingContext, t
                backup: TrainingBackup | None = None) -> list[keras.callbacks.Callback]:
     config, run, held_out = context.config, context.run, context.held_out
     history = run.history_path(kind)
-    plotted_labels = labels_for(model, held_out.validation_labels[:PLOTTED_IMAGES])
+    labels = held_out.validation_labels
+    plotted_labels = labels_for(model, None if labels is None else labels[:PLOTTED_IMAGES])
     backup = backup or TrainingBackup(run.backup_dir(kind), settings_of(config), timer)
     records: list[keras.callbacks.Callback] = [
         HistoryCSV(history),
