@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from aezoo.config import TrainConfig
-from aezoo.datasets import ImageSplits, image_noun, load_dataset, normalize, test_pairs
+from aezoo.datasets import ImageSplits, image_noun, normalize, test_pairs
 from aezoo.errors import UsageError
 from aezoo.models.adapter import ModelAdapter
 from aezoo.run_folder import RunFolder
@@ -162,8 +162,9 @@ def load_analysis_data(records: RunRecords, images: int = FIRST_TEST_IMAGES,
         raise UsageError(f"the number of analysed images must be an integer >= 10, got {images!r}")
     config = records.train_config()
     if splits is None:
-        # The test split does not depend on the validation fraction: it is carved from training images.
-        splits = load_dataset(records.dataset_name(), config.data_dir, validation_fraction=config.validation_fraction)
+        from aezoo.training import load_run_data
+
+        splits = load_run_data(config, records.dataset_name())
     count = min(images, len(splits.test_images))
     first = splits.test_images[:count]
     labels = None if splits.test_labels is None else np.asarray(splits.test_labels[:count])

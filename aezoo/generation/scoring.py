@@ -137,12 +137,11 @@ def load_run_model(run: RunFolder, kind: str) -> Any:
 def run_splits(run: RunFolder) -> Any:
     """The data the run was trained on (the dataset ``auto`` resolved to, as recorded)."""
     from aezoo.config import TrainConfig
-    from aezoo.datasets import load_dataset
+    from aezoo.training import load_run_data
 
     config = TrainConfig.from_json(run.read_config() or {})
     recorded = [run.read_summary() or {}, *(run.read_metrics(kind) or {} for kind in run.models())]
-    name = next((r["dataset"] for r in recorded if r.get("dataset")), config.dataset)
-    return load_dataset(name, config.data_dir, validation_fraction=config.validation_fraction)
+    return load_run_data(config, next((r["dataset"] for r in recorded if r.get("dataset")), config.dataset))
 
 
 def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, splits: Any = None,
