@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="which model of a run folder (default: the first it holds)")
     parser.add_argument("--columns", type=int, default=8, help="digits per row of the PNG grid")
     parser.add_argument("--output", "-o", required=True, metavar="FILE.png|FILE.npy",
-                        help="a PNG grid, or a float32 [n, 28, 28] array in [0, 1]")
+                        help="a PNG grid (colour images in colour), or a float32 array in [0, 1]: [n, H, W] "
+                             "for grey images, [n, H, W, 3] for colour")
 
 
 def check_arguments(args: argparse.Namespace) -> Path:
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     sampler = _sampler(model, folder, args.sampler)
     if args.label is not None and not sampler.conditional:
         raise UsageError(f"--label {args.label}: this model is not conditional (it has no labels to follow)")
-    images = sampler.sample(args.n, seed=args.seed, labels=args.label)[..., 0]
+    images = sampler.sample(args.n, seed=args.seed, labels=args.label)
+    images = images[..., 0] if images.shape[-1] == 1 else images  # grey as [n, H, W], as MNIST ships; colour kept
     output = Path(args.output)
     if output.suffix.lower() == ".npy":
         array = images.astype(np.float32)

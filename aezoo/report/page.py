@@ -142,7 +142,7 @@ def model_sections(context: ReportContext) -> str:
     points = context.latent_models[0].latent.interpolation.points_per_pair if context.latent_models else None
     codes = f"{points} codes, ends included; " if points else ""
     colours = ("colours are the classes, the same in every map" if context.data.has_labels
-               else "in one colour, as the data has no labels")
+               else "in one colour")
     intro = ("<h2>Each model</h2><p>Per model: the loss curves and its last validation images; then, for a model "
              f"with a latent space, the t-SNE map of the embeddings of the first {len(context.data)} <em>clean</em> "
              f"test images ({colours}; cluster sizes and distances between "
