@@ -147,34 +147,45 @@ def _image_shape(metrics: dict[str, Any]) -> tuple[int, ...]:
 
 
 def _image_text(metrics: dict[str, Any]) -> str:
-    """``"28x28 greyscale images"``, from the shape its images had."""
+    """``"28x28 greyscale images"``, ``"32x32 colour (RGB) images"``, from the shape its images had."""
     height, width, *channels = _image_shape(metrics)
-    colour = "greyscale" if channels in ([], [1]) else f"{channels[0]}-channel"
+    colour = {1: "greyscale", 3: "colour (RGB)"}.get(channels[0] if channels else 1, f"{channels[0]}-channel")
     return f"{height}x{width} {colour} images"
 
 
-def _subject(metrics: dict[str, Any]) -> str:
-    return SUBJECTS.get(str(metrics.get("dataset")), "images like those it was trained on")
+def _subject(metrics: dict[str, Any]) -> str | None:
+    """What the training images show, for the datasets aezoo knows (``None`` for the user's own images)."""
+    return SUBJECTS.get(str(metrics.get("dataset")))
 
 
 def _intended_use(metrics: dict[str, Any]) -> str:
     noise = (metrics.get("noise") or {}).get("kind", "the training")
-    return (f"Removing noise from {_image_text(metrics)} of {_subject(metrics)} like those it was trained on, pixel "
+    subject = _subject(metrics)
+    of = f" of {subject}" if subject else ""
+    return (f"Removing noise from {_image_text(metrics)}{of} like those it was trained on, pixel "
             f"values in [0, 1]; corrupted by noise like the {noise} noise it was trained on. A teaching and research "
             "model: it shows what a denoising autoencoder learns, it is not a document-cleaning product.")
 
 
 def _limits(metrics: dict[str, Any], capabilities: dict[str, bool]) -> list[str]:
     """What the card warns of: general statements, or the model's own recorded figures, never another model's."""
-    height, width, *channels = _image_shape(metrics)
+    shape = _image_shape(metrics)
+    height, width, *channels = shape
     subject = _subject(metrics)
     noise = (metrics.get("noise") or {}).get("kind", "the training")
+    # MNIST's framing is how digits are brought to a digit model; other images are only brought to the size.
+    framing = ("`python -m aezoo denoise` frames larger or smaller pictures the way MNIST was made (fit into a "
+               "smaller box, centred by mass) and inverts dark-on-light scans; other tools must do the same first."
+               if subject and tuple(shape) == DEFAULT_IMAGE_SHAPE else
+               "Pictures of another size must be resized or cropped to it first.")
+    dataset = metrics.get("dataset")
+    like = f"images like those of {dataset}" if dataset else "images like those it was trained on"
+    trained_on = (f"It was trained and tested only on {subject}; on images that are not {subject} its output"
+                  if subject else f"It was trained and tested only on {like}; on other images its output")
     limits = [
-        f"Input must be {height}x{width} with {channels[0] if channels else 1} channel(s). `python -m aezoo denoise` "
-        "frames larger or smaller pictures the way MNIST was made (fit into a smaller box, centred by mass) and "
-        "inverts dark-on-light scans; other tools must do the same first.",
-        f"It was trained and tested only on {subject}; on images that are not {subject} its output was not measured "
-        "and may show what the model expected rather than what was there. Do not use it to restore anything else.",
+        f"Input must be {height}x{width} with {channels[0] if channels else 1} channel(s). {framing}",
+        f"{trained_on} was not measured and may show what the model expected rather than what was there. Do not "
+        "use it to restore anything else.",
         f"Its test scores (Evaluation) hold for the {noise} noise it was trained on; noise of another kind or "
         "strength was not measured and is usually removed less well.",
     ]
@@ -199,7 +210,7 @@ def _how_to_load(class_path: str | None, capabilities: dict[str, bool], shape: t
                    'clean = sm.signatures["serving_default"](images=noisy)["output_0"]')
     if latent:
         saved_model += ('\nz = sm.signatures["encode"](images=noisy)["output_0"]\n'
-                        'digits = sm.signatures["decode"](embeddings=z)["output_0"]')
+                        'decoded = sm.signatures["decode"](embeddings=z)["output_0"]')
     module, _, keras_class = (class_path or "").partition(":")
     registers = (f"from {module} import {keras_class}   # registers the class with Keras\n" if class_path
                  else "import aezoo.families   # aezoo.families.model_classes() registers every class with Keras\n"

@@ -56,7 +56,7 @@ def mosaic(images: Any, columns: int, gap: int = 2, fill: float = 1.0) -> np.nda
 
 def show_mosaic(axis: Axes, images: Any, columns: int, gap: int = 2, row_labels: Any = None,
                 **label_options: Any) -> None:
-    """Draw images as one grey mosaic in ``axis`` (white gaps, no ticks, no frame), rows labelled on the left.
+    """Draw images as one mosaic in ``axis`` (grey or colour, white gaps, no ticks, no frame), rows labelled on the left.
 
     One image in one axes draws many times faster than an axes per digit, a cost a callback
     pays at every epoch (bench/README.md, "Measurements behind code choices").
@@ -73,14 +73,19 @@ def show_mosaic(axis: Axes, images: Any, columns: int, gap: int = 2, row_labels:
 
 
 def show_image(axis: Axes, image: Any, **options: Any) -> None:
-    """Draw one picture in [0, 1]: grey ``[H, W]`` (or ``[H, W, 1]``) with a grey colour map, colour as it is."""
+    """Draw one picture in [0, 1]: grey ``[H, W]`` (or ``[H, W, 1]``) with a grey colour map, colour as it is.
+
+    ``options`` go to ``imshow``; pixels are drawn as squares (``interpolation="nearest"``) unless
+    they say otherwise (``interpolation=None``: matplotlib's default).
+    """
     image = np.asarray(image)
+    options = {"interpolation": "nearest", **options}
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
     if image.ndim == 2:
-        axis.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest", **options)
+        axis.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, **options)
     else:
-        axis.imshow(np.clip(image, 0.0, 1.0), interpolation="nearest", **options)
+        axis.imshow(np.clip(image, 0.0, 1.0), **options)
 
 
 def save_figure(figure: Figure, path: str | os.PathLike[str], dpi: int = 100, crop: bool = True) -> None:

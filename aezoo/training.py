@@ -195,9 +195,20 @@ def build_compiled_model(kind: str, config: TrainConfig, train_images: int | Non
 def prepare_splits(config: TrainConfig, splits: ImageSplits | None = None) -> ImageSplits:
     """The run's three splits: ``splits`` (a validation split carved if it has none), else the dataset."""
     if splits is None:
-        return load_dataset(config.dataset, config.data_dir, validation_fraction=config.validation_fraction,
-                            image_size=config.image_size, color_mode=config.color_mode, fit=config.fit)
+        return load_run_data(config)
     return splits.with_validation(config.validation_fraction)
+
+
+def load_run_data(config: TrainConfig, resolved: str | None = None) -> ImageSplits:
+    """The data a run with ``config`` trains on, as training loads it (size, colour and fit included).
+
+    ``resolved``: the dataset name the run recorded, for a later reader (the analysis, generation) to
+    load what ``auto`` resolved to. A ``--data-dir`` is the data whatever its recorded name (a folder
+    of images is recorded under the folder's name, which is no dataset to load).
+    """
+    name = config.dataset if resolved is None or config.data_dir is not None else resolved
+    return load_dataset(name, config.data_dir, validation_fraction=config.validation_fraction,
+                        image_size=config.image_size, color_mode=config.color_mode, fit=config.fit)
 
 
 def train(config: TrainConfig, output: str | Path | None = None, runs_root: str | Path = "runs",
@@ -396,7 +407,8 @@ def _callbacks(model: keras.Model | type, kind: str, context: TrainingContext, t
                backup: TrainingBackup | None = None) -> list[keras.callbacks.Callback]:
     config, run, held_out = context.config, context.run, context.held_out
     history = run.history_path(kind)
-    plotted_labels = labels_for(model, held_out.validation_labels[:PLOTTED_IMAGES])
+    labels = held_out.validation_labels
+    plotted_labels = labels_for(model, None if labels is None else labels[:PLOTTED_IMAGES])
     backup = backup or TrainingBackup(run.backup_dir(kind), settings_of(config), timer)
     records: list[keras.callbacks.Callback] = [
         HistoryCSV(history),

@@ -50,9 +50,13 @@ def tiny_model(name: str, learning_rate: float = 3e-3, **overrides: object) -> "
 
 
 def subset(splits: ImageSplits, train: int, test: int) -> ImageSplits:
-    """The first ``train``/``test`` images of each split (the embedded split is stratified and shuffled)."""
-    return ImageSplits(splits.name, splits.train_images[:train], splits.train_labels[:train],
-                       splits.test_images[:test], splits.test_labels[:test], splits.class_names, splits.source)
+    """The first ``train``/``test`` images of each split (the embedded split is stratified and shuffled);
+    data without labels stays without."""
+    def first(labels: np.ndarray | None, count: int) -> np.ndarray | None:
+        return None if labels is None else labels[:count]
+
+    return ImageSplits(splits.name, splits.train_images[:train], first(splits.train_labels, train),
+                       splits.test_images[:test], first(splits.test_labels, test), splits.class_names, splits.source)
 
 
 @pytest.fixture(scope="session")

@@ -118,7 +118,7 @@ def test_the_card_describes_the_images_it_recorded(tmp_path, where):
     text = cards.write_model_card(make_model_dir(tmp_path, wide)).read_text()
     channels = 1 if where == "metrics" else 3
     assert f"Input must be 32x48 with {channels} channel(s)" in text and f"[N,32,48,{channels}]" in text
-    assert ("32x48 greyscale images" if channels == 1 else "32x48 3-channel images") in text
+    assert ("32x48 greyscale images" if channels == 1 else "32x48 colour (RGB) images") in text
     assert "28x28" not in text
 
 

@@ -3,7 +3,7 @@
 For every finished model with a latent space (the ``LATENT_SPACE`` capability) of a run folder,
 :func:`analyze_run` embeds the first 1000 test images, maps the embeddings to 2-D with t-SNE
 coloured by class, interpolates between embeddings and decodes, measures all of it, compares the
-models, and writes::
+models, and writes (figures of colour images in colour, at the data's own size)::
 
     RUN/
       report.html                 one self-contained page comparing everything (open offline)
@@ -11,18 +11,24 @@ models, and writes::
                                   declare them (the VAE lineage's KL per dimension side by side)
       <model>/analysis/           only for models with a latent space
         tsne.png                  t-SNE map of the embeddings, coloured by class
-        interpolation.png         decoded strips between pairs of test digits
+        interpolation.png         decoded strips between pairs of test images
         latent_metrics.json       k-NN accuracy (+ pixel and PCA baselines), silhouette,
                                   trustworthiness, interpolation smoothness; KL per dimension
                                   for models that have it
-        prior_samples.png         generative models: digits decoded from z ~ N(0, I)
+        prior_samples.png         generative models: images decoded from z ~ N(0, I)
         latent_grid.png           generative models with a 2-D latent space: decoded grid over the prior
         ...                       what the model's family draws itself (its ``analysis.py``): the VAE
                                   lineage's kl_per_dimension.png, the CVAE's style_transfer.png,
                                   the VQ-VAE's codebook_usage.png
 
-Grid codes (7 x 7 x D) are flattened to one vector per image for t-SNE, k-NN and interpolation;
+Grid codes (H/4 x W/4 x D) are flattened to one vector per image for t-SNE, k-NN and interpolation;
 a conditional model encodes and decodes with the labels.
+
+Data without labels (``ImageSplits.has_labels`` false) skips what needs a class per image, and the
+report and ``summary.json`` (``"without_labels"``) say so in one sentence
+(:func:`~aezoo.analysis.embeddings.without_labels`): no k-NN accuracy, silhouettes or their
+baselines, a t-SNE map in one colour (its trustworthiness still measured), interpolation pairs drawn
+by the seed among all images, and no sample judge in the generation scores.
 
 It reads only the run folder (saved models, config, summary) and the dataset, so it can be
 re-run at any time: ``python -m aezoo analyze RUN``.
@@ -43,10 +49,11 @@ from threadpoolctl import threadpool_limits
 from aezoo import files
 from aezoo.analysis import interpolation, latent_metrics
 from aezoo.analysis.embeddings import (
-    FIRST_TEST_IMAGES, AnalysisData, check_run_dir, embed, embedding_size, load_analysis_data, load_model,
-    read_records,
+    FIRST_TEST_IMAGES, WITHOUT_LABELS, AnalysisData, check_run_dir, embed, embedding_size, load_analysis_data,
+    load_model, read_records,
 )
 from aezoo.analysis.plotting import image_grid, plt, save_figure
+from aezoo.plotting import mosaic, show_image
 from aezoo.analysis.tsne import DEFAULT_PERPLEXITY, plot_tsne, tsne_map
 from aezoo.analysis.tsne import ITERATIONS as TSNE_ITERATIONS
 from aezoo.datasets import ImageSplits
@@ -113,6 +120,9 @@ def _analyze_run(run_dir: str | Path, images: int, seed: int | None, splits: Ima
     # A lap: in the train command it also covers what ran since training's last phase (imports, the table).
     timer.lap("analysis: data", ANALYSIS)
     say(f"Analysis of {run.path}: the first {len(data)} clean test images of {data.dataset}")
+    if data.skipped:
+        say(data.skipped)
+    _record_skipped(run, data)
     results, skipped = _analyze_models(run, records.models, data, seed, say, timer, models)
     with timer.phase("analysis: run figures", ANALYSIS):
         extra = run_figures(models, results, run.path)
@@ -125,6 +135,15 @@ def _analyze_run(run_dir: str | Path, images: int, seed: int | None, splits: Ima
     table.save()
     say(f"Report: {report} (whole analysis {time.perf_counter() - started:.1f} s)")
     return report
+
+
+def _record_skipped(run: RunFolder, data: AnalysisData) -> None:
+    """``summary.json["without_labels"]``: the sentence saying what the data's lack of labels skips (removed
+    for labelled data, so a record never outlives the data it describes)."""
+    summary = run.read_summary()
+    if summary is not None:
+        kept = {key: value for key, value in summary.items() if key != WITHOUT_LABELS}
+        run.write_summary(kept | ({WITHOUT_LABELS: data.skipped} if data.skipped else {}))
 
 
 class _PhaseTable:
@@ -166,13 +185,13 @@ def _analyze_models(run: RunFolder, kinds: list[str], data: AnalysisData, seed: 
             say(f"{kind}: no latent space (encode/decode), so no latent analysis")
             continue
         size = embedding_size(model)
-        if size not in baselines:
+        if size not in baselines and data.has_labels:  # the pixel baselines are k-NN and silhouettes: by class
             with timer.phase(f"analysis: pixel baselines ({size}-D PCA)", ANALYSIS):
                 say(f"Baselines: k-NN on raw pixels and on a {size}-D PCA")
                 baselines[size] = latent_metrics.pixel_baselines(data.clean, data.labels, size, seed=seed)
         with timer.phase(f"analysis: {kind}", ANALYSIS):
             results[kind] = analyze_model(model, kind, data, run.analysis_dir(kind), seed=seed,
-                                          baselines=baselines[size], progress=say)
+                                          baselines=baselines.get(size), progress=say)
     return results, skipped
 
 
@@ -244,14 +263,15 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
     say(f"{kind}: t-SNE of {len(data)} points...")
     points = tsne_map(embeddings, seed=seed)
     say(f"{kind}: t-SNE done in {watch.lap('tsne'):.1f} s")
-    say(f"{kind}: latent metrics (5-fold 5-NN, silhouette, trustworthiness)")
+    say(f"{kind}: latent metrics ({'5-fold 5-NN, silhouette, ' if data.has_labels else ''}trustworthiness)")
     metrics = measure_latent_space(model, kind, data, embeddings, noisy_embeddings, points, seed, baselines)
     watch.lap("metrics")
     say(f"{kind}: interpolations ({interpolation.MEASURED_PAIRS} pairs measured, "
         f"{interpolation.SHOWN_PAIRS} drawn)")
     lines = interpolate(model, data, embeddings, seed)
     metrics["interpolation"] = interpolation.smoothness(
-        lines.strips, ends=(data.clean[[a for a, _ in lines.pairs]], data.clean[[b for _, b in lines.pairs]]))
+        lines.strips, ends=(data.clean[[a for a, _ in lines.pairs]], data.clean[[b for _, b in lines.pairs]])) | {
+        "pairs_by_class": data.has_labels}
     watch.lap("interpolation")
     figures = draw(model, kind, data, points, lines, metrics, out_dir, seed)
     family_analysis = _family_analysis(model)
@@ -261,30 +281,36 @@ def analyze_model(model: keras.Model, kind: str, data: AnalysisData, out_dir: st
     metrics["seconds"] = watch.seconds | {"total": watch.total()}
     metrics["interpolation_pairs_shown"] = [list(pair) for pair in lines.pairs[:interpolation.SHOWN_PAIRS]]
     write_metrics(metrics, out_dir)
-    say(f"{kind}: 5-NN accuracy {metrics['knn_accuracy']['accuracy']:.1%} "
-        f"(pixels {metrics['knn_accuracy_pixels']['accuracy']:.1%}, PCA {metrics['knn_accuracy_pca']['accuracy']:.1%}),"
-        f" analysis took {metrics['seconds']['total']:.1f} s")
+    accuracy = (f"5-NN accuracy {metrics['knn_accuracy']['accuracy']:.1%} (pixels "
+                f"{metrics['knn_accuracy_pixels']['accuracy']:.1%}, PCA {metrics['knn_accuracy_pca']['accuracy']:.1%})"
+                if data.has_labels else f"t-SNE trustworthiness {metrics['tsne_trustworthiness']:.3f}")
+    say(f"{kind}: {accuracy}, analysis took {metrics['seconds']['total']:.1f} s")
     return metrics | {"figures": figures}
 
 
 def measure_latent_space(model: keras.Model, kind: str, data: AnalysisData, embeddings: np.ndarray,
                          noisy_embeddings: np.ndarray, points: np.ndarray, seed: int,
                          baselines: dict[str, Any] | None = None) -> dict[str, Any]:
-    """k-NN, silhouettes, trustworthiness, the pixel baselines; and what the model's family measures itself."""
-    if baselines is None:
+    """k-NN, silhouettes, trustworthiness, the pixel baselines; and what the model's family measures itself.
+
+    Without labels only what needs no class is measured: the map's trustworthiness, the codes' spread
+    (and the family's own measures).
+    """
+    if baselines is None and data.has_labels:
         baselines = latent_metrics.pixel_baselines(data.clean, data.labels, embedding_size(model), seed=seed)
     metrics: dict[str, Any] = {
         "model": kind, "class": type(model).__name__, "embedding_dim": embedding_size(model),
         "embedding_shape": [int(n) for n in model.embedding_shape], "needs_labels": has(model, CONDITIONAL),
         "dataset": data.dataset, "images": len(data),
-        "images_used": f"the first {len(data)} clean test images (embeddings of the noiseless digits)",
+        "images_used": f"the first {len(data)} clean test images (embeddings of the noiseless {data.noun})",
         "seed": seed, "knn": {"neighbours": latent_metrics.KNN_NEIGHBOURS, "folds": latent_metrics.KNN_FOLDS},
         "tsne": {"perplexity": min(DEFAULT_PERPLEXITY, (len(data) - 1) / 3.0), "init": "pca",
                  "iterations": TSNE_ITERATIONS},
     }
     metrics |= latent_metrics.embedding_metrics(embeddings, data.labels, points, seed=seed)
-    metrics["knn_accuracy_noisy_input"] = latent_metrics.knn_accuracy(noisy_embeddings, data.labels, seed=seed)
-    metrics |= baselines
+    if data.has_labels:
+        metrics["knn_accuracy_noisy_input"] = latent_metrics.knn_accuracy(noisy_embeddings, data.labels, seed=seed)
+        metrics |= baselines
     family_analysis = _family_analysis(model)
     if family_analysis is not None:
         metrics |= family_analysis.measure(model, data, embeddings)
@@ -298,8 +324,10 @@ def _family_analysis(model: keras.Model) -> Any:
 
 
 def interpolate(model: keras.Model, data: AnalysisData, embeddings: np.ndarray, seed: int) -> Interpolations:
-    """Decoded straight lines between the embeddings of pairs of test digits chosen by the seed."""
-    pairs = interpolation.choose_pairs(data.labels, interpolation.MEASURED_PAIRS, seed=seed)
+    """Decoded straight lines between the embeddings of pairs of test images chosen by the seed (and the
+    labels, alternating different and same class; among all images without labels)."""
+    pairs = (interpolation.choose_pairs(data.labels, interpolation.MEASURED_PAIRS, seed=seed) if data.has_labels
+             else interpolation.choose_any_pairs(len(data), interpolation.MEASURED_PAIRS, seed=seed))
     labels = data.labels if has(model, CONDITIONAL) else None
     return Interpolations(pairs, interpolation.interpolation_strips(model, embeddings, pairs, labels=labels))
 
@@ -308,10 +336,11 @@ def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, 
          metrics: dict[str, Any], out_dir: Path, seed: int) -> dict[str, Path]:
     """Every figure of one model, titled with its ``--model`` name; returns figure name -> file path."""
     figures: dict[str, Path] = {}
+    by_class = (f"5-NN accuracy {metrics['knn_accuracy']['accuracy']:.1%} · silhouette "
+                f"{metrics['silhouette_embedding']:.2f} · " if data.has_labels else "no labels · ")
     figure = plot_tsne(points, data.labels, data.class_names,
-                       f"{kind}: t-SNE of the {_shape_text(model)} embeddings of {len(data)} test digits",
-                       f"5-NN accuracy {metrics['knn_accuracy']['accuracy']:.1%} · silhouette "
-                       f"{metrics['silhouette_embedding']:.2f} · trustworthiness {metrics['tsne_trustworthiness']:.2f}")
+                       f"{kind}: t-SNE of the {_shape_text(model)} embeddings of {len(data)} test {data.noun}",
+                       f"{by_class}trustworthiness {metrics['tsne_trustworthiness']:.2f}")
     figures["tsne"] = _save(figure, out_dir / "tsne.png")
     shown = interpolation.SHOWN_PAIRS
     smooth = metrics["interpolation"]
@@ -321,7 +350,7 @@ def draw(model: keras.Model, kind: str, data: AnalysisData, points: np.ndarray, 
         f"jump ratio {smooth['jump_ratio']:.2f})")
     figures["interpolation"] = _save(figure, out_dir / "interpolation.png")
     if has(model, GENERATIVE):
-        figures |= _generative_figures(model, out_dir, seed, kind)
+        figures |= _generative_figures(model, out_dir, seed, kind, data.noun)
     return figures
 
 
@@ -344,12 +373,14 @@ def _save(figure: Any, path: Path) -> Path:
     return path
 
 
-def _generative_figures(model: keras.Model, out_dir: Path, seed: int, name: str) -> dict[str, Path]:
-    """Digits decoded from the prior, and (2-D latent spaces only) the decoded latent grid."""
+def _generative_figures(model: keras.Model, out_dir: Path, seed: int, name: str,
+                        noun: str = "images") -> dict[str, Path]:
+    """Images decoded from the prior (``noun``: what they are called), and (2-D latent spaces only) the
+    decoded latent grid."""
     samples = PriorSampler(model).sample(PRIOR_SAMPLES, seed=seed)
-    labelled = " with labels 0-9 in turn" if has(model, CONDITIONAL) else ""
+    labelled = f" with labels 0-{int(model.num_classes) - 1} in turn" if has(model, CONDITIONAL) else ""
     figures = {"prior_samples": _save(
-        image_grid(samples, columns=8, title=f"{name}: {PRIOR_SAMPLES} digits decoded from z ~ N(0, I){labelled}"),
+        image_grid(samples, columns=8, title=f"{name}: {PRIOR_SAMPLES} {noun} decoded from z ~ N(0, I){labelled}"),
         out_dir / "prior_samples.png")}
     if tuple(model.embedding_shape) == (2,) and not has(model, CONDITIONAL):
         figures["latent_grid"] = _save(_latent_grid(model, name), out_dir / "latent_grid.png")
@@ -368,10 +399,12 @@ def _latent_grid(model: keras.Model, name: str, size: int = LATENT_GRID_SIZE) ->
     values = norm.ppf(np.linspace(0.05, 0.95, size))
     z1, z2 = np.meshgrid(values, values[::-1])  # z2 grows upwards, as on a plot
     codes = np.stack([z1.ravel(), z2.ravel()], axis=1).astype(np.float32)
-    images = np.asarray(model.decode(codes))[..., 0]
-    mosaic = images.reshape(size, size, 28, 28).transpose(0, 2, 1, 3).reshape(size * 28, size * 28)
-    figure, axis = plt.subplots(figsize=(7, 7))
-    axis.imshow(mosaic, cmap="gray", vmin=0, vmax=1, extent=(0, size, 0, size))
+    images = np.asarray(model.decode(codes))
+    height, width = images.shape[1:3]
+    figure, axis = plt.subplots(figsize=(7, 7 * height / width))
+    # One cell per data unit (the ticks are the codes); the aspect keeps each image's own proportions.
+    show_image(axis, mosaic(images, columns=size, gap=0), extent=(0, size, 0, size), aspect=height / width,
+               interpolation=None)  # matplotlib's smoothing, as this grid has always been drawn
     ticks = np.arange(size) + 0.5
     axis.set_xticks(ticks[::2], [f"{v:.1f}" for v in values[::2]])
     axis.set_yticks(ticks[::2], [f"{v:.1f}" for v in values[::2]])

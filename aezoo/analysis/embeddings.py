@@ -1,4 +1,4 @@
-"""What the analysis works on: a run folder's trained models, its test digits, and their embeddings.
+"""What the analysis works on: a run folder's trained models, its test images, and their embeddings.
 
 Everything is reloaded from the run folder (:class:`~aezoo.run_folder.RunFolder`), so an
 analysis can be repeated at any time on any finished (or partly finished) run without training
@@ -23,7 +23,7 @@ import keras
 import numpy as np
 
 from aezoo.config import TrainConfig
-from aezoo.datasets import ImageSplits, load_dataset, normalize, test_pairs
+from aezoo.datasets import ImageSplits, image_noun, normalize, test_pairs
 from aezoo.errors import UsageError
 from aezoo.models.adapter import ModelAdapter
 from aezoo.run_folder import RunFolder
@@ -32,6 +32,17 @@ logger = logging.getLogger("aezoo")
 
 # Enough test digits for a t-SNE map with visible clusters and 5-fold k-NN over ten classes.
 FIRST_TEST_IMAGES = 1000
+# summary.json's entry for why the measures that need a class per image are missing.
+WITHOUT_LABELS = "without_labels"
+
+
+def without_labels(dataset: str) -> str:
+    """The one sentence the report and ``summary.json`` give for data without labels: what is skipped and why."""
+    return (f"{dataset} has no labels, so everything that needs a class per image is skipped: the 5-NN accuracy "
+            "and silhouettes (and their pixel and PCA baselines), the class colours of the t-SNE maps (drawn in one "
+            "colour; their trustworthiness is still measured), interpolation pairs by class (drawn by the seed among "
+            "all images instead), conditional models, and the classifier that judges generated samples (no FD, "
+            "class statistics or label accuracy; the NLL still applies).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,26 +69,41 @@ class RunRecords:
 
 @dataclasses.dataclass(frozen=True)
 class AnalysisData:
-    """The test digits the analysis embeds, as float arrays ready for the models.
+    """The test images the analysis embeds, as float arrays ready for the models.
 
     Attributes:
-        clean: ``[n, 28, 28, 1]`` clean test images in [0, 1]; the embeddings are of these, because
-            the question is how the encoder organises *digits*, not noise.
+        clean: ``[n, H, W, C]`` clean test images in [0, 1]; the embeddings are of these, because
+            the question is how the encoder organises the *images*, not noise.
         noisy: the same images with the run's fixed test noise (what the models were scored on).
-        labels: ``[n]`` integer classes, used only to colour and to score the embeddings.
-        class_names: display name of each class.
+        labels: ``[n]`` integer classes, used only to colour and to score the embeddings; ``None``
+            for data without labels (what needs them is then skipped: :func:`without_labels`).
+        class_names: display name of each class (empty without labels).
         dataset: the dataset's name (e.g. ``"embedded"``) and ``source``: where it came from.
     """
 
     clean: np.ndarray
     noisy: np.ndarray
-    labels: np.ndarray
+    labels: np.ndarray | None
     class_names: tuple[str, ...]
     dataset: str
     source: str = ""
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.clean)
+
+    @property
+    def has_labels(self) -> bool:
+        return self.labels is not None
+
+    @property
+    def noun(self) -> str:
+        """``"digits"`` for MNIST's, ``"images"`` for any other data (figure titles, the report's words)."""
+        return image_noun(self.class_names, self.clean.shape[1:])
+
+    @property
+    def skipped(self) -> str:
+        """Why the measures that need labels are missing (:func:`without_labels`); "" for labelled data."""
+        return "" if self.has_labels else without_labels(self.dataset)
 
 
 def check_run_dir(run_dir: str | Path) -> RunFolder:
@@ -125,7 +151,7 @@ def load_model(run: RunFolder, kind: str) -> keras.Model:
 
 def load_analysis_data(records: RunRecords, images: int = FIRST_TEST_IMAGES,
                        splits: ImageSplits | None = None) -> AnalysisData:
-    """The first ``images`` test digits of the run's dataset, clean and with the run's test noise.
+    """The first ``images`` test images of the run's dataset, clean and with the run's test noise.
 
     Args:
         records: the run's records (they say which data to load).
@@ -136,21 +162,23 @@ def load_analysis_data(records: RunRecords, images: int = FIRST_TEST_IMAGES,
         raise UsageError(f"the number of analysed images must be an integer >= 10, got {images!r}")
     config = records.train_config()
     if splits is None:
-        # The test split does not depend on the validation fraction: it is carved from training images.
-        splits = load_dataset(records.dataset_name(), config.data_dir, validation_fraction=config.validation_fraction)
+        from aezoo.training import load_run_data
+
+        splits = load_run_data(config, records.dataset_name())
     count = min(images, len(splits.test_images))
     first = splits.test_images[:count]
-    if len(np.unique(splits.test_labels[:count])) < 2:
+    labels = None if splits.test_labels is None else np.asarray(splits.test_labels[:count])
+    if labels is not None and len(np.unique(labels)) < 2:
         raise UsageError(f"the first {count} test images of {splits.name} are all of one class, so there is no "
                          "class structure to measure; analyse more images (--images)")
     # The noisy copies use the whole split's noise draw, so image i has the same noise as in training's scores.
     noisy, _ = test_pairs(splits.test_images, config.noise_model(), config.seed)
-    return AnalysisData(clean=normalize(first), noisy=noisy[:count], labels=np.asarray(splits.test_labels[:count]),
+    return AnalysisData(clean=normalize(first), noisy=noisy[:count], labels=labels,
                         class_names=tuple(splits.class_names), dataset=splits.name, source=splits.source)
 
 
 def embedding_size(model: keras.Model) -> int:
-    """Numbers in one flattened embedding: ``embedding_dim`` for a vector code, 7 x 7 x D for a grid."""
+    """Numbers in one flattened embedding: ``embedding_dim`` for a vector code, H/4 x W/4 x D for a grid."""
     return int(np.prod(model.embedding_shape))
 
 
@@ -158,7 +186,7 @@ def embed(model: keras.Model, images: np.ndarray, labels: np.ndarray | None = No
           batch_size: int = 250) -> np.ndarray:
     """``[n, size]`` flattened embeddings of ``images``; the VAE's are its posterior means.
 
-    A grid code (``embedding_shape`` 7 x 7 x D) is flattened to one vector per image, so t-SNE,
+    A grid code (``embedding_shape`` H/4 x W/4 x D) is flattened to one vector per image, so t-SNE,
     k-NN and straight-line interpolation treat every model's code alike. ``labels`` are given to
     a conditional model (its code is then the code *given* the class).
     """
@@ -168,10 +196,10 @@ def embed(model: keras.Model, images: np.ndarray, labels: np.ndarray | None = No
 
 def decode(model: keras.Model, embeddings: np.ndarray, labels: np.ndarray | None = None,
            batch_size: int = 250) -> np.ndarray:
-    """``[n, 28, 28, 1]`` images in [0, 1] decoded from ``[n, size]`` flattened embeddings (and ``labels``)."""
+    """``[n, H, W, C]`` images in [0, 1] decoded from ``[n, size]`` flattened embeddings (and ``labels``)."""
     embeddings = np.asarray(embeddings, dtype=np.float32).reshape(-1, *model.embedding_shape)
     return ModelAdapter(model, batch_size).decode(embeddings, labels)
 
 
-__all__ = ["FIRST_TEST_IMAGES", "AnalysisData", "RunRecords", "check_run_dir", "decode", "embed", "embedding_size",
-           "load_analysis_data", "load_model", "read_records"]
+__all__ = ["FIRST_TEST_IMAGES", "WITHOUT_LABELS", "AnalysisData", "RunRecords", "check_run_dir", "decode", "embed", "embedding_size",
+           "load_analysis_data", "load_model", "read_records", "without_labels"]

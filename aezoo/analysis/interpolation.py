@@ -1,10 +1,10 @@
 """Linear interpolation in latent space, and a number for how smoothly the decoded images change.
 
-Take two test digits, embed them (``z_a``, ``z_b``), walk the straight line
+Take two test images, embed them (``z_a``, ``z_b``), walk the straight line
 ``z(t) = (1 - t) z_a + t z_b`` for ``t`` from 0 to 1 and decode every point. If the latent space
 is "filled in", every intermediate code decodes to a plausible image and the strip morphs
-gradually from one digit to the other. A plain autoencoder is never asked to decode codes
-*between* training codes, so it may pass through blurry non-digits or change abruptly; the VAE's
+gradually from one image to the other. A plain autoencoder is never asked to decode codes
+*between* training codes, so it may pass through blurry non-images or change abruptly; the VAE's
 KL term packs the codes into one smooth cloud around the origin, which is why it is expected
 to interpolate better. Here that expectation is *measured*:
 
@@ -70,14 +70,32 @@ def choose_pairs(labels: np.ndarray, count: int, seed: int = 0) -> list[tuple[in
     return pairs
 
 
+def choose_any_pairs(images: int, count: int, seed: int = 0) -> list[tuple[int, int]]:
+    """``count`` pairs of two different indices among ``images``, by the seed alone: for data without
+    labels, where there is no class to alternate. Pairs repeat only once every pair has been drawn."""
+    if images < 2:
+        raise ValueError(f"interpolation pairs need at least 2 images, got {images}")
+    rng = np.random.default_rng(seed)
+    pairs: list[tuple[int, int]] = []
+    used: set[tuple[int, int]] = set()
+    while len(pairs) < count:
+        for _ in range(20):  # a few redraws to find a new pair, as choose_pairs does for class combinations
+            a, b = (int(i) for i in rng.choice(images, size=2, replace=False))
+            if (min(a, b), max(a, b)) not in used:
+                break
+        used.add((min(a, b), max(a, b)))
+        pairs.append((a, b))
+    return pairs
+
+
 def interpolate(model: keras.Model, z_a: np.ndarray, z_b: np.ndarray, points: int = INTERPOLATION_POINTS,
                 labels: tuple[int, int] | None = None) -> np.ndarray:
-    """``[points, 28, 28, 1]`` images decoded along the segment from ``z_a`` to ``z_b`` (ends included).
+    """``[points, H, W, C]`` images decoded along the segment from ``z_a`` to ``z_b`` (ends included).
 
     ``z_a`` and ``z_b`` are flattened embeddings (a grid code is interpolated cell by cell and
     reshaped by :func:`~aezoo.analysis.embeddings.decode`). ``labels``, for a model that decodes
     a code *given* a class: the classes of the two ends. The first half of the strip is decoded as
-    the first class and the second half as the second, so both ends reconstruct their own digit;
+    the first class and the second half as the second, so both ends reconstruct their own image;
     between two classes the label switch is a jump that no straight line in code space can avoid.
     """
     codes, strip_labels = _segment(z_a, z_b, points, labels)
@@ -104,11 +122,11 @@ def smoothness(strips: Sequence[np.ndarray], ends: tuple[np.ndarray, np.ndarray]
     """``mean_step``, ``max_step`` and ``jump_ratio`` (see the module docstring) over many strips.
 
     Args:
-        strips: ``[points, 28, 28, 1]`` decoded images per pair.
-        ends: optionally the real first and second images of every pair (``[pairs, 28, 28, 1]``
+        strips: ``[points, H, W, C]`` decoded images per pair.
+        ends: optionally the real first and second images of every pair (``[pairs, H, W, C]``
             each). Then ``end_error`` is also reported: the mean absolute pixel difference between
             each strip's two ends and the real images. A strip can only be "smooth" in a useful
-            sense if it really starts and ends at the two digits; a model that decodes everything
+            sense if it really starts and ends at the two images; a model that decodes everything
             to the same blur has tiny, perfectly even steps and a large ``end_error``.
     """
     steps = np.stack([step_distances(strip) for strip in strips])  # [pairs, points - 1]
@@ -138,33 +156,36 @@ def interpolation_strips(model: keras.Model, embeddings: np.ndarray, pairs: Sequ
     return list(images.reshape(len(pairs), points, *images.shape[1:]))
 
 
-def plot_interpolations(images: np.ndarray, labels: np.ndarray, pairs: Sequence[tuple[int, int]],
+def plot_interpolations(images: np.ndarray, labels: np.ndarray | None, pairs: Sequence[tuple[int, int]],
                         strips: Sequence[np.ndarray], class_names: Sequence[str], title: str) -> Any:
     """One row per pair: the real first image, the decoded strip, the real second image.
 
     The real images frame each strip so one can see what the decoder makes of the two ends
     (``t = 0`` and ``t = 1`` are reconstructions, not the inputs). Drawn as one mosaic
-    (:func:`~aezoo.plotting.show_mosaic`), the real images framed in red.
+    (:func:`~aezoo.plotting.show_mosaic`, colour images in colour), the real images framed in red.
+    Rows are labelled by the two classes, or by the two images' indices without ``labels``.
     """
     points = len(strips[0])
     columns, gap = points + 2, 6
     cells = np.concatenate([np.stack([images[a], *strip, images[b]]) for (a, b), strip in zip(pairs, strips)])
-    figure, axis = plt.subplots(figsize=(columns * 0.62, len(pairs) * 0.7 + 0.8))
-    rows = [f"{class_names[labels[a]]} → {class_names[labels[b]]}\n"
-            f"({'same class' if labels[a] == labels[b] else 'different classes'})" for a, b in pairs]
+    height, width = cells.shape[1:3]
+    figure, axis = plt.subplots(figsize=(columns * 0.62, len(pairs) * 0.7 * height / width + 0.8))
+    rows = ([f"{class_names[labels[a]]} → {class_names[labels[b]]}\n"
+             f"({'same class' if labels[a] == labels[b] else 'different classes'})" for a, b in pairs]
+            if labels is not None else [f"image {a} → image {b}" for a, b in pairs])
     show_mosaic(axis, cells, columns, gap=gap, row_labels=rows, fontsize=8)
-    cell = cells.shape[1] + gap
+    row_step, column_step = height + gap, width + gap
     axis.xaxis.tick_top()
-    axis.set_xticks([column * cell + 13.5 for column in range(columns)],
+    axis.set_xticks([column * column_step + (width - 1) / 2 for column in range(columns)],
                     ["input A", *(f"t={c / (points - 1):.2f}" for c in range(points)), "input B"], fontsize=6)
     for row in range(len(pairs)):
         for column in (0, columns - 1):  # frame the real images
-            axis.add_patch(Rectangle((column * cell - 1, row * cell - 1), 29, 29, fill=False,
-                                     edgecolor="tab:red", linewidth=1.5, clip_on=False))
+            axis.add_patch(Rectangle((column * column_step - 1, row * row_step - 1), width + 1, height + 1,
+                                     fill=False, edgecolor="tab:red", linewidth=1.5, clip_on=False))
     axis.set_title(title, fontsize=11)
     figure.tight_layout()
     return figure
 
 
-__all__ = ["INTERPOLATION_POINTS", "MEASURED_PAIRS", "SHOWN_PAIRS", "choose_pairs", "interpolate",
+__all__ = ["INTERPOLATION_POINTS", "MEASURED_PAIRS", "SHOWN_PAIRS", "choose_any_pairs", "choose_pairs", "interpolate",
            "interpolation_strips", "plot_interpolations", "smoothness", "step_distances"]

@@ -1,9 +1,9 @@
 """Numbers that say how well a latent space is organised, so a comparison rests on more than a picture.
 
 * **k-NN accuracy** (5-fold cross-validation, k = 5): classify each image by the majority class of
-  its 5 nearest neighbours in the embedding. High accuracy means images of the same digit lie
+  its 5 nearest neighbours in the embedding. High accuracy means images of the same class lie
   together, although the encoder never saw a label. Two baselines put it in perspective: the raw
-  784 pixels, and a PCA of the pixels with as many dimensions as the embedding (the best *linear*
+  pixels (784 for MNIST), and a PCA of the pixels with as many dimensions as the embedding (the best *linear*
   code of that size). An encoder that beats PCA has learned something a projection cannot.
 * **Silhouette score** by class, -1 to 1: for each point, how much closer it is to its own class
   than to the nearest other class (1: tight, separate classes; 0: overlapping; < 0: mixed up).
@@ -136,15 +136,17 @@ def embedding_spread(embeddings: np.ndarray) -> dict[str, float]:
             "mean_abs_centre": float(np.abs(embeddings.mean(axis=0)).mean())}
 
 
-def embedding_metrics(embeddings: np.ndarray, labels: np.ndarray, points: np.ndarray, seed: int = 0) -> dict[str, Any]:
-    """The class-structure metrics of one embedding and its t-SNE map ``points``."""
-    return {
+def embedding_metrics(embeddings: np.ndarray, labels: np.ndarray | None, points: np.ndarray,
+                      seed: int = 0) -> dict[str, Any]:
+    """The class-structure metrics of one embedding and its t-SNE map ``points``; without ``labels``
+    only the map's trustworthiness and the codes' spread, which need no class."""
+    by_class = {} if labels is None else {
         "knn_accuracy": knn_accuracy(embeddings, labels, seed=seed),
         "silhouette_embedding": class_silhouette(embeddings, labels),
         "silhouette_tsne": class_silhouette(points, labels),
-        "tsne_trustworthiness": map_trustworthiness(embeddings, points),
-        "spread": embedding_spread(embeddings),
     }
+    return by_class | {"tsne_trustworthiness": map_trustworthiness(embeddings, points),
+                       "spread": embedding_spread(embeddings)}
 
 
 def pixel_baselines(images: np.ndarray, labels: np.ndarray, dimensions: int, seed: int = 0) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""t-SNE: a 2-D map of the embeddings, to *see* whether the encoder groups digits by class.
+"""t-SNE: a 2-D map of the embeddings, to *see* whether the encoder groups images by class.
 
 t-SNE (van der Maaten & Hinton, 2008) places one point per image so that images that are close
 neighbours in the embedding stay close neighbours on the map. Read it with care (see Wattenberg
@@ -54,11 +54,14 @@ def tsne_map(embeddings: np.ndarray, seed: int = 0, perplexity: float = DEFAULT_
         return tsne.fit_transform(embeddings)
 
 
-def plot_tsne(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str], title: str,
+def plot_tsne(points: np.ndarray, labels: np.ndarray | None, class_names: Sequence[str], title: str,
               subtitle: str = "") -> Any:
-    """A scatter of the t-SNE map, one colour per class (the same colours for every model)."""
+    """A scatter of the t-SNE map, one colour per class (the same colours for every model); one colour
+    and no legend without ``labels``, so no grouping is drawn that the data does not have."""
     figure, axis = plt.subplots(figsize=(6.4, 5.6))
-    for label in np.unique(labels):
+    if labels is None:
+        axis.scatter(points[:, 0], points[:, 1], s=9, alpha=0.6, color="tab:gray", linewidths=0)
+    for label in () if labels is None else np.unique(labels):
         members = labels == label
         name = class_names[label] if 0 <= label < len(class_names) else str(label)
         axis.scatter(points[members, 0], points[members, 1], s=9, alpha=0.8, color=class_colour(label),
@@ -66,8 +69,9 @@ def plot_tsne(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str]
     axis.set_xlabel("t-SNE dimension 1")
     axis.set_ylabel("t-SNE dimension 2")
     axis.set_title(f"{title}\n{subtitle}" if subtitle else title, fontsize=11)
-    # Outside the axes, so no cluster hides behind it; large markers, so the colours can be read.
-    axis.legend(title="class", loc="center left", bbox_to_anchor=(1.01, 0.5), markerscale=2.2, frameon=False)
+    if labels is not None:
+        # Outside the axes, so no cluster hides behind it; large markers, so the colours can be read.
+        axis.legend(title="class", loc="center left", bbox_to_anchor=(1.01, 0.5), markerscale=2.2, frameon=False)
     axis.grid(alpha=0.2)
     figure.tight_layout()
     return figure

@@ -8,12 +8,12 @@ from aezoo.datasets.pipeline import (
 )
 from aezoo.datasets.sources import (
     DATASET_NAMES, DEFAULT_VALIDATION_FRACTION, ImageSplits, carve_validation, check_validation_fraction,
-    load_dataset, load_embedded, load_folder,
+    image_noun, load_dataset, load_embedded, load_folder,
 )
 
 __all__ = [
     "DATASET_NAMES", "DEFAULT_STRENGTH", "DEFAULT_VALIDATION_FRACTION", "carve_validation",
-    "check_validation_fraction", "pairs_dataset", "validation_pairs", "IMAGE_SHAPE", "NOISE_KINDS", "GaussianNoise", "ImageSplits",
+    "check_validation_fraction", "image_noun", "pairs_dataset", "validation_pairs", "IMAGE_SHAPE", "NOISE_KINDS", "GaussianNoise", "ImageSplits",
     "MaskingNoise", "Noise", "SaltAndPepperNoise", "load_dataset", "load_embedded", "load_folder",
     "make_noise", "normalize", "test_dataset", "test_pairs", "training_dataset",
 ]

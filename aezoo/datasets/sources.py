@@ -118,6 +118,11 @@ class ImageSplits:
         """``(height, width, channels)`` of every image."""
         return image_shape(self.train_images)
 
+    @property
+    def noun(self) -> str:
+        """What figures and reports call these images: ``"digits"`` for MNIST's digits, else ``"images"``."""
+        return image_noun(self.class_names, self.image_shape)
+
     def split_names(self) -> tuple[str, ...]:
         return ("train", "validation", "test") if self.has_validation else ("train", "test")
 
@@ -134,6 +139,12 @@ class ImageSplits:
         shape = "x".join(map(str, self.image_shape))
         labels = "" if self.has_labels else ", no labels"
         return f"{self.name} ({sizes} images of {shape}{labels}{', from ' + self.source if self.source else ''})"
+
+
+def image_noun(class_names: tuple[str, ...], shape: tuple[int, ...]) -> str:
+    """``"digits"`` for 28x28 grey images of the ten digit classes (MNIST and its embedded subset), else
+    ``"images"``: a user's photographs, clothing or unlabelled scans are not digits."""
+    return "digits" if tuple(class_names) == DIGIT_CLASSES and tuple(shape) == (28, 28, 1) else "images"
 
 
 def image_shape(images: Images) -> tuple[int, int, int]:

@@ -81,7 +81,7 @@ def frechet_distance(features_a: Any, features_b: Any) -> float:
 
 
 def blur(images: Any, sigma: float = 1.0) -> np.ndarray:
-    """Gaussian blur of each image (not across images), ``[N, 28, 28, 1]`` in [0, 1]."""
+    """Gaussian blur of each image (not across images nor channels), ``[N, H, W, C]`` in [0, 1]."""
     return scipy.ndimage.gaussian_filter(as_unit_images(images), sigma=(0, sigma, sigma, 0))
 
 

@@ -5,7 +5,8 @@ run was trained with: ``--sampler``, else its default) or has a likelihood, on t
 images, and writes ``metrics.json["generation"]`` per model and ``summary.json["generation"]`` (reference points,
 classifier, one row per model). A model plus a sampler draws the images
 (:mod:`aezoo.generation.sampling`); a small CNN trained once per dataset judges them
-(:mod:`aezoo.evaluation`).
+(:mod:`aezoo.evaluation`). That judge learns the data's classes, so data without labels has none:
+its samples are drawn and pictured, and only the NLL is scored (``"classifier": null``).
 """
 
 from __future__ import annotations
@@ -55,12 +56,13 @@ def likelihood_metrics(model: Any, images: Any, labels: Any, samples: int, seed:
 
     adapter = ModelAdapter(model)
     estimate = importance_sampled_nll(model, adapter.inputs(images, labels), samples=samples, seed=seed)
+    levels = "grey levels" if unit_images(images[:1]).shape[-1] == 1 else "each channel's levels"
     return estimate.summary() | {"images": int(len(images)),
                                  "quantity": "-log p(x | y)" if adapter.conditional else "-log p(x)",
-                                 "likelihood": "Bernoulli on grey levels (the training loss)"}
+                                 "likelihood": f"Bernoulli on {levels} (the training loss)"}
 
 
-def evaluate_model(model: Any, sampler: Sampler | None, classifier: Any, test_images: Any, test_labels: Any,
+def evaluate_model(model: Any, sampler: Sampler | None, classifier: Any | None, test_images: Any, test_labels: Any,
                    seed: int = 0, nll_samples: int = DEFAULT_NLL_SAMPLES, samples: int = SCORED_SAMPLES,
                    nll_images: int = NLL_IMAGES,
                    real_features: np.ndarray | None = None) -> tuple[dict[str, Any], np.ndarray | None]:
@@ -69,7 +71,8 @@ def evaluate_model(model: Any, sampler: Sampler | None, classifier: Any, test_im
     FD and class statistics from ``samples`` images against as many real ``test_images``; a
     conditional model is asked for every class in turn and adds ``label_accuracy``; a model with a
     likelihood adds the NLL of the first ``nll_images`` clean test images. ``real_features``: the classifier's features of the
-    first ``samples`` test images, when the caller scores several models against them.
+    first ``samples`` test images, when the caller scores several models against them. Without a
+    ``classifier`` (data without labels) the samples are drawn but not judged.
     """
     from aezoo.evaluation.sample_quality import score_samples
 
@@ -81,13 +84,14 @@ def evaluate_model(model: Any, sampler: Sampler | None, classifier: Any, test_im
         labels = np.arange(count) % int(model.num_classes) if sampler.conditional else None
         drawn = sampler.sample(count, seed=seed, labels=labels)
         real = real_features[:count] if real_features is not None and len(real_features) >= count else None
-        metrics |= {"sampler": sampler.name, "conditional": sampler.conditional, "samples": count,
-                    **score_samples(classifier, drawn, real_images=unit_images(test_images[:count]), labels=labels,
-                                    real_features=real)}
+        metrics |= {"sampler": sampler.name, "conditional": sampler.conditional, "samples": count}
+        if classifier is not None:
+            metrics |= score_samples(classifier, drawn, real_images=unit_images(test_images[:count]), labels=labels,
+                                     real_features=real)
     if has(model, LIKELIHOOD):
         count = min(nll_images, len(test_images))
-        metrics["likelihood"] = likelihood_metrics(model, unit_images(test_images[:count]),
-                                                   np.asarray(test_labels[:count], np.int32), nll_samples, seed)
+        labels = None if test_labels is None else np.asarray(test_labels[:count], np.int32)
+        metrics["likelihood"] = likelihood_metrics(model, unit_images(test_images[:count]), labels, nll_samples, seed)
     # CPU seconds beside wall seconds: on a shared machine they tell the cost the wall clock hides.
     metrics["seconds"] = round(time.perf_counter() - started, 2)
     metrics["cpu_seconds"] = round(time.process_time() - cpu, 2)
@@ -105,7 +109,7 @@ class RunGeneration:
 
     models: dict[str, dict[str, Any]]
     reference_points: dict[str, float]
-    classifier: dict[str, Any]
+    classifier: dict[str, Any] | None  # None: data without labels, nothing judged the samples
     nll_samples: int
     seconds: float
 
@@ -133,12 +137,11 @@ def load_run_model(run: RunFolder, kind: str) -> Any:
 def run_splits(run: RunFolder) -> Any:
     """The data the run was trained on (the dataset ``auto`` resolved to, as recorded)."""
     from aezoo.config import TrainConfig
-    from aezoo.datasets import load_dataset
+    from aezoo.training import load_run_data
 
     config = TrainConfig.from_json(run.read_config() or {})
     recorded = [run.read_summary() or {}, *(run.read_metrics(kind) or {} for kind in run.models())]
-    name = next((r["dataset"] for r in recorded if r.get("dataset")), config.dataset)
-    return load_dataset(name, config.data_dir, validation_fraction=config.validation_fraction)
+    return load_run_data(config, next((r["dataset"] for r in recorded if r.get("dataset")), config.dataset))
 
 
 def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, splits: Any = None,
@@ -152,6 +155,7 @@ def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, split
     reloaded); ``classifier``: default the cached one for the dataset (trained on first use);
     ``timer``: times the classifier, the reference points and each model as analysis phases;
     ``models``: models already in memory (kind -> model), used instead of loading their files.
+    Data without labels trains no classifier: no FD, class statistics or reference points.
     """
     from aezoo.evaluation.classifier import load_or_train_classifier
 
@@ -163,15 +167,19 @@ def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, split
     seed = int((run.read_config() or {}).get("seed", 0)) if seed is None else seed
     with timer.phase("generation: classifier", ANALYSIS):
         splits = splits if splits is not None else run_splits(run)
-        if classifier is None:
+        if classifier is None and splits.has_labels:
             classifier = load_or_train_classifier(splits, seed=CLASSIFIER_SEED)
     count = min(samples, len(splits.test_images), len(splits.train_images))
-    say(f"Generation: the classifier judging samples has {classifier.test_accuracy:.1%} test accuracy; "
-        f"FD of {count} digits against {count} real test digits")
-    with timer.phase("generation: reference points", ANALYSIS):
-        # The same real test digits are compared with every model's samples: their features once.
-        real = classifier.features(splits.test_images[:count])
-        references = _reference_points(classifier, splits, count, seed, real)
+    real, references = None, {}
+    if classifier is None:
+        say(f"Generation: {splits.name} has no labels, so no classifier judges the samples; NLL only")
+    else:
+        say(f"Generation: the classifier judging samples has {classifier.test_accuracy:.1%} test accuracy; "
+            f"FD of {count} {splits.noun} against {count} real test {splits.noun}")
+        with timer.phase("generation: reference points", ANALYSIS):
+            # The same real test images are compared with every model's samples: their features once.
+            real = classifier.features(splits.test_images[:count])
+            references = _reference_points(classifier, splits, count, seed, real)
     rows: dict[str, dict[str, Any]] = {}
     for kind in run.models():
         with timer.phase(f"generation: {kind}", ANALYSIS):
@@ -180,10 +188,9 @@ def evaluate_run(run_dir: str | os.PathLike[str], seed: int | None = None, split
             metrics = _evaluate_one(run, kind, model, classifier, splits, seed, nll_samples, count, say, real)
         if metrics is not None:
             rows[kind] = metrics
-    result = RunGeneration(rows, references, {"test_accuracy": classifier.test_accuracy,
-                                              "training_seconds": classifier.training_seconds,
-                                              "seed": CLASSIFIER_SEED},
-                           nll_samples, round(time.perf_counter() - started, 2))
+    judge = None if classifier is None else {"test_accuracy": classifier.test_accuracy,
+                                              "training_seconds": classifier.training_seconds, "seed": CLASSIFIER_SEED}
+    result = RunGeneration(rows, references, judge, nll_samples, round(time.perf_counter() - started, 2))
     summary = run.read_summary()
     if summary is not None:
         run.write_summary(summary | {"generation": result.record()})
@@ -204,8 +211,9 @@ def _reference_points(classifier: Any, splits: Any, count: int, seed: int,
         classifier, splits.train_images, splits.test_images, n=count, seed=seed, test_features=real_features))
 
 
-def _evaluate_one(run: RunFolder, kind: str, model: Any, classifier: Any, splits: Any, seed: int, nll_samples: int,
-                  count: int, say: Progress, real_features: np.ndarray) -> dict[str, Any] | None:
+def _evaluate_one(run: RunFolder, kind: str, model: Any, classifier: Any | None, splits: Any, seed: int,
+                  nll_samples: int, count: int, say: Progress,
+                  real_features: np.ndarray | None) -> dict[str, Any] | None:
     """One model's generation metrics and sample grid with the sampler the run fitted (``--sampler``,
     else the model's default), also added to its ``metrics.json``; None if it cannot generate."""
     sampler = load_sampler(model, run.model_dir(kind), (run.read_config() or {}).get("sampler"))
@@ -217,7 +225,7 @@ def _evaluate_one(run: RunFolder, kind: str, model: Any, classifier: Any, splits
     if sampler is not None:
         metrics["figure"] = str(draw_samples(sampler, run.analysis_dir(kind) / SAMPLES_FIGURE, seed))
     _add_record(run, kind, metrics)
-    say(f"{kind}: {describe(metrics)} ({metrics['seconds']:.1f} s)")
+    say(f"{kind}: {describe(metrics) or 'samples drawn'} ({metrics['seconds']:.1f} s)")
     return metrics
 
 
@@ -232,7 +240,8 @@ def describe(metrics: dict[str, Any]) -> str:
     parts = []
     if "frechet_distance" in metrics:
         parts.append(f"{metrics['sampler']} samples: FD {metrics['frechet_distance']:.1f}, "
-                     f"{metrics['coverage']}/10 classes, entropy {metrics['mean_entropy']:.2f} nats")
+                     f"{metrics['coverage']}/{len(metrics['class_shares'])} classes, "
+                     f"entropy {metrics['mean_entropy']:.2f} nats")
     if "label_accuracy" in metrics:
         parts.append(f"label accuracy {metrics['label_accuracy']:.1%}")
     if "likelihood" in metrics:

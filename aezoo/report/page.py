@@ -69,8 +69,8 @@ class ReportContext:
 
     @functools.cached_property
     def measures(self) -> list[tuple[Measure, list[ModelReport]]]:
-        """Each latent measure with the models that have it, in report order."""
-        return measures_in_use(SHARED, self.latent_models, CLOSING)
+        """Each latent measure with the models that have it, in report order (none by class without labels)."""
+        return measures_in_use(SHARED, self.latent_models, CLOSING, labelled=self.data.has_labels)
 
     @functools.cached_property
     def summary(self) -> RunSummary | None:
@@ -115,13 +115,15 @@ def render_report(context: ReportContext) -> str:
 # ----------------------------------------------------------------------------- sections
 
 def overview_section(context: ReportContext) -> str:
-    """Where the report comes from, which models and data, and the run's configuration."""
+    """Where the report comes from, which models and data (and, without labels, the one sentence saying
+    what that skips), and the run's configuration."""
     data, run_dir = context.data, context.records.folder.path
     return (f"<p class=\"note\">Generated {datetime.now():%Y-%m-%d %H:%M} from <code>{escape(run_dir)}</code>. "
             f"Models: {escape(', '.join(context.names))}. Data: {escape(data.dataset)}"
             f"{' (' + escape(data.source) + ')' if data.source else ''}. "
             + "".join(f"<a href=\"#model-{escape(name)}\">{escape(name)}</a> " for name in context.names) + "</p>\n"
-            "<h2>Configuration</h2>" + _config_table(context.records.config))
+            + html.paragraphs([data.skipped], "skip")
+            + "<h2>Configuration</h2>" + _config_table(context.records.config))
 
 
 def comparison_section(context: ReportContext) -> str:
@@ -131,7 +133,7 @@ def comparison_section(context: ReportContext) -> str:
 
 def findings_section(context: ReportContext) -> str:
     """The written comparison, every claim decided by the numbers it quotes."""
-    paragraphs = written_comparison(context.latent_models)
+    paragraphs = written_comparison(context.latent_models, labelled=context.data.has_labels)
     return "<h2>What the numbers say</h2>" + html.paragraphs(paragraphs) if paragraphs else ""
 
 
@@ -139,9 +141,11 @@ def model_sections(context: ReportContext) -> str:
     """One section per model: training, then its latent space (or one sentence why it has none)."""
     points = context.latent_models[0].latent.interpolation.points_per_pair if context.latent_models else None
     codes = f"{points} codes, ends included; " if points else ""
+    colours = ("colours are the classes, the same in every map" if context.data.has_labels
+               else "in one colour")
     intro = ("<h2>Each model</h2><p>Per model: the loss curves and its last validation images; then, for a model "
              f"with a latent space, the t-SNE map of the embeddings of the first {len(context.data)} <em>clean</em> "
-             "test images (colours are the classes, the same in every map; cluster sizes and distances between "
+             f"test images ({colours}; cluster sizes and distances between "
              "clusters carry little meaning, which points share a cluster does), decoded straight lines between "
              f"the embeddings of two test images (red frames; {codes}every model uses the same pairs), its own "
              "figures and its latent measures.</p>")
@@ -177,15 +181,18 @@ SECTIONS: list[Section] = [overview_section, comparison_section, findings_sectio
 
 # ----------------------------------------------------------------------------- written comparison
 
-def written_comparison(models: Sequence[ModelReport]) -> list[str]:
+def written_comparison(models: Sequence[ModelReport], labelled: bool | None = None) -> list[str]:
     """Plain-text paragraphs comparing the models with a latent space, each claim decided by the numbers it quotes.
 
     Each measure speaks in turn, the shared ones first, then each family's own about the models
-    that have it.
+    that have it. ``labelled``: whether the data has labels (default: whether every model's analysis
+    measured by class); without them the measures by class say nothing.
     """
     latent = [model for model in models if model.latent is not None]
+    if labelled is None:
+        labelled = all(model.latent.labelled for model in latent)
     paragraphs: list[str] = []
-    for measure, having in measures_in_use(SHARED, latent, CLOSING):
+    for measure, having in measures_in_use(SHARED, latent, CLOSING, labelled=labelled):
         paragraphs += measure.paragraphs(having, latent)
     return [p for p in paragraphs if p]
 
@@ -259,7 +266,9 @@ def model_section(context: ReportContext, model: ModelReport) -> str:
              if n in shown]
     rows = [row for measure in measures for row in measure.rows(model)]
     note = ("<p class=\"note\">Accuracies are means ± standard deviation over 5 stratified folds. Higher is better "
-            "for accuracy, silhouette and trustworthiness; for the jump ratio lower is smoother.</p>")
+            "for accuracy, silhouette and trustworthiness; for the jump ratio lower is smoother.</p>"
+            if context.data.has_labels else
+            "<p class=\"note\">Higher trustworthiness is better; for the jump ratio lower is smoother.</p>")
     return "".join(parts + [figure_row(drawn), f"<h3>{escape(name)}: latent measures</h3>",
                             table(("measure", "value"), rows), note])
 

@@ -68,6 +68,8 @@ class Measure:
         method: ``(models with it, every model with a latent space) -> one item`` of "How this was measured".
         section: ``(models with it, the report) -> HTML``: a section of its own ("" for none).
         run_figure: a figure of all its models together, drawn by the analysis.
+        needs_labels: it measures by class, so models analysed on data without labels do not have it
+            (the report says why once, not per measure).
     """
 
     name: str
@@ -78,6 +80,7 @@ class Measure:
     method: Callable[[Models, Models], str] = _no_text
     section: Callable[[Models, ReportContext], str] = _no_text
     run_figure: RunFigure | None = None
+    needs_labels: bool = False
 
 
 def family_measures(family: Family) -> tuple[Measure, ...]:
@@ -86,20 +89,22 @@ def family_measures(family: Family) -> tuple[Measure, ...]:
     return () if module is None else tuple(module.REPORT)
 
 
-def measures_in_use(shared: Iterable[Measure], models: Models,
-                    closing: Iterable[Measure] = ()) -> list[tuple[Measure, list[ModelReport]]]:
+def measures_in_use(shared: Iterable[Measure], models: Models, closing: Iterable[Measure] = (),
+                    labelled: bool = True) -> list[tuple[Measure, list[ModelReport]]]:
     """Each measure with the models that have it, in report order: ``shared`` ones (every model),
     then each family's own in the order their models come, then ``closing`` ones (every model).
 
-    A measure several families declare appears once, with all their models.
+    A measure several families declare appears once, with all their models. Data without labels
+    (``labelled`` false) leaves out the measures by class (``needs_labels``).
     """
     owned: dict[int, tuple[Measure, list[ModelReport]]] = {}
     for model in models:
         for measure in model.measures:
             owned.setdefault(id(measure), (measure, []))[1].append(model)
     everyone = list(models)
-    return ([(measure, everyone) for measure in shared] + list(owned.values())
-            + [(measure, everyone) for measure in closing])
+    listed = ([(measure, everyone) for measure in shared] + list(owned.values())
+              + [(measure, everyone) for measure in closing])
+    return [(measure, having) for measure, having in listed if labelled or not measure.needs_labels]
 
 
 __all__ = ["Column", "Measure", "Models", "Row", "RunFigure", "family_measures", "measures_in_use"]

@@ -29,6 +29,10 @@ def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
+def _optional_accuracy(record: Mapping[str, Any] | None) -> Accuracy | None:
+    return None if record is None else Accuracy.from_json(record)
+
+
 @dataclasses.dataclass(frozen=True)
 class Accuracy:
     """A cross-validated k-NN accuracy; ``dimensions``: the PCA's size, for the PCA baseline."""
@@ -48,7 +52,11 @@ class Accuracy:
 
 @dataclasses.dataclass(frozen=True)
 class Smoothness:
-    """How evenly decoded images change along straight lines between codes (:mod:`aezoo.analysis.interpolation`)."""
+    """How evenly decoded images change along straight lines between codes (:mod:`aezoo.analysis.interpolation`).
+
+    ``by_class``: the pairs alternate different and same class (false: data without labels, pairs
+    drawn among all images).
+    """
 
     mean_step: float
     max_step: float
@@ -56,11 +64,13 @@ class Smoothness:
     pairs: int
     points_per_pair: int
     end_error: float | None = None
+    by_class: bool = True
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> Smoothness:
         return cls(float(record["mean_step"]), float(record["max_step"]), float(record["jump_ratio"]),
-                   int(record["pairs"]), int(record["points_per_pair"]), _optional_float(record.get("end_error")))
+                   int(record["pairs"]), int(record["points_per_pair"]), _optional_float(record.get("end_error")),
+                   bool(record.get("pairs_by_class", True)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +99,8 @@ class LatentResult:
     """One model's latent-space analysis: its ``latent_metrics.json`` and the figures drawn beside it.
 
     ``measured`` holds what the model's family measured itself (the entries its ``analysis.py``
-    ``measure`` added); only that family's own report parts read them.
+    ``measure`` added); only that family's own report parts read them. The measures by class (k-NN
+    accuracies, chance, silhouettes) are ``None`` for data without labels (:attr:`labelled`).
     """
 
     embedding_shape: tuple[int, ...]
@@ -98,14 +109,14 @@ class LatentResult:
     images: int
     seed: int
     tsne_perplexity: float
-    knn: Accuracy
-    knn_noisy: Accuracy
-    knn_pca: Accuracy
-    knn_pixels: Accuracy
-    chance: float
-    silhouette_embedding: float
-    silhouette_tsne: float
-    silhouette_pixels: float
+    knn: Accuracy | None
+    knn_noisy: Accuracy | None
+    knn_pca: Accuracy | None
+    knn_pixels: Accuracy | None
+    chance: float | None
+    silhouette_embedding: float | None
+    silhouette_tsne: float | None
+    silhouette_pixels: float | None
     trustworthiness: float
     interpolation: Smoothness
     spread: Spread
@@ -120,12 +131,14 @@ class LatentResult:
             embedding_shape=tuple(int(n) for n in metrics["embedding_shape"]),
             embedding_dim=int(metrics["embedding_dim"]), dataset=str(metrics["dataset"]), images=int(metrics["images"]),
             seed=int(metrics["seed"]), tsne_perplexity=float(metrics["tsne"]["perplexity"]),
-            knn=Accuracy.from_json(metrics["knn_accuracy"]),
-            knn_noisy=Accuracy.from_json(metrics["knn_accuracy_noisy_input"]),
-            knn_pca=Accuracy.from_json(metrics["knn_accuracy_pca"]),
-            knn_pixels=Accuracy.from_json(metrics["knn_accuracy_pixels"]),
-            chance=float(metrics["chance_accuracy"]), silhouette_embedding=float(metrics["silhouette_embedding"]),
-            silhouette_tsne=float(metrics["silhouette_tsne"]), silhouette_pixels=float(metrics["silhouette_pixels"]),
+            knn=_optional_accuracy(metrics.get("knn_accuracy")),
+            knn_noisy=_optional_accuracy(metrics.get("knn_accuracy_noisy_input")),
+            knn_pca=_optional_accuracy(metrics.get("knn_accuracy_pca")),
+            knn_pixels=_optional_accuracy(metrics.get("knn_accuracy_pixels")),
+            chance=_optional_float(metrics.get("chance_accuracy")),
+            silhouette_embedding=_optional_float(metrics.get("silhouette_embedding")),
+            silhouette_tsne=_optional_float(metrics.get("silhouette_tsne")),
+            silhouette_pixels=_optional_float(metrics.get("silhouette_pixels")),
             trustworthiness=float(metrics["tsne_trustworthiness"]),
             interpolation=Smoothness.from_json(metrics["interpolation"]), spread=Spread.from_json(metrics["spread"]),
             seconds=MappingProxyType({k: float(v) for k, v in (metrics.get("seconds") or {}).items()}),
@@ -136,6 +149,11 @@ class LatentResult:
     def grid(self) -> bool:
         """A grid of vectors per image (flattened for the measures), not one vector."""
         return len(self.embedding_shape) > 1
+
+    @property
+    def labelled(self) -> bool:
+        """Measured on data with labels: the measures by class are there."""
+        return self.knn is not None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -261,18 +279,28 @@ class GenerationScores:
 
 @dataclasses.dataclass(frozen=True)
 class GenerationRecord:
-    """``summary.json["generation"]``: every scored model, the FD reference points, the judging classifier."""
+    """``summary.json["generation"]``: every scored model, the FD reference points, the judging classifier.
+
+    Data without labels has no judging classifier: ``classifier_accuracy`` is ``None`` and there are
+    no reference points (only the samples and the NLL).
+    """
 
     models: Mapping[str, GenerationScores]
     reference_points: Mapping[str, float]
-    classifier_accuracy: float
+    classifier_accuracy: float | None
     nll_samples: int
+
+    @property
+    def judged(self) -> bool:
+        """A classifier judged the samples (the data has labels)."""
+        return self.classifier_accuracy is not None
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> GenerationRecord:
+        classifier = record.get("classifier")
         return cls(MappingProxyType({k: GenerationScores.from_json(m) for k, m in record["models"].items()}),
-                   MappingProxyType({k: float(v) for k, v in record["reference_points"].items()}),
-                   float(record["classifier"]["test_accuracy"]), int(record["nll_samples"]))
+                   MappingProxyType({k: float(v) for k, v in (record.get("reference_points") or {}).items()}),
+                   None if not classifier else float(classifier["test_accuracy"]), int(record["nll_samples"]))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -24,7 +24,7 @@ def loss_in_words(config: Mapping[str, Any]) -> str:
 FAMILY = Family(
     name="cvae",
     model="aezoo.families.cvae.model:ConditionalVAE",
-    summary="conditional VAE: encoder and decoder see the digit's class, so the code keeps only the style",
+    summary="conditional VAE: encoder and decoder see the class label, so the code keeps only the style",
     paper="Sohn, Lee & Yan 2015, Learning structured output representation using deep conditional generative "
           "models",
     hyperparameters=(*ARCHITECTURE, CVAE_BETA, SEED, NUM_CLASSES, IMAGE_SHAPE),

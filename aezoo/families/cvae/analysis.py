@@ -15,6 +15,7 @@ from aezoo.analysis.plotting import save_figure, subplots
 from aezoo.families.vae import analysis as vae_analysis
 from aezoo.models.adapter import ModelAdapter
 from aezoo.models.capabilities import CONDITIONAL
+from aezoo.plotting import show_image
 from aezoo.report.measures.separation import ACCURACY_TIE
 from aezoo.report.parts import Measure, Models
 from aezoo.report.records import ModelReport
@@ -31,8 +32,9 @@ def figures(model: Any, name: str, data: Any, metrics: dict[str, Any], embedding
     rows = style_transfer_rows(data.labels, seed=seed)
     grid = style_transfer(model, embeddings, rows, classes)
     names = tuple(data.class_names) + tuple(str(c) for c in range(len(data.class_names), classes))
+    one = data.noun.removesuffix("s")  # "digit", "image"
     figure = plot_style_transfer(data.clean, data.labels, rows, grid, names,
-                                 f"{name}: style transfer, each digit's code decoded with every label")
+                                 f"{name}: style transfer, each {one}'s code decoded with every label")
     drawn["style_transfer"] = out_dir / "style_transfer.png"
     save_figure(figure, drawn["style_transfer"])
     return drawn
@@ -42,14 +44,14 @@ STYLE_TRANSFER_ROWS = 4
 
 
 def style_transfer_rows(labels: np.ndarray, rows: int = STYLE_TRANSFER_ROWS, seed: int = 0) -> list[int]:
-    """Indices of ``rows`` test digits of different classes (as far as there are classes), chosen by the seed."""
+    """Indices of ``rows`` test images of different classes (as far as there are classes), chosen by the seed."""
     rng = np.random.default_rng(seed)
     classes = rng.permutation(np.unique(labels))[:rows]
     return [int(rng.choice(np.flatnonzero(labels == c))) for c in classes]
 
 
 def style_transfer(model: keras.Model, embeddings: np.ndarray, indices: Sequence[int], classes: int) -> np.ndarray:
-    """``[rows, classes, 28, 28, 1]``: each chosen digit's code decoded with label 0, 1, ..., ``classes - 1``."""
+    """``[rows, classes, H, W, C]``: each chosen image's code decoded with label 0, 1, ..., ``classes - 1``."""
     codes = np.repeat(np.asarray(embeddings)[list(indices)], classes, axis=0)
     labels = np.tile(np.arange(classes), len(indices))
     images = ModelAdapter(model).decode(codes.reshape(-1, *model.embedding_shape), labels)
@@ -58,14 +60,14 @@ def style_transfer(model: keras.Model, embeddings: np.ndarray, indices: Sequence
 
 def plot_style_transfer(images: np.ndarray, labels: np.ndarray, indices: Sequence[int], grid: np.ndarray,
                         class_names: Sequence[str], title: str) -> Any:
-    """One row per digit: the digit itself (red frame), then its code decoded as every class."""
+    """One row per image: the image itself (red frame), then its code decoded as every class (colour in colour)."""
     rows, classes = grid.shape[:2]
     figure, axes = subplots(rows, classes + 1, figsize=((classes + 1) * 0.65, rows * 0.72 + 0.9), squeeze=False)
     for row, index in enumerate(indices):
         cells = [images[index], *grid[row]]
         for column, image in enumerate(cells):
             axis = axes[row][column]
-            axis.imshow(image[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
+            show_image(axis, image, interpolation=None)  # matplotlib's smoothing, as this figure always had
             axis.set_xticks([])
             axis.set_yticks([])
         for spine in axes[row][0].spines.values():

@@ -23,6 +23,7 @@ FD_TIE = Tie(0.05, relative=True)  # FDs within 5 % of each other are called equ
 # mixture fitted after training to where the training codes really lie.
 PRIOR, MIXTURE = "prior", "gmm"
 HEADER = ("samples of", "sampler", "FD", "mean entropy (nats)", "classes covered", "label accuracy")
+JUDGED = 4  # the last columns of HEADER: what the classifier says, absent for data without labels
 
 
 def read_record(run: RunFolder) -> GenerationRecord | None:
@@ -33,11 +34,12 @@ def read_record(run: RunFolder) -> GenerationRecord | None:
 
 def section(context: ReportContext) -> str:
     """The report's "Generation" section ("" when the run has no generation record)."""
-    return run_section(context.records.folder, context.generation, len(context.data.class_names))
+    return run_section(context.records.folder, context.generation, len(context.data.class_names),
+                       colour=context.data.clean.shape[-1] == 3)
 
 
-def run_section(run: RunFolder, record: GenerationRecord | None, classes: int) -> str:
-    """The "Generation" section of ``run`` from its ``record``, for data of ``classes`` classes."""
+def run_section(run: RunFolder, record: GenerationRecord | None, classes: int, colour: bool = False) -> str:
+    """The "Generation" section of ``run`` from its ``record``, for data of ``classes`` classes (``colour``: RGB)."""
     if record is None:
         return ""
     figures = [figure(run.analysis_dir(name) / SAMPLES_FIGURE, f"{name}: generated images, {_drawn_by(scores)}",
@@ -46,7 +48,7 @@ def run_section(run: RunFolder, record: GenerationRecord | None, classes: int) -
     sentences = [fd_ordering_sentence(record.models), likelihood.nll_sentence(record.models)]
     return "\n".join(["<h2>Generation</h2>", f"<p>{escape(_intro(record))}</p>", figure_row(figures),
                       generation_table(record, classes), paragraphs(sentences),
-                      f"<p class=\"note\">{escape(likelihood.note(record.nll_samples))}</p>"])
+                      f"<p class=\"note\">{escape(likelihood.note(record.nll_samples, colour))}</p>"])
 
 
 def _drawn_by(scores: GenerationScores) -> str:
@@ -58,6 +60,8 @@ def _drawn_by(scores: GenerationScores) -> str:
 def _intro(record: GenerationRecord) -> str:
     counts = [s.samples for s in record.models.values() if s.samples]
     drawn = f"draws {counts[0]} images (seeded)" if counts else "draws images (seeded)"
+    if not record.judged:  # the report's opening says why, once
+        return f"Every generative model {drawn}."
     return (f"Every generative model {drawn}. A small CNN trained once per dataset on the clean training split "
             f"({record.classifier_accuracy:.1%} test accuracy; cached) judges them: FD is the Fréchet distance "
             "between its penultimate-layer features of the samples and of as many real test images, an analogue "
@@ -67,7 +71,11 @@ def _intro(record: GenerationRecord) -> str:
 
 
 def generation_table(record: GenerationRecord, classes: int) -> str:
-    """One row per model (sampler, FD, class statistics, NLL), then the FD reference points."""
+    """One row per model (sampler, FD, class statistics, NLL), then the FD reference points; without a
+    judging classifier (data without labels) only the sampler and the NLL."""
+    if not record.judged:
+        return table(HEADER[:-JUDGED] + likelihood.HEADER,
+                     [(name, s.sampler or DASH, *likelihood.cells(s)) for name, s in record.models.items()])
     rows = [(name, s.sampler or DASH, number(s.frechet_distance, ".1f"), number(s.mean_entropy, ".3f"),
              DASH if s.coverage is None else f"{s.coverage} of {classes}", number(s.label_accuracy, ".1%"),
              *likelihood.cells(s))

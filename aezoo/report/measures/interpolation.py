@@ -72,10 +72,11 @@ def method(models: Models, everyone: Models) -> str:
     labels = (" Models that need the class label encode each image with its true label; their strips decode the "
               "first half with the first image's label and the second half with the second's."
               if any(m.has(CONDITIONAL) for m in models) else "")
-    return (f"Interpolation: {first.pairs} pairs alternating different-class and same-class, chosen by the seed "
-            "from the labels only (the same for every model); step = mean absolute pixel difference between "
-            "consecutive decoded images; end error = the same difference between the decoded ends (t = 0 and "
-            "t = 1) and the two real images." + labels)
+    chosen = ("alternating different-class and same-class, chosen by the seed from the labels only" if first.by_class
+              else "chosen by the seed among all the images")
+    return (f"Interpolation: {first.pairs} pairs {chosen} (the same for every model); step = mean absolute pixel "
+            "difference between consecutive decoded images; end error = the same difference between the decoded "
+            "ends (t = 0 and t = 1) and the two real images." + labels)
 
 
 MEASURE = Measure("interpolation", columns=COLUMNS, rows=rows, figures=(("interpolation", "interpolation"),),

@@ -29,11 +29,14 @@ def nll_sentence(models: Mapping[str, GenerationScores]) -> str:
     return f"By NLL (nats per image, lower is better), among the unconditional models: {ranked(ranking, '{:.2f}'.format)}."
 
 
-def note(nll_samples: int) -> str:
+def note(nll_samples: int, colour: bool = False) -> str:
+    """How the NLL was estimated; ``colour``: the images are RGB (one Bernoulli per pixel and channel)."""
+    levels = "each pixel's red, green and blue levels" if colour else "grey levels"
+    short = "colour levels" if colour else "grey levels"
     return (f"The NLL is -log p(x) in nats per clean test image (for a conditional model -log p(x | y)), estimated "
             f"with K = {nll_samples} importance samples from q(z|x) under the likelihood the models train with, a "
-            "Bernoulli on grey levels; the ELBO and the K-sample IWAE bound are lower bounds on log p(x) (ELBO <= "
+            f"Bernoulli on {levels}; the ELBO and the K-sample IWAE bound are lower bounds on log p(x) (ELBO <= "
             "IWAE bound <= log p). These numbers are comparable within aezoo (same images, same likelihood, same K) but "
             "not with pythae's binarised-MNIST figures (quoted in docs/generation.md), which score 0/1 images of "
-            "the full 10,000-image test set, on which the Bernoulli is a normalised density, while grey levels "
+            f"the full 10,000-image test set, on which the Bernoulli is a normalised density, while {short} "
             "under a Bernoulli are not.")

@@ -107,4 +107,5 @@ def method(models: Models, everyone: Models) -> str:
             + grids)
 
 
-MEASURE = Measure("class separation", columns=COLUMNS, rows=rows, paragraphs=paragraphs, method=method)
+MEASURE = Measure("class separation", columns=COLUMNS, rows=rows, paragraphs=paragraphs, method=method,
+                  needs_labels=True)

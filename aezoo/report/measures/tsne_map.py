@@ -10,8 +10,10 @@ TRUSTWORTHY_MAP = 0.9  # trustworthiness from which the groups seen on a map are
 
 
 def rows(model: ModelReport) -> list[Row]:
-    return [("silhouette by class, t-SNE map", f"{model.latent.silhouette_tsne:.3f}"),
-            ("t-SNE trustworthiness (5 neighbours)", f"{model.latent.trustworthiness:.3f}")]
+    latent = model.latent
+    by_class = [] if latent.silhouette_tsne is None else [("silhouette by class, t-SNE map",
+                                                           f"{latent.silhouette_tsne:.3f}")]
+    return by_class + [("t-SNE trustworthiness (5 neighbours)", f"{latent.trustworthiness:.3f}")]
 
 
 def paragraphs(models: Models, everyone: Models) -> list[str]:
@@ -23,9 +25,11 @@ def paragraphs(models: Models, everyone: Models) -> list[str]:
     else:
         verdict = (f"below {TRUSTWORTHY_MAP} for {listing(low)}, so {inflect('that map distorts', 'those maps distort', len(low))} "
                    "neighbourhoods and should be read with care")
+    text = f"The t-SNE maps' trustworthiness is {span(trust, '{:.3f}'.format)}: {verdict}."
+    if not all(m.latent.labelled for m in models):  # no classes, so no silhouette to set beside it
+        return [text]
     silhouettes = span({m.name: m.latent.silhouette_tsne for m in models}, "{:.2f}".format)
-    text = (f"The t-SNE maps' trustworthiness is {span(trust, '{:.3f}'.format)}: {verdict}. On the maps the "
-            f"silhouette by class is {silhouettes}")
+    text += f" On the maps the silhouette by class is {silhouettes}"
     if all(m.latent.silhouette_tsne > m.latent.silhouette_embedding for m in models):
         return [text + (", higher than in the embeddings themselves: t-SNE pulls clusters apart, so the maps "
                         "flatter every model and the embedding figures are the fairer comparison.")]
