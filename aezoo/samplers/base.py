@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from aezoo import files
+from aezoo.errors import UsageError
 from aezoo.models.capabilities import CONDITIONAL, Capability, capabilities_of, describe, has
 
 # Draws are made this many at a time; each batch has its own seed (see ``sample``).
@@ -154,4 +156,67 @@ class Sampler(abc.ABC):
         return f"{self.name} ({self.summary})"
 
 
-__all__ = ["BATCH_SEED_STRIDE", "SAMPLE_BATCH", "Sampler"]
+class NetworkSampler(Sampler):
+    """A sampler that learns a Keras network (``network``): saved as a ``.keras`` file beside the model,
+    loaded in Keras's safe mode and checked on load, its weights tracked by a SavedModel export.
+
+    Subclasses set :attr:`network_title`, name the network's class (:meth:`network_class`), set
+    ``self.network`` in ``fit`` and say whether a loaded network fits their model (:meth:`accept`).
+    """
+
+    #: The network as messages name it ("the PixelCNN").
+    network_title: ClassVar[str]
+
+    def __init__(self, model: Any) -> None:
+        super().__init__(model)
+        self.network: Any = None
+
+    @property
+    def is_fitted(self) -> bool:
+        return self.network is not None
+
+    def networks(self) -> list[Any]:
+        return [self.network] if self.network is not None else []
+
+    def fitted_network(self) -> Any:
+        """The network; ``ValueError`` when ``fit`` has not run yet."""
+        if self.network is None:
+            raise ValueError(f"the {self.name} sampler is not fitted yet; call fit first")
+        return self.network
+
+    @classmethod
+    @abc.abstractmethod
+    def network_class(cls) -> type:
+        """The Keras model class of the network (importing it registers it with Keras)."""
+
+    def accept(self, network: Any, path: Path) -> None:
+        """Use a loaded ``network``; ``UsageError`` naming ``path`` when it does not fit this model."""
+        self.network = network
+
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        network = self.fitted_network()
+        path = Path(folder) / self.file_name()
+        files.write_with(path, network.save)
+        return path
+
+    @classmethod
+    def load(cls, model: Any, folder: str | os.PathLike[str]) -> "NetworkSampler":
+        import keras
+
+        expected = cls.network_class()
+        path = Path(folder) / str(cls.file_name())
+        sampler = cls(model)
+        if not path.is_file():
+            raise UsageError(f"{path}: missing; {cls.network_title} is fitted when the model is trained "
+                             f"(or by `python -m aezoo sample {Path(folder)} --sampler {cls.name}`)")
+        try:
+            network = keras.saving.load_model(path, compile=False, safe_mode=True)
+        except Exception as error:  # Keras raises many types for a broken file; all mean the same here
+            raise UsageError(f"{path}: cannot load {cls.network_title} ({str(error).splitlines()[0]})") from None
+        if not isinstance(network, expected):
+            raise UsageError(f"{path}: holds a {type(network).__name__}, not a {expected.__name__}")
+        sampler.accept(network, path)
+        return sampler
+
+
+__all__ = ["BATCH_SEED_STRIDE", "NetworkSampler", "SAMPLE_BATCH", "Sampler"]

@@ -9,18 +9,16 @@ by position and decoding it generates a new image. It applies to any model with 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import keras
 
-from aezoo import files
 from aezoo.errors import UsageError
 from aezoo.models.adapter import ModelAdapter
 from aezoo.models.capabilities import CODE_GRID, CONDITIONAL
-from aezoo.samplers.base import Sampler
+from aezoo.samplers.base import NetworkSampler
 
 logger = logging.getLogger("aezoo")
 
@@ -32,7 +30,7 @@ LEARNING_RATE = 3e-3
 FILTERS = 32
 
 
-class PixelCNNSampler(Sampler):
+class PixelCNNSampler(NetworkSampler):
     """Code grids drawn by a gated PixelCNN fitted to the training grids, decoded by the model.
 
     Args:
@@ -46,16 +44,12 @@ class PixelCNNSampler(Sampler):
     requires = frozenset({CODE_GRID})
     excludes = frozenset({CONDITIONAL})
     needs_fit = True
+    network_title = "the PixelCNN"
 
     def __init__(self, model: Any, epochs: int | None = None, filters: int | None = None) -> None:
         super().__init__(model)
         self.epochs = int(EPOCHS if epochs is None else epochs)
         self.filters = int(FILTERS if filters is None else filters)
-        self.network: Any = None
-
-    @property
-    def is_fitted(self) -> bool:
-        return self.network is not None
 
     def fit(self, train_images: Any, seed: int = 0, verbose: int = 0) -> "PixelCNNSampler":
         """Train the PixelCNN with ``fit`` on the model's code grids of the training images."""
@@ -76,13 +70,8 @@ class PixelCNNSampler(Sampler):
         self.network = network
         return self
 
-    def networks(self) -> list[Any]:
-        return [self.network] if self.network is not None else []
-
     def sample_codes(self, n: Any, seed: Any, labels: Any = None) -> Any:
-        if not self.is_fitted:
-            raise ValueError("the PixelCNN sampler is not fitted yet; call fit first")
-        return self.network.sample(n, seed=seed)
+        return self.fitted_network().sample(n, seed=seed)
 
     def decode(self, codes: Any, labels: Any = None) -> Any:
         return self.model.decode_codes(codes)
@@ -91,34 +80,19 @@ class PixelCNNSampler(Sampler):
     def file_name(cls) -> str:
         return "sampler_pixelcnn.keras"
 
-    def save(self, folder: str | os.PathLike[str]) -> Path:
-        if not self.is_fitted:
-            raise ValueError("the PixelCNN sampler is not fitted yet; call fit first")
-        path = Path(folder) / self.file_name()
-        files.write_with(path, self.network.save)
-        return path
-
     @classmethod
-    def load(cls, model: Any, folder: str | os.PathLike[str]) -> "PixelCNNSampler":
-        from aezoo.models.pixelcnn import GatedPixelCNN  # importing registers the classes with Keras
+    def network_class(cls) -> type:
+        from aezoo.models.pixelcnn import GatedPixelCNN
 
-        path = Path(folder) / cls.file_name()
-        sampler = cls(model)
-        if not path.is_file():
-            raise UsageError(f"{path}: missing; the PixelCNN is fitted when the model is trained "
-                             f"(or by `python -m aezoo sample {Path(folder)} --sampler pixelcnn`)")
-        try:
-            network = keras.saving.load_model(path, compile=False, safe_mode=True)
-        except Exception as error:  # Keras raises many types for a broken file; all mean the same here
-            raise UsageError(f"{path}: cannot load the PixelCNN ({str(error).splitlines()[0]})") from None
-        if not isinstance(network, GatedPixelCNN):
-            raise UsageError(f"{path}: holds a {type(network).__name__}, not a GatedPixelCNN")
+        return GatedPixelCNN
+
+    def accept(self, network: Any, path: Path) -> None:
         grid = (int(network.height), int(network.width))
+        model = self.model
         if int(network.num_codes) != int(model.num_codes) or grid != tuple(model.code_grid_shape):
             raise UsageError(f"{path}: a PixelCNN over {grid} grids of {network.num_codes} codes does not fit this "
                              f"model ({tuple(model.code_grid_shape)} grids of {model.num_codes} codes)")
-        sampler.network = network
-        return sampler
+        self.network = network
 
 
 __all__ = ["PixelCNNSampler"]
