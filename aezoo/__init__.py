@@ -18,4 +18,16 @@ def load(path, model_kind=None, batch_size=1024):  # type: ignore[no-untyped-def
     return _load(path, model_kind=model_kind, batch_size=batch_size)
 
 
-__all__.append("load")
+def save_preset(model_or_run_folder, directory, model_kind=None):  # type: ignore[no-untyped-def]
+    """Write a preset (:mod:`aezoo.presets`) of a trained model into ``directory``; return its path.
+
+    ``model_or_run_folder``: a model folder (``RUN/vae``) or a run folder (``model_kind`` picks the
+    model; default: its first). The preset loads by its path (``aezoo.load(directory)``) or, uploaded
+    to a hub, by its address (``hf://user/repo``).
+    """
+    from aezoo.presets import save_from
+
+    return save_from(model_or_run_folder, directory, model_kind)
+
+
+__all__ += ["load", "save_preset"]

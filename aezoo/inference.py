@@ -1,7 +1,9 @@
 """Using a trained model on numpy arrays: ``aezoo.load(path).denoise(images)``.
 
 ``path`` is a run folder (``RUN/`` holding one folder per model family, e.g. ``ae/``), one
-model's folder (``RUN/ae``), a ``saved_model/`` folder or a ``.keras`` file. The SavedModel is
+model's folder (``RUN/ae``), a ``saved_model/`` folder, a ``.keras`` file, or a preset: a shipped
+preset's name (``vae_mnist``; ``python -m aezoo presets`` lists them), a hub address
+(``hf://user/repo``, ``kaggle://owner/model/keras/variant``) or a preset folder (:mod:`aezoo.presets`). The SavedModel is
 preferred when both exist: it is plain TensorFlow graphs and weights, so loading it runs no aezoo
 (or other Python) code from the artifact. A ``.keras`` file is read as JSON first and refused
 unless it holds one of aezoo's model classes and nothing that carries code (a serialised
@@ -143,10 +145,16 @@ def locate_model(path: str | os.PathLike[str], model_kind: str | None = None) ->
     Raises:
         UsageError: the path is missing or is not a model, or holds no model of ``model_kind``.
     """
-    path = Path(path)
     kinds = model_kinds()
     if model_kind is not None and model_kind not in kinds:
         raise UsageError(f"model kind {model_kind!r} is unknown; use one of {', '.join(kinds)}")
+    preset = _preset_folder(path)
+    if preset is not None:
+        location = ModelLocation(preset, "keras", _recorded_name(preset / "metadata.json"))
+        if model_kind is not None and location.kind is not None and model_kind != location.kind:
+            raise UsageError(f"{path}: is a {location.kind} preset, not {model_kind}")
+        return location
+    path = Path(path)
     if not path.exists():
         raise UsageError(f"{path}: no such model file or folder; {_not_a_model()}")
     if path.is_file():
@@ -169,6 +177,23 @@ def locate_model(path: str | os.PathLike[str], model_kind: str | None = None) ->
         raise UsageError(f"{path}: is a {location.kind} model, not {model_kind}; --model-kind chooses "
                          "between the models of a run folder")
     return location
+
+
+def _preset_folder(path: str | os.PathLike[str]) -> Path | None:
+    """The checked preset that ``path`` names (a name, a hub address or a preset folder), or None.
+
+    Raises:
+        UsageError: a name that matches no preset (the nearest are named), a hub that cannot be
+            reached, or a preset that fails its checks (weights changed, made by a newer aezoo).
+    """
+    from aezoo import presets
+
+    text = os.fspath(path)
+    if presets.looks_like_name(text):
+        return presets.check(presets.resolve(text)).path
+    if presets.is_preset_folder(Path(text)):
+        return presets.check(Path(text)).path
+    return None
 
 
 class TrainedModel:

@@ -109,6 +109,11 @@ def resolve(name: str) -> Path:
                      "(python -m aezoo presets lists them)")
 
 
+def is_preset_folder(folder: Path) -> bool:
+    """A folder laid out as a preset (its check says whether it is a whole, trusted one)."""
+    return folder.is_dir() and (folder / METADATA).is_file() and (folder / CONFIG).is_file()
+
+
 def looks_like_name(text: str) -> bool:
     """A string that names a preset rather than a path: no separator, no suffix, not on disk."""
     return is_hub_address(text) or (os.sep not in text and "." not in text and not Path(text).exists())
@@ -185,6 +190,10 @@ def save(model_dir: str | os.PathLike[str], target: str | os.PathLike[str]) -> P
     from aezoo.run_folder import METRICS, MODEL_FILE
 
     model_dir, target = Path(model_dir), Path(target)
+    if target.exists() and not is_preset_folder(target) and (not target.is_dir() or any(target.iterdir())):
+        raise UsageError(f"{target}: exists and is not a preset; a preset is written into a new or empty folder "
+                         "(or over an earlier preset)")
+    files.check_writable(target, str(target), folder=True)
     metrics = _read(model_dir / METRICS)
     model = load_keras_model(model_dir / MODEL_FILE)
     with files.atomic_directory(target) as tmp:
@@ -211,6 +220,20 @@ def save(model_dir: str | os.PathLike[str], target: str | os.PathLike[str]) -> P
         # The card from the model folder's records, beside the preset's own files.
         shutil.copy2(write_model_card(model_dir), tmp / CARD)
     return target
+
+
+def save_from(model_or_run_folder: str | os.PathLike[str], target: str | os.PathLike[str],
+              model_kind: str | None = None) -> Path:
+    """:func:`save` from a model folder or a run folder (``model_kind`` picks the model)."""
+    from aezoo.inference import locate_model
+
+    location = locate_model(model_or_run_folder, model_kind)
+    # A model folder holds model.keras and metrics.json (and saved_model/): the records a preset needs.
+    model_dir = location.path.parent
+    if not (model_dir / "metrics.json").is_file() or not (model_dir / "model.keras").is_file():
+        raise UsageError(f"{model_or_run_folder}: a preset is saved from a trained model's folder (RUN/<model>, "
+                         "with its model.keras and metrics.json)")
+    return save(model_dir, target)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -269,7 +292,7 @@ def download(address: str) -> Path:
                              f"pip install {'huggingface_hub' if scheme == 'hf' else 'kagglehub'}") from None
         except Exception as error:  # the clients raise their own types for no network, a missing repo, ...
             raise UsageError(f"{address}: could not be downloaded; fetching a hub preset needs the network "
-                             f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})") from None
+                             f"({type(error).__name__}: {(str(error).splitlines() or [''])[0][:160]})") from None
         check(fetched)  # before anything lands in the cache
         os.replace(fetched, target)
     return target
@@ -288,34 +311,49 @@ def _fetch(scheme: str, handle: str, scratch: Path) -> Path:
 # ----------------------------------------------------------------------------- building the shipped presets
 
 PRESET_SUFFIX = "_mnist"
+JUDGE = "judge"  # the sample judge of the embedded digits (aezoo/evaluation/judges/)
 
 
 def preset_name(model: str) -> str:
     return f"{model}{PRESET_SUFFIX}"
 
 
-def rebuild(names: list[str] | tuple[str, ...] = ()) -> dict[str, Path]:
-    """Retrain presets with the settings their metadata records (default: train.py's on the embedded
-    digits) and rewrite them in their family's folder; no names: one per model of the zoo."""
+def rebuild(names: list[str] | tuple[str, ...] = (), families_folder: Path | None = None,
+            judges_folder: Path | None = None) -> dict[str, Path]:
+    """Retrain presets with the settings their metadata records (default: ``train.py``'s on the
+    embedded digits) and rewrite them in their family's folder; no names: the sample judge and one
+    preset per model of the zoo. The same seed on a CPU gives the same weights. ``families_folder``
+    and ``judges_folder``: write there instead of into the package (a test compares the weights)."""
     from aezoo.analysis import analyze_run
     from aezoo.config import TrainConfig
     from aezoo.families import MODELS
     from aezoo.training import train
 
-    wanted = list(names) or [preset_name(model) for model in MODELS]
-    written = {}
+    wanted = list(names) or [JUDGE] + [preset_name(model) for model in MODELS]
+    models = {}
     for name in wanted:
         model = name[:-len(PRESET_SUFFIX)] if name.endswith(PRESET_SUFFIX) else ""
-        if model not in MODELS:
-            raise UsageError(f"{name!r}: a shipped preset is named <model>{PRESET_SUFFIX}, with a model of "
+        if name != JUDGE and model not in MODELS:
+            raise UsageError(f"{name!r}: a shipped preset is {JUDGE!r} or <model>{PRESET_SUFFIX}, with a model of "
                              f"{', '.join(MODELS)}")
+        models[name] = model
+    written = {}
+    if JUDGE in models:
+        from aezoo.datasets import load_dataset
+        from aezoo.evaluation.classifier import ship_classifier
+
+        written[JUDGE] = ship_classifier(load_dataset("embedded"), **({"directory": judges_folder} if judges_folder
+                                                                        else {}))
+    for name, model in models.items():
+        if name == JUDGE:
+            continue
         recorded = shipped().get(name)
         settings = (check(recorded).metadata.get("training", {}).get("settings") if recorded else None) or {}
-        config = TrainConfig.from_json(settings | {"models": [model], "dataset": settings.get("dataset", "embedded")})
+        config = TrainConfig.from_json({"dataset": "embedded"} | settings | {"models": [model]})
         with tempfile.TemporaryDirectory(prefix="aezoo-preset-") as scratch:
             result = train(config, output=Path(scratch) / "run", verbose=0)
             analyze_run(result.run_dir, models=result.models, splits=result.splits)
-            target = FAMILIES_FOLDER / MODELS[model].family.name / "presets" / name
+            target = (families_folder or FAMILIES_FOLDER) / MODELS[model].family.name / "presets" / name
             written[name] = save(result.run_dir / model, target)
     return written
 
@@ -325,5 +363,6 @@ def iter_presets() -> Iterator[Preset]:
         yield check(folder)
 
 
-__all__ = ["CARD", "CONFIG", "METADATA", "WEIGHTS", "Preset", "check", "download", "is_hub_address", "iter_presets",
-           "load_model", "looks_like_name", "preset_name", "rebuild", "resolve", "save", "sha256", "shipped"]
+__all__ = ["CARD", "CONFIG", "JUDGE", "METADATA", "WEIGHTS", "Preset", "check", "download", "is_hub_address",
+           "is_preset_folder", "iter_presets", "load_model", "looks_like_name", "preset_name", "rebuild", "resolve",
+           "save", "save_from", "sha256", "shipped"]

@@ -20,7 +20,7 @@ FORMAT_NAMES = ("onnx", "litert")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL",
-                        help="run folder, model folder (RUN/ae), saved_model/ folder or .keras file")
+                        help="run folder, model folder (RUN/ae), saved_model/ folder or .keras file, or a preset (vae_mnist; python -m aezoo presets lists them; hf://user/repo)")
     parser.add_argument("--format", "-f", choices=FORMAT_NAMES, required=True,
                         help="onnx (onnxruntime) or litert (the TFLite / LiteRT interpreter)")
     parser.add_argument("--output", "-o", metavar="DIR", required=True,

@@ -32,7 +32,7 @@ ReadImage = tuple[ImageFile, np.ndarray]
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """MODEL, INPUT..., and the flags about reading them."""
     parser.add_argument("model", metavar="MODEL",
-                        help="run folder, model folder (RUN/ae), saved_model/ folder or .keras file")
+                        help="run folder, model folder (RUN/ae), saved_model/ folder or .keras file, or a preset (vae_mnist; python -m aezoo presets lists them; hf://user/repo)")
     parser.add_argument("inputs", metavar="INPUT", nargs="+",
                         help="image files (PNG, JPEG, BMP, TIFF, WebP), .npy arrays ([N,H,W,C] or [H,W,C] of the "
                              "model's shape, [N,H,W] or [H,W] for a grey model; uint8 0-255 or float 0-1), MNIST "

@@ -24,16 +24,23 @@ def run(args: argparse.Namespace) -> int:
         for name, path in rebuild(args.rebuild).items():
             print(f"{name}: rewritten in {path}")
         return 0
+    from aezoo.evaluation.classifier import shipped_judges
     from aezoo.presets import iter_presets
 
-    rows = [preset.row() for preset in iter_presets()]
-    if not rows:
+    presets = list(iter_presets())
+    if not presets:
         print("no presets are shipped with this installation (python -m aezoo presets --rebuild builds them)")
         return 0
-    print(f"{'name':<18}{'model':<10}{'data':<10}{'shape':<9}{'test PSNR':>10}{'FD':>8}{'params':>10}{'size KiB':>10}")
-    for row in rows:
+    print(f"{'name':<16}{'family':<10}{'data':<10}{'shape':<9}{'test PSNR':>10}{'FD':>8}{'params':>10}{'size KiB':>10}")
+    for row in (preset.row() for preset in presets):
         fd = f"{row['fd']:.1f}" if row["fd"] is not None else "-"
         psnr = f"{row['test_psnr']:.2f}" if row["test_psnr"] is not None else "-"
-        print(f"{row['name']:<18}{row['model']:<10}{row['data'] or '-':<10}{row['image_shape']:<9}{psnr:>10}{fd:>8}"
+        print(f"{row['name']:<16}{row['family']:<10}{row['data'] or '-':<10}{row['image_shape']:<9}{psnr:>10}{fd:>8}"
               f"{row['parameters'] or 0:>10,}{row['size_bytes'] / 1024:>10.0f}")
+    judges = shipped_judges()
+    for judge in judges:
+        print(f"sample judge {judge.name}: {judge.metadata['data']['dataset']}, "
+              f"{100 * judge.metadata['test']['accuracy']:.1f}% test accuracy, {judge.size_bytes / 1024:.0f} KiB")
+    total = sum(preset.size_bytes for preset in [*presets, *judges])
+    print(f"{len(presets)} presets and {len(judges)} judge: {total / 2**20:.1f} MiB")
     return 0

@@ -28,7 +28,7 @@ MAX_SAMPLES = 100_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL", help="run folder, model folder (RUN/vae) or model.keras file")
+    parser.add_argument("model", metavar="MODEL", help="run folder, model folder (RUN/vae) or model.keras file, or a preset (vae_mnist; python -m aezoo presets lists them; hf://user/repo)")
     parser.add_argument("--n", type=int, default=64, help="how many images")
     parser.add_argument("--label", type=int, default=None,
                         help="conditional models: the class to draw, 0 to its number of classes - 1 (0-9 for "
@@ -68,8 +68,13 @@ def check_arguments(args: argparse.Namespace) -> Path:
 
 
 def model_file(args: argparse.Namespace, folder: Path) -> Path:
-    """The ``.keras`` file MODEL names: itself, or the one in its model folder."""
-    return Path(args.model) if Path(args.model).is_file() else folder / "model.keras"
+    """The Keras model MODEL names: itself, the one in its model folder, or a preset's folder (Keras's
+    unzipped format)."""
+    from aezoo.presets import is_preset_folder
+
+    if Path(args.model).is_file():
+        return Path(args.model)
+    return folder if is_preset_folder(folder) else folder / "model.keras"
 
 
 def _check_label(label: int, model_file: Path) -> None:
@@ -83,7 +88,15 @@ def _check_label(label: int, model_file: Path) -> None:
 
 
 def model_folder(path: Path, kind: str | None) -> Path:
-    """The folder holding ``model.keras`` (and any sampler files) that MODEL names."""
+    """The folder holding the model (and any sampler files) that MODEL names: a run or model folder, a
+    ``.keras`` file's folder, or a preset (by name, hub address or folder; checked)."""
+    from aezoo import presets
+
+    if presets.looks_like_name(str(path)) or presets.is_preset_folder(path):
+        preset = presets.check(path if presets.is_preset_folder(path) else presets.resolve(str(path)))
+        if kind is not None and kind != preset.model:
+            raise UsageError(f"{path}: is a {preset.model} preset, not {kind}")
+        return preset.path
     if path.is_file():
         if path.suffix != ".keras":
             raise UsageError(f"{path}: not a model; expected a run folder, a model folder or a .keras file")

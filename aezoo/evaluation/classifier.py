@@ -12,6 +12,11 @@ training never touches it), and cached:
 beside a ``.json`` with its test accuracy, training time and the fingerprint (a hash) of the
 training images, which is also in the name: another subset under the same dataset name is
 another classifier, and a file whose recorded fingerprint differs is retrained, not trusted.
+
+The judge of the embedded digits ships with the package as a preset (Keras's unzipped format
+plus a ``metadata.json`` holding its fingerprint and the SHA-256 of its weights, in
+``aezoo/evaluation/judges/``): a first run on a fresh machine copies it into the cache instead of
+training it. Data it was not made for (another fingerprint) still trains and caches its own.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ BATCH_SIZE = 128
 FINAL_MAP = 8
 # Image files too many to hold in memory: the classifier learns from at most this many of them.
 MAX_STREAMED_TRAINING_IMAGES = 20_000
+# The judges shipped with the package, one preset folder per cache name (without ``.keras``).
+SHIPPED_JUDGES = Path(__file__).parent / "judges"
 
 
 def cache_dir() -> Path:
@@ -108,6 +115,7 @@ class DigitClassifier:
     test_accuracy: float
     training_seconds: float
     path: Path | None = None
+    shipped: bool = False  # unpacked from the package's shipped judge rather than trained here
 
     def __post_init__(self) -> None:
         features = self.model.get_layer(FEATURES_LAYER).output
@@ -216,13 +224,62 @@ def load_or_train_classifier(splits: ImageSplits, seed: int = 0, directory: str 
             model = keras.saving.load_model(path, compile=False)
             return DigitClassifier(model, info["test_accuracy"], info["training_seconds"], path)
         logger.info("Cached classifier %s was trained on other images; retraining it.", path)
-    classifier = train_classifier(splits, seed=seed, epochs=epochs, verbose=verbose)
+    classifier = shipped_classifier(path.stem, expected, seed) or train_classifier(splits, seed=seed, epochs=epochs,
+                                                                                   verbose=verbose)
     files.write_with(path, classifier.model.save)
     path.with_suffix(".remembered.json").unlink(missing_ok=True)  # values of the classifier it replaces
     classifier.path = path
     files.write_json(info_path, {"dataset": splits.name, "seed": seed, "fingerprint": expected,
                                  "test_accuracy": classifier.test_accuracy,
                                  "training_seconds": classifier.training_seconds, "epochs": epochs})
-    logger.info("Trained the sample-quality classifier (%.1f%% test accuracy, %.0f s); cached in %s",
-                100 * classifier.test_accuracy, classifier.training_seconds, path)
+    logger.info("%s the sample-quality classifier (%.1f%% test accuracy, %.0f s); cached in %s",
+                "Unpacked the shipped" if classifier.shipped else "Trained", 100 * classifier.test_accuracy,
+                classifier.training_seconds, path)
     return classifier
+
+
+def shipped_classifier(name: str, expected: str, seed: int) -> DigitClassifier | None:
+    """The judge shipped as the preset ``name`` when it was trained on exactly these images (the same
+    fingerprint and seed), its weights checked against their SHA-256; None when none ships for them."""
+    from aezoo.presets import check, is_preset_folder
+
+    folder = SHIPPED_JUDGES / name
+    if not is_preset_folder(folder):
+        return None
+    metadata = check(folder).metadata
+    if metadata.get("fingerprint") != expected or metadata.get("seed") != seed:
+        return None
+    model = keras.saving.load_model(str(folder), compile=False, safe_mode=True)
+    return DigitClassifier(model, float(metadata["test"]["accuracy"]), float(metadata["training_seconds"]),
+                           shipped=True)
+
+
+def shipped_judges() -> list[Any]:
+    """The judges shipped with the package, checked (:class:`aezoo.presets.Preset`)."""
+    from aezoo.presets import check, is_preset_folder
+
+    return [check(folder) for folder in sorted(SHIPPED_JUDGES.glob("*")) if is_preset_folder(folder)]
+
+
+def ship_classifier(splits: ImageSplits, seed: int = 0, directory: Path = SHIPPED_JUDGES) -> Path:
+    """Write the judge of ``splits`` as a preset folder under ``directory`` (trained, or taken from the
+    cache); ``python -m aezoo presets --rebuild`` ships the embedded digits' judge this way."""
+    from aezoo import __version__, presets
+
+    expected = fingerprint(splits)
+    classifier = load_or_train_classifier(splits, seed=seed)
+    target = directory / cache_path(splits.name, seed, directory, expected).stem
+    # A model without an optimizer: the judge is only ever evaluated, and the slots would triple its size.
+    model = keras.models.clone_model(classifier.model)
+    model.set_weights(classifier.model.get_weights())
+    with files.atomic_directory(target) as tmp:
+        keras.saving.save_model(model, str(tmp), zipped=False)
+        files.write_json(tmp / presets.METADATA, {
+            "format": presets.FORMAT, "aezoo_version": __version__, "keras_version": keras.__version__,
+            "model": "judge", "family": None, "class": "Functional", "image_shape": list(splits.image_shape),
+            "parameters": int(model.count_params()), "data": {"dataset": splits.name,
+                                                             "train_images": len(splits.train_images)},
+            "seed": seed, "fingerprint": expected, "epochs": DEFAULT_EPOCHS,
+            "training_seconds": classifier.training_seconds, "test": {"accuracy": classifier.test_accuracy},
+            "weights_sha256": presets.sha256(tmp / presets.WEIGHTS)})
+    return target
