@@ -39,8 +39,8 @@ def mixture(rng: np.random.Generator, components: int = 10) -> GaussianMixtureSa
 
 
 @pytest.mark.parametrize("capabilities, expected", [
-    (frozenset({LATENT_SPACE}), ("gmm",)),
-    (frozenset({LATENT_SPACE, GENERATIVE}), ("prior", "gmm")),
+    (frozenset({LATENT_SPACE}), ("gmm", "two_stage")),
+    (frozenset({LATENT_SPACE, GENERATIVE}), ("prior", "gmm", "two_stage")),
     (frozenset({LATENT_SPACE, GENERATIVE, CONDITIONAL}), ("prior",)),
     (frozenset({LATENT_SPACE, CODE_GRID}), ("pixelcnn",)),
     (frozenset(), ()),

@@ -8,6 +8,7 @@ chooses another where several apply::
     prior      z ~ p(z), the model's own prior                    generative models (the VAE family)
     gmm        a Gaussian mixture fitted to the training codes    any continuous, unconditional code
     pixelcnn   a gated PixelCNN fitted to the training grids      models with a code grid (VQ-VAE)
+    two_stage  a second, small VAE fitted to the training codes   any continuous, unconditional code
 
 Importing this package does not import TensorFlow: the table below names each class by its
 module, which loads on first use.
@@ -23,6 +24,7 @@ SAMPLERS: dict[str, str] = {
     "prior": "aezoo.samplers.prior:PriorSampler",
     "gmm": "aezoo.samplers.mixture:GaussianMixtureSampler",
     "pixelcnn": "aezoo.samplers.pixelcnn:PixelCNNSampler",
+    "two_stage": "aezoo.samplers.two_stage:TwoStageSampler",
 }
 
 
