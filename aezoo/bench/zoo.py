@@ -6,9 +6,12 @@ from elsewhere slows every model alike. Then each model is scored once on the te
 
 * denoising: test PSNR and SSIM on the run's fixed noisy test images;
 * latent space: 5-fold 5-NN accuracy of the embeddings of the first 1000 clean test digits;
-* generation (:mod:`aezoo.generation`): importance-sampled NLL (VAE family), FD and class coverage
-  of generated digits (AE: its Gaussian-mixture samples; VQ-VAE: its PixelCNN prior), CVAE label
-  accuracy;
+* generation (:mod:`aezoo.generation`): importance-sampled NLL (models with a likelihood), FD and
+  class coverage of generated digits with the family's default sampler, CVAE label accuracy; and
+  FD for every (family, sampler) pair that applies (prior, Gaussian mixture, two-stage VAE, PixelCNN),
+  so the table shows for which models a sampler fitted after training beats the prior;
+* latent statistics (:mod:`aezoo.evaluation.latent_statistics`): the codes' MMD to N(0, I) and the
+  total correlation of the aggregate posterior (Gaussian posteriors), on the first 1000 test digits;
 * cost: parameters, training seconds (epochs only), steady images/s.
 
 Rows also hold the noisy input and the 3x3 median filter. Writes ``leaderboard.json``,
@@ -33,7 +36,7 @@ import numpy as np
 from aezoo.bench import targets
 from aezoo.bench.references import REFERENCE_KINDS
 from aezoo.errors import UsageError
-from aezoo.models.capabilities import LATENT_SPACE, LIKELIHOOD, has
+from aezoo.models.capabilities import CODE_GRID, CONDITIONAL, LATENT_SPACE, LIKELIHOOD, has
 
 logger = logging.getLogger("aezoo.bench")
 
@@ -42,7 +45,8 @@ KNN_IMAGES = 1000
 # Defaults of the full run, and of --quick (where nothing is meant to be read from the figures).
 FULL = {"nll_samples": 64, "samples": 1000, "sampler_options": {}}
 # Samplers that learn are made tiny too (sampler name -> constructor options).
-QUICK = {"nll_samples": 4, "samples": 64, "sampler_options": {"pixelcnn": {"epochs": 1, "filters": 8}}}
+QUICK = {"nll_samples": 4, "samples": 64, "sampler_options": {"pixelcnn": {"epochs": 1, "filters": 8},
+                                                               "two_stage": {"epochs": 1, "units": 16}}}
 COLUMNS = ("test PSNR", "SSIM", "5-NN acc", "NLL", "FD", "label acc", "params", "train s", "img/s")
 
 
@@ -140,6 +144,48 @@ def latent_knn(model: Any, data: TestData, seed: int) -> float | None:
     return float(knn_accuracy(codes.reshape(count, -1), data.labels[:count], seed=seed)["accuracy"])
 
 
+def latent_statistics(model: Any, data: TestData, seed: int) -> dict[str, float]:
+    """The codes' MMD to N(0, I) (continuous codes) and the total correlation (Gaussian posteriors)."""
+    from aezoo.evaluation.latent_statistics import prior_mmd, total_correlation
+    from aezoo.models.adapter import ModelAdapter, unit_images
+
+    if not has(model, LATENT_SPACE) or has(model, CODE_GRID):
+        return {}
+    count = min(KNN_IMAGES, len(data.clean))
+    adapter = ModelAdapter(model, 250)
+    labels = data.labels[:count]
+    found = {"prior_mmd": prior_mmd(adapter.encode(data.clean[:count], labels), seed)}
+    if has(model, LIKELIHOOD) and not has(model, CONDITIONAL):
+        posterior = model.posterior(adapter.inputs(unit_images(data.clean[:count]), labels))
+        scale = np.asarray(posterior.stddev())
+        found["total_correlation"] = total_correlation(np.asarray(posterior.mean()), 2 * np.log(scale), seed)
+    return found
+
+
+def sampler_scores(model: Any, folder: Path, data: TestData, splits: Any, classifier: Any, settings: ZooSettings,
+                   seed: int, default: tuple[str | None, Any]) -> dict[str, Any]:
+    """FD and class statistics of every sampler that applies to ``model``, keyed by sampler name; the
+    default sampler (already fitted and scored, ``default``) is not drawn twice."""
+    from aezoo import generation
+    from aezoo.samplers import samplers_for
+
+    mode = QUICK if settings.quick else FULL
+    scores = {}
+    for name in samplers_for(model):
+        started = time.perf_counter()
+        if name == default[0]:
+            sampler, fitted_in = default[1], None
+        else:
+            sampler = generation.fit_sampler(model, folder, splits.train_images, name, seed=seed,
+                                             **mode["sampler_options"].get(name, {}))
+            fitted_in = round(time.perf_counter() - started, 2)
+        metrics, _ = generation.evaluate_model(model, sampler, classifier, data.images, data.labels, seed=seed,
+                                               samples=settings.samples, likelihood=False)
+        scores[name] = {"generation": {k: v for k, v in metrics.items() if k != "class_shares"},
+                        "fit_seconds": fitted_in}
+    return scores
+
+
 def score_entry(entry: Any, data: TestData, splits: Any, classifier: Any, settings: ZooSettings,
                 folder: Path) -> dict[str, Any]:
     """Every column of one model's row."""
@@ -160,6 +206,7 @@ def score_entry(entry: Any, data: TestData, splits: Any, classifier: Any, settin
     if entry.is_reference:
         return row
     row["knn_accuracy"] = latent_knn(model, data, seed)
+    row["latent"] = latent_statistics(model, data, seed)
     sampler_dir = folder / entry.name
     sampler_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -172,6 +219,7 @@ def score_entry(entry: Any, data: TestData, splits: Any, classifier: Any, settin
         metrics, _ = generation.evaluate_model(model, sampler, classifier, data.images, data.labels, seed=seed,
                                                nll_samples=settings.nll_samples, samples=settings.samples)
         row["generation"] = {k: v for k, v in metrics.items() if k != "class_shares"}
+    row["samplers"] = sampler_scores(model, sampler_dir, data, splits, classifier, settings, seed, (chosen, sampler))
     return row
 
 
@@ -201,7 +249,7 @@ def run_zoo(settings: ZooSettings) -> dict[str, Any]:
             rows[entry.name] = score_entry(entry, data, splits, classifier, settings, Path(folder))
             logger.info("%-10s %s", entry.name, format_row(entry.name, rows[entry.name]))
     count = min(settings.samples, len(splits.test_images), len(splits.train_images))
-    return {
+    results = {
         "date": datetime.now().isoformat(timespec="seconds"),
         "settings": {"dataset": splits.describe(), **{f"{k}_images": n for k, n in splits.sizes().items()},
                      "noise": {"kind": config.noise, "strength": config.noise_strength}, "seed": config.seed,
@@ -211,9 +259,10 @@ def run_zoo(settings: ZooSettings) -> dict[str, Any]:
         "reference_points": reference_points(classifier, splits.train_images, splits.test_images, n=count,
                                              seed=config.seed),
         "rows": rows,
-        "targets": targets.judge(rows),
         "wall_seconds": round(time.time() - started, 1),
     }
+    results["targets"] = targets.judge(rows | {targets.RUN: {"wall_seconds": results["wall_seconds"]}})
+    return results
 
 
 # ----------------------------------------------------------------------------- output
@@ -239,7 +288,7 @@ def markdown_table(results: dict[str, Any]) -> str:
     lines = ["| model | " + " | ".join(COLUMNS) + " |", "|---|" + "---|" * len(COLUMNS)]
     for name, row in results["rows"].items():
         sampler = row.get("generation", {}).get("sampler")
-        label = f"{name} ({sampler})" if sampler in ("gmm", "pixelcnn") else name
+        label = f"{name} ({sampler})" if sampler not in (None, "prior") else name
         lines.append(f"| {label} | " + " | ".join(_cells(row)) + " |")
     s = results["settings"]
     lines += ["", f"Test split: {s['test_images']} images, {s['noise']['kind']} noise {s['noise']['strength']}, "
@@ -247,9 +296,32 @@ def markdown_table(results: dict[str, Any]) -> str:
               f"CVAE: -log p(x|y)). FD: {s['samples']} generated vs {s['samples']} real test digits, features of "
               f"aezoo's digit classifier ({results['classifier']['test_accuracy']:.1%} test accuracy); not an FID.",
               "FD reference points: " + "; ".join(f"{k} {v:.1f}" for k, v in results["reference_points"].items())]
+    lines += sampler_table(results["rows"])
     if "targets" in results:
         lines += targets.lines(results["targets"])
     return "\n".join(lines)
+
+
+def sampler_table(rows: dict[str, Any]) -> list[str]:
+    """FD of every (family, sampler) pair that applies, and the latent statistics, one row per model."""
+    from aezoo.samplers import SAMPLERS
+
+    def cell(value: Any, spec: str) -> str:
+        return "–" if value is None else format(value, spec)
+
+    header = [*SAMPLERS, "codes' MMD² to N(0, I)", "total correlation (nats)"]
+    lines = ["", "FD by sampler (lower is closer to real digits; – : the sampler does not apply), and latent "
+             "statistics on the first 1000 test digits:", "",
+             "| model | " + " | ".join(header) + " |", "|---|" + "---|" * len(header)]
+    for name, row in rows.items():
+        if not row.get("samplers") and not row.get("latent"):
+            continue
+        fds = [cell(row.get("samplers", {}).get(sampler, {}).get("generation", {}).get("frechet_distance"), ".1f")
+               for sampler in SAMPLERS]
+        latent = row.get("latent", {})
+        lines.append(f"| {name} | " + " | ".join([*fds, cell(latent.get("prior_mmd"), ".4f"),
+                                                    cell(latent.get("total_correlation"), ".2f")]) + " |")
+    return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

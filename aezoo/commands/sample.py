@@ -3,8 +3,8 @@
 MODEL is a run folder (--model-kind picks the model; default: its first), a model folder
 (RUN/vae) or a model.keras file. A model plus a sampler generates: --sampler chooses one of the
 samplers that apply to the model (default: its family's): "prior" decodes draws from the VAE
-family's prior, "gmm" from a Gaussian mixture fitted to the training codes, "pixelcnn" from a
-PixelCNN over a VQ-VAE's code grids. A sampler that learns is fitted when the model is trained
+family's prior, "gmm" from a Gaussian mixture fitted to the training codes, "two_stage" from a
+second small VAE fitted to them, "pixelcnn" from a PixelCNN over a VQ-VAE's code grids. A sampler that learns is fitted when the model is trained
 (its file beside the model); one that was not, is fitted now on the run's training images and
 saved there. A conditional model writes the class --label (default: each class in turn). A model
 without a latent space (the U-Net) cannot generate. The same --seed gives the same images. Images
@@ -35,9 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "digits; default: each class in turn)")
     parser.add_argument("--seed", type=int, default=0, help="the same seed gives the same images")
     parser.add_argument("--sampler", choices=tuple(SAMPLERS),
-                        help="how codes are drawn (default: the sampler its run was trained with, else the model's "
-                             "family's); "
-                             "prior, gmm (Gaussian mixture), pixelcnn (code grids)")
+                        help="how codes are drawn, among the samplers that apply to the model (default: the sampler "
+                             "its run was trained with, else the model's family's); python -m aezoo models lists "
+                             "which apply to each model")
     parser.add_argument("--model-kind", choices=tuple(MODELS),
                         help="which model of a run folder (default: the first it holds)")
     parser.add_argument("--columns", type=int, default=8, help="images per row of the PNG grid")

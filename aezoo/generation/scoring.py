@@ -65,14 +65,16 @@ def likelihood_metrics(model: Any, images: Any, labels: Any, samples: int, seed:
 def evaluate_model(model: Any, sampler: Sampler | None, classifier: Any | None, test_images: Any, test_labels: Any,
                    seed: int = 0, nll_samples: int = DEFAULT_NLL_SAMPLES, samples: int = SCORED_SAMPLES,
                    nll_images: int = NLL_IMAGES,
-                   real_features: np.ndarray | None = None) -> tuple[dict[str, Any], np.ndarray | None]:
+                   real_features: np.ndarray | None = None,
+                   likelihood: bool = True) -> tuple[dict[str, Any], np.ndarray | None]:
     """Generation metrics of one model and the images its sampler drew (``None`` without a sampler).
 
     FD and class statistics from ``samples`` images against as many real ``test_images``; a
     conditional model is asked for every class in turn and adds ``label_accuracy``; a model with a
     likelihood adds the NLL of the first ``nll_images`` clean test images. ``real_features``: the classifier's features of the
     first ``samples`` test images, when the caller scores several models against them. Without a
-    ``classifier`` (data without labels) the samples are drawn but not judged.
+    ``classifier`` (data without labels) the samples are drawn but not judged. ``likelihood=False``
+    skips the NLL (a caller scoring a second sampler of the same model has it already).
     """
     from aezoo.evaluation.sample_quality import score_samples
 
@@ -88,7 +90,7 @@ def evaluate_model(model: Any, sampler: Sampler | None, classifier: Any | None, 
         if classifier is not None:
             metrics |= score_samples(classifier, drawn, real_images=unit_images(test_images[:count]), labels=labels,
                                      real_features=real)
-    if has(model, LIKELIHOOD):
+    if likelihood and has(model, LIKELIHOOD):
         count = min(nll_images, len(test_images))
         labels = None if test_labels is None else np.asarray(test_labels[:count], np.int32)
         metrics["likelihood"] = likelihood_metrics(model, unit_images(test_images[:count]), labels, nll_samples, seed)
