@@ -24,6 +24,7 @@ FAMILY_FOLDERS = (
     "cvae",
     "vqvae",
     "unet",
+    "btcvae",
 )
 
 
