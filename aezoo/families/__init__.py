@@ -25,6 +25,7 @@ FAMILY_FOLDERS = (
     "vqvae",
     "unet",
     "btcvae",
+    "vamp",
 )
 
 
