@@ -1,6 +1,6 @@
-"""Helpers shared by the test files: usage-error checks, free ports, subprocesses, CSV files, tiny data.
+"""Helpers shared by the test files: usage-error checks, free ports, subprocesses, CSV files, tiny data, one SGD step.
 
-Plain functions, not fixtures, so a test reads top to bottom. Nothing here imports TensorFlow.
+Plain functions, not fixtures, so a test reads top to bottom. Nothing here imports TensorFlow at import time.
 """
 
 from __future__ import annotations
@@ -133,3 +133,20 @@ def write_npz_data(splits: Any, folder: Path) -> Path:
     np.savez(folder / "mnist.npz", x_train=splits.train_images, y_train=splits.train_labels,
              x_test=splits.test_images, y_test=splits.test_labels)
     return folder
+
+
+def sgd_step_error(model: Any, data: tuple[Any, Any], before: Sequence[np.ndarray], gradients: Sequence[Any],
+                   learning_rate: float) -> float:
+    """Take one step of ``model.fit`` on the batch ``data`` (its optimizer plain SGD at ``learning_rate``)
+    and return how far it moved the trainable weights from ``before - learning_rate * gradients``,
+    relative to the length of that expected step: the guard that a step descends the loss a test
+    wrote from scratch (``gradients``: that loss's, one per trainable weight, at ``before``).
+    """
+    import tensorflow as tf  # here, not at the top: the other helpers stay TensorFlow-free
+
+    start = np.concatenate([np.ravel(w) for w in before])
+    wanted = np.concatenate([(-learning_rate * np.asarray(g)).ravel() for g in gradients])
+    assert np.linalg.norm(wanted) > 0, "the expected step is zero: the loss does not reach the weights"
+    model.fit(tf.data.Dataset.from_tensors(data), epochs=1, verbose=0, shuffle=False)  # one step
+    step = np.concatenate([np.ravel(w.numpy()) for w in model.trainable_weights]) - start
+    return float(np.linalg.norm(step - wanted) / np.linalg.norm(wanted))

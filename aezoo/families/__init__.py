@@ -25,6 +25,8 @@ FAMILY_FOLDERS = (
     "vqvae",
     "unet",
     "rae",
+    "btcvae",
+    "vamp",
 )
 
 
