@@ -21,6 +21,7 @@ FAMILY_FOLDERS = (
     "ae",
     "vae",
     "iwae",
+    "wae",
     "cvae",
     "vqvae",
     "unet",
