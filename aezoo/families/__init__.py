@@ -22,6 +22,7 @@ FAMILY_FOLDERS = (
     "vae",
     "iwae",
     "wae",
+    "infovae",
     "cvae",
     "vqvae",
     "unet",
