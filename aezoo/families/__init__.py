@@ -21,6 +21,8 @@ FAMILY_FOLDERS = (
     "ae",
     "vae",
     "iwae",
+    "wae",
+    "infovae",
     "cvae",
     "vqvae",
     "unet",
