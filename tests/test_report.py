@@ -171,3 +171,12 @@ def test_the_unconditional_models_are_ranked_by_nll() -> None:
                                     "cvae": scores(400.0, "-log p(x | y)")})
     assert text.endswith("iwae 436.10 leads; vae 440.55 follows; beta_vae trails at 456.44.")
     assert "cvae" not in text  # -log p(x | y) is another quantity
+
+
+def test_a_run_without_latent_spaces_writes_no_comparison():
+    """A run of the U-Net alone: no model has a latent space, so no measure speaks (it used to index model 0)."""
+    from aezoo.report.page import CLOSING, SHARED, written_comparison
+    from aezoo.report.parts import measures_in_use
+
+    assert measures_in_use(SHARED, [], CLOSING) == []
+    assert written_comparison([], labelled=True) == []

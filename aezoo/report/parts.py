@@ -104,7 +104,8 @@ def measures_in_use(shared: Iterable[Measure], models: Models, closing: Iterable
     everyone = list(models)
     listed = ([(measure, everyone) for measure in shared] + list(owned.values())
               + [(measure, everyone) for measure in closing])
-    return [(measure, having) for measure, having in listed if labelled or not measure.needs_labels]
+    # No model with a latent space (a run of the U-Net alone): no measure has anything to say.
+    return [(measure, having) for measure, having in listed if having and (labelled or not measure.needs_labels)]
 
 
 __all__ = ["Column", "Measure", "Models", "Row", "RunFigure", "family_measures", "measures_in_use"]
