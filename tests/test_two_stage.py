@@ -90,6 +90,17 @@ def test_saved_sampler_round_trips_to_identical_draws(fitted, tmp_path):
     np.testing.assert_array_equal(loaded.sample(50, seed=4), fitted.sample(50, seed=4))
 
 
+def test_the_saved_file_holds_the_weights_without_the_optimizer(fitted, tmp_path):
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(fitted.save(tmp_path)) as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        assert "optimizer" not in weights and len(weights) > 0  # drawing needs no Adam slots
+
+
 def test_bad_files_are_refused_in_one_line(tmp_path, gaussian_codes):
     name = TwoStageSampler.file_name()
     with pytest.raises(UsageError, match="missing"):

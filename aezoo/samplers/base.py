@@ -194,7 +194,7 @@ class NetworkSampler(Sampler):
         self.network = network
 
     def save(self, folder: str | os.PathLike[str]) -> Path:
-        network = self.fitted_network()
+        network = _without_optimizer(self.fitted_network())
         path = Path(folder) / self.file_name()
         files.write_with(path, network.save)
         return path
@@ -217,6 +217,17 @@ class NetworkSampler(Sampler):
             raise UsageError(f"{path}: holds a {type(network).__name__}, not a {expected.__name__}")
         sampler.accept(network, path)
         return sampler
+
+
+def _without_optimizer(network: Any) -> Any:
+    """The same network, uncompiled: drawing needs its weights only, and the optimizer's two Adam slots
+    per weight would triple the file (the VQ-VAE preset's PixelCNN: 2.35 MB with them, 0.83 MB without)."""
+    copy = type(network).from_config(network.get_config())
+    build = network.get_build_config()
+    if build:
+        copy.build_from_config(build)
+    copy.set_weights(network.get_weights())
+    return copy
 
 
 __all__ = ["BATCH_SEED_STRIDE", "NetworkSampler", "SAMPLE_BATCH", "Sampler"]
