@@ -23,6 +23,7 @@ FAMILY_FOLDERS = (
     "iwae",
     "cvae",
     "vqvae",
+    "aae",
     "unet",
 )
 
