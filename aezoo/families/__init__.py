@@ -25,6 +25,7 @@ FAMILY_FOLDERS = (
     "infovae",
     "cvae",
     "vqvae",
+    "aae",
     "unet",
     "rae",
     "btcvae",
