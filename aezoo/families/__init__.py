@@ -25,6 +25,7 @@ FAMILY_FOLDERS = (
     "vqvae",
     "aae",
     "unet",
+    "dncnn",
 )
 
 
