@@ -30,6 +30,7 @@ FAMILY_FOLDERS = (
     "rae",
     "btcvae",
     "vamp",
+    "dncnn",
 )
 
 
