@@ -299,7 +299,11 @@ def test_models_command_lists_families_and_capabilities(capsys):
     for family in MODELS.values():
         assert out.count(f"{family.name}: {family.summary}") == 1
     assert "capabilities: latent space, generative, likelihood, KL term" in out  # the VAE
-    assert "samplers:     prior, gmm (default prior)" in out and "paper:" in out
+    from aezoo.samplers import samplers_for
+
+    vae = ", ".join(samplers_for(MODELS["vae"].model_class))
+    assert f"samplers:     {vae} (default prior)" in out and "paper:" in out
+    assert vae.startswith("prior, gmm")
     assert run_command("models", ["nope"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
 

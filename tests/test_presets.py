@@ -171,7 +171,9 @@ def test_rebuilding_a_preset_gives_the_shipped_weights(tmp_path, monkeypatch):
 
     monkeypatch.setenv("AEZOO_CACHE", str(tmp_path / "cache"))
     name = presets.preset_name("ae")
-    rebuilt = presets.rebuild([name], families_folder=tmp_path / "families")[name]
+    from aezoo.preset_training import rebuild
+
+    rebuilt = rebuild([name], families_folder=tmp_path / "families")[name]
     shipped = presets.load_model(presets.shipped()[name])
     again = presets.load_model(rebuilt)
     assert isinstance(again, keras.Model)

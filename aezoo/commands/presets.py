@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.rebuild is not None:
-        from aezoo.presets import rebuild
+        from aezoo.preset_training import rebuild
 
         for name, path in rebuild(args.rebuild).items():
             print(f"{name}: rewritten in {path}")

@@ -221,7 +221,7 @@ def load_or_train_classifier(splits: ImageSplits, seed: int = 0, directory: str 
     if path.exists() and info_path.exists():
         info = json.loads(info_path.read_text())
         if info.get("fingerprint") == expected:
-            model = keras.saving.load_model(path, compile=False)
+            model = _load(path)
             return DigitClassifier(model, info["test_accuracy"], info["training_seconds"], path)
         logger.info("Cached classifier %s was trained on other images; retraining it.", path)
     classifier = shipped_classifier(path.stem, expected, seed) or train_classifier(splits, seed=seed, epochs=epochs,
@@ -249,9 +249,13 @@ def shipped_classifier(name: str, expected: str, seed: int) -> DigitClassifier |
     metadata = check(folder).metadata
     if metadata.get("fingerprint") != expected or metadata.get("seed") != seed:
         return None
-    model = keras.saving.load_model(str(folder), compile=False, safe_mode=True)
-    return DigitClassifier(model, float(metadata["test"]["accuracy"]), float(metadata["training_seconds"]),
+    return DigitClassifier(_load(folder), float(metadata["test"]["accuracy"]), float(metadata["training_seconds"]),
                            shipped=True)
+
+
+def _load(path: Path) -> keras.Model:
+    """A judge from the cache (a ``.keras`` file) or the package (a preset folder): only evaluated, so uncompiled."""
+    return keras.saving.load_model(str(path), compile=False, safe_mode=True)
 
 
 def shipped_judges() -> list[Any]:
