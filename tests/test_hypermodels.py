@@ -12,6 +12,7 @@ from aezoo.commands import build_parser
 from aezoo.commands.train import config_from_args
 from aezoo.config import TrainConfig, model_defaults
 from aezoo.datasets import carve_validation, make_noise, training_dataset, validation_pairs
+from aezoo.families import MODELS
 from aezoo.hypermodels import AutoencoderHyperModel, objectives
 from aezoo.training import build_model
 from tests.fixtures import TINY_HYPERPARAMETERS
@@ -110,7 +111,7 @@ def test_every_familys_search_space_comes_from_its_declarations() -> None:
     assert set(spaces["unet"]) == {"depth", "filters", "learning_rate"}  # no bottleneck to size
 
 
-@pytest.mark.parametrize("kind", ["iwae", "cvae", "vqvae", "unet"])
+@pytest.mark.parametrize("kind", sorted(MODELS))  # every model of the zoo, from its own declared space
 def test_default_hyperparameters_build_each_familys_default_model(kind: str) -> None:
     untuned = build_model(kind, TrainConfig(models=(kind,)))
     untuned.build()
