@@ -75,7 +75,8 @@ def run_variant(name: str, args: list[str], env: dict[str, str]) -> dict[str, An
     """``python train.py ARGS`` in a child; its summary's phases and metrics, and its peak RSS (MiB)."""
     with tempfile.TemporaryDirectory(prefix="aezoo-folder-bench-") as scratch:
         output = Path(scratch) / "run"
-        command = [sys.executable, "train.py", *args, "--no-analysis", "--output", str(output)]
+        # The train command of the installed package: the same as train.py, from any working folder.
+        command = [sys.executable, "-m", "aezoo", "train", *args, "--no-analysis", "--output", str(output)]
         started = time.perf_counter()
         child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         _, status, usage = os.wait4(child.pid, 0)
