@@ -152,6 +152,10 @@ def check(folder: Path) -> Preset:
     if _version(metadata["aezoo_version"]) > _version(__version__):
         raise UsageError(f"{folder}: made by aezoo {metadata['aezoo_version']}, newer than this aezoo "
                          f"{__version__}; upgrade aezoo to load it")
+    missing = [name for name in metadata.get("sampler_files") or () if not (folder / name).is_file()]
+    if missing:
+        raise UsageError(f"{folder}: lacks {', '.join(missing)}, the sampler its metadata lists; the preset is not "
+                         "whole")
     if sha256(folder / WEIGHTS) != metadata["weights_sha256"]:
         raise UsageError(f"{folder / WEIGHTS}: its SHA-256 differs from the one metadata.json records; the weights "
                          "were changed or damaged, so the preset is refused")
