@@ -36,15 +36,19 @@ from aezoo.datasets import ImageSplits, load_embedded  # noqa: E402
 TINY_HYPERPARAMETERS = {"embedding_dim": 4, "depth": 1, "filters": 4, "batch_norm": False}
 
 
-def tiny_model(name: str, learning_rate: float = 3e-3, **overrides: object) -> "keras.Model":
-    """A built, compiled tiny model of the zoo's model ``name`` (seeded: the same weights every time)."""
+def tiny_model(name: str, learning_rate: float = 3e-3, optimizer: "keras.optimizers.Optimizer | None" = None,
+               **overrides: object) -> "keras.Model":
+    """A built, compiled tiny model of the zoo's model ``name`` (seeded: the same weights every time).
+
+    ``optimizer``: instead of Adam at ``learning_rate`` (the family tests that check one SGD step).
+    """
     import keras
 
     from aezoo.families import build
 
     keras.utils.set_random_seed(0)
     model = build(name, **{**TINY_HYPERPARAMETERS, "seed": 0, **overrides})
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    model.compile(optimizer=optimizer or keras.optimizers.Adam(learning_rate))
     model.build()
     return model
 

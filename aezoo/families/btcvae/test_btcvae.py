@@ -15,18 +15,14 @@ import tensorflow as tf
 from aezoo.datasets import GaussianNoise, test_pairs
 from aezoo.families import build
 from aezoo.families.btcvae.model import BetaTCVAE, aggregate_kl_terms
-from tests.fixtures import TINY_HYPERPARAMETERS
+from tests.fixtures import tiny_model
 from tests.helpers import sgd_step_error
 
 SEED = tf.constant([5, 6], tf.int32)
 
 
 def tiny(name: str = "btcvae", optimizer: keras.optimizers.Optimizer | None = None, **overrides) -> keras.Model:
-    keras.utils.set_random_seed(0)
-    model = build(name, **{**TINY_HYPERPARAMETERS, "seed": 3, **overrides})
-    model.compile(optimizer=optimizer or keras.optimizers.Adam(3e-3))
-    model.build()
-    return model
+    return tiny_model(name, optimizer=optimizer, **{"seed": 3, **overrides})
 
 
 @pytest.fixture(scope="module")

@@ -16,15 +16,11 @@ from aezoo.families.wae.mmd import mmd
 from aezoo.families.wae.test_wae import numpy_imq_mmd, short_run_psnr
 from aezoo.models.capabilities import GENERATIVE, KL_TERM, LATENT_SPACE, LIKELIHOOD
 from aezoo.models.latent import stateless_seed
-from tests.fixtures import TINY_HYPERPARAMETERS
+from tests.fixtures import TINY_HYPERPARAMETERS, tiny_model
 
 
 def tiny(**overrides) -> InfoVAE:
-    keras.utils.set_random_seed(0)
-    model = build("infovae", **{**TINY_HYPERPARAMETERS, "seed": 3, **overrides})
-    model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    model.build()
-    return model
+    return tiny_model("infovae", **{"seed": 3, **overrides})
 
 
 @pytest.fixture(scope="module")

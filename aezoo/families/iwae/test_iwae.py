@@ -8,19 +8,14 @@ import pytest
 import tensorflow as tf
 
 from aezoo.datasets import GaussianNoise, test_pairs
-from tests.fixtures import TINY_HYPERPARAMETERS
+from tests.fixtures import tiny_model
 
-from aezoo.families import build
 from aezoo.families.iwae.model import ImportanceWeightedAutoencoder
 from aezoo.models.base import summed_bce
 
 
 def tiny(name: str, **overrides) -> keras.Model:
-    keras.utils.set_random_seed(0)
-    model = build(name, **{**TINY_HYPERPARAMETERS, "seed": 3, **overrides})
-    model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    model.build()
-    return model
+    return tiny_model(name, **{"seed": 3, **overrides})
 
 
 @pytest.fixture(scope="module")

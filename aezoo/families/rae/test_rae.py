@@ -14,15 +14,11 @@ import tensorflow as tf
 from aezoo.datasets import GaussianNoise, test_pairs, training_dataset
 from aezoo.families import build, get_model
 from aezoo.families.rae.model import RegularizedAutoencoder
-from tests.fixtures import TINY_HYPERPARAMETERS
+from tests.fixtures import tiny_model
 
 
 def tiny(optimizer: keras.optimizers.Optimizer | None = None, **overrides) -> RegularizedAutoencoder:
-    keras.utils.set_random_seed(0)
-    model = build("rae", **{**TINY_HYPERPARAMETERS, **overrides})
-    model.compile(optimizer=optimizer or keras.optimizers.Adam(3e-3))
-    model.build()
-    return model
+    return tiny_model("rae", optimizer=optimizer, **{"seed": None, **overrides})  # the family's own default seed
 
 
 @pytest.fixture(scope="module")

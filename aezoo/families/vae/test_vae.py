@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from aezoo.datasets import GaussianNoise, test_pairs
-from tests.fixtures import TINY_HYPERPARAMETERS
+from tests.fixtures import TINY_HYPERPARAMETERS, tiny_model
 import tensorflow_probability as tfp
 
 from aezoo.callbacks import KLWarmup
@@ -17,11 +17,7 @@ from aezoo.families.vae.model import VariationalAutoencoder
 
 
 def tiny(name: str, **overrides) -> keras.Model:
-    keras.utils.set_random_seed(0)
-    model = build(name, **{**TINY_HYPERPARAMETERS, "seed": 3, **overrides})
-    model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    model.build()
-    return model
+    return tiny_model(name, **{"seed": 3, **overrides})
 
 
 @pytest.fixture(scope="module")

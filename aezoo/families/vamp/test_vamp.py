@@ -18,7 +18,7 @@ from aezoo.datasets import GaussianNoise, test_pairs
 from aezoo.evaluation.likelihood import latent_variable_model, log_weights
 from aezoo.families import build
 from aezoo.families.vamp.model import VampPriorVAE
-from tests.fixtures import TINY_HYPERPARAMETERS
+from tests.fixtures import tiny_model
 from tests.helpers import sgd_step_error
 
 SEED = tf.constant([5, 6], tf.int32)
@@ -26,11 +26,7 @@ K = 7
 
 
 def tiny(optimizer: keras.optimizers.Optimizer | None = None, **overrides) -> VampPriorVAE:
-    keras.utils.set_random_seed(0)
-    model = build("vamp", **{**TINY_HYPERPARAMETERS, "seed": 3, "pseudo_inputs": K, **overrides})
-    model.compile(optimizer=optimizer or keras.optimizers.Adam(3e-3))
-    model.build()
-    return model
+    return tiny_model("vamp", optimizer=optimizer, **{"seed": 3, "pseudo_inputs": K, **overrides})
 
 
 @pytest.fixture(scope="module")

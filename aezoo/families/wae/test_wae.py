@@ -8,19 +8,15 @@ import pytest
 import tensorflow as tf
 
 from aezoo.datasets import GaussianNoise, test_pairs, training_dataset
-from aezoo.families import build, get_model
+from aezoo.families import get_model
 from aezoo.families.wae.mmd import IMQ_SCALES, mmd, mmd_to_prior
 from aezoo.families.wae.model import WassersteinAutoencoder
 from aezoo.models.latent import stateless_seed
-from tests.fixtures import TINY_HYPERPARAMETERS
+from tests.fixtures import TINY_HYPERPARAMETERS, tiny_model
 
 
 def tiny(**overrides) -> WassersteinAutoencoder:
-    keras.utils.set_random_seed(0)
-    model = build("wae", **{**TINY_HYPERPARAMETERS, "seed": 3, **overrides})
-    model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    model.build()
-    return model
+    return tiny_model("wae", **{"seed": 3, **overrides})
 
 
 @pytest.fixture(scope="module")
