@@ -163,22 +163,27 @@ def latent_statistics(model: Any, data: TestData, seed: int) -> dict[str, float]
 
 
 def sampler_scores(model: Any, folder: Path, data: TestData, splits: Any, classifier: Any, settings: ZooSettings,
-                   seed: int, default: tuple[str | None, Any]) -> dict[str, Any]:
-    """FD and class statistics of every sampler that applies to ``model``, keyed by sampler name; the
-    default sampler (already fitted and scored, ``default``) is not drawn twice."""
+                   seed: int, default: tuple[str | None, dict[str, Any]]) -> dict[str, Any]:
+    """FD and class statistics of every sampler that applies to ``model``, keyed by sampler name.
+
+    ``default``: the default sampler's name and the generation metrics already measured with it,
+    reused rather than drawn and scored a second time (without the NLL and timings, which are not
+    the sampler's).
+    """
     from aezoo import generation
     from aezoo.samplers import samplers_for
 
     mode = QUICK if settings.quick else FULL
     scores = {}
     for name in samplers_for(model):
-        started = time.perf_counter()
         if name == default[0]:
-            sampler, fitted_in = default[1], None
-        else:
-            sampler = generation.fit_sampler(model, folder, splits.train_images, name, seed=seed,
-                                             **mode["sampler_options"].get(name, {}))
-            fitted_in = round(time.perf_counter() - started, 2)
+            kept = {k: v for k, v in default[1].items() if k not in ("likelihood", "seconds", "cpu_seconds")}
+            scores[name] = {"generation": kept, "fit_seconds": None}
+            continue
+        started = time.perf_counter()
+        sampler = generation.fit_sampler(model, folder, splits.train_images, name, seed=seed,
+                                         **mode["sampler_options"].get(name, {}))
+        fitted_in = round(time.perf_counter() - started, 2)
         metrics, _ = generation.evaluate_model(model, sampler, classifier, data.images, data.labels, seed=seed,
                                                samples=settings.samples, likelihood=False)
         scores[name] = {"generation": {k: v for k, v in metrics.items() if k != "class_shares"},
@@ -219,7 +224,8 @@ def score_entry(entry: Any, data: TestData, splits: Any, classifier: Any, settin
         metrics, _ = generation.evaluate_model(model, sampler, classifier, data.images, data.labels, seed=seed,
                                                nll_samples=settings.nll_samples, samples=settings.samples)
         row["generation"] = {k: v for k, v in metrics.items() if k != "class_shares"}
-    row["samplers"] = sampler_scores(model, sampler_dir, data, splits, classifier, settings, seed, (chosen, sampler))
+    row["samplers"] = sampler_scores(model, sampler_dir, data, splits, classifier, settings, seed,
+                                     (chosen, row.get("generation", {})))
     return row
 
 
