@@ -148,9 +148,11 @@ def locate_model(path: str | os.PathLike[str], model_kind: str | None = None) ->
     kinds = model_kinds()
     if model_kind is not None and model_kind not in kinds:
         raise UsageError(f"model kind {model_kind!r} is unknown; use one of {', '.join(kinds)}")
-    preset = _preset_folder(path)
+    from aezoo.presets import find
+
+    preset = find(path)
     if preset is not None:
-        location = ModelLocation(preset, "keras", _recorded_name(preset / "metadata.json"))
+        location = ModelLocation(preset.path, "keras", _recorded_name(preset.path / "metadata.json"))
         if model_kind is not None and location.kind is not None and model_kind != location.kind:
             raise UsageError(f"{path}: is a {location.kind} preset, not {model_kind}")
         return location
@@ -177,23 +179,6 @@ def locate_model(path: str | os.PathLike[str], model_kind: str | None = None) ->
         raise UsageError(f"{path}: is a {location.kind} model, not {model_kind}; --model-kind chooses "
                          "between the models of a run folder")
     return location
-
-
-def _preset_folder(path: str | os.PathLike[str]) -> Path | None:
-    """The checked preset that ``path`` names (a name, a hub address or a preset folder), or None.
-
-    Raises:
-        UsageError: a name that matches no preset (the nearest are named), a hub that cannot be
-            reached, or a preset that fails its checks (weights changed, made by a newer aezoo).
-    """
-    from aezoo import presets
-
-    text = os.fspath(path)
-    if presets.looks_like_name(text):
-        return presets.check(presets.resolve(text)).path
-    if presets.is_preset_folder(Path(text)):
-        return presets.check(Path(text)).path
-    return None
 
 
 class TrainedModel:

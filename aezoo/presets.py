@@ -44,6 +44,8 @@ WEIGHTS = "model.weights.h5"
 METADATA = "metadata.json"
 CARD = "README.md"
 FAMILIES_FOLDER = Path(__file__).parent / "families"
+# The sample judges shipped with the package (aezoo.evaluation.classifier), one preset folder each.
+JUDGES_FOLDER = Path(__file__).parent / "evaluation" / "judges"
 HUB_SCHEMES = ("hf://", "kaggle://")
 # What metadata.json must hold for a preset to be trusted and listed.
 REQUIRED_METADATA = ("format", "aezoo_version", "model", "family", "image_shape", "weights_sha256", "test")
@@ -118,6 +120,22 @@ def resolve(name: str) -> Path:
 def is_preset_folder(folder: Path) -> bool:
     """A folder laid out as a preset (its check says whether it is a whole, trusted one)."""
     return folder.is_dir() and (folder / METADATA).is_file() and (folder / CONFIG).is_file()
+
+
+def find(location: str | os.PathLike[str]) -> Preset | None:
+    """The checked preset that ``location`` names (a shipped name, a hub address or a preset folder), or
+    None when it names something else (a run, a model folder, a file).
+
+    Raises:
+        UsageError: a name that matches no preset (the nearest are named), a hub that cannot be
+            reached, or a preset that fails its checks (weights changed, made by a newer aezoo).
+    """
+    text = os.fspath(location)
+    if looks_like_name(text):
+        return check(resolve(text))
+    if is_preset_folder(Path(text)):
+        return check(Path(text))
+    return None
 
 
 def looks_like_name(text: str) -> bool:
@@ -318,11 +336,16 @@ def _fetch(scheme: str, handle: str, scratch: Path) -> Path:
     return Path(shutil.copytree(kagglehub.model_download(handle), scratch / "preset"))
 
 
+def shipped_judges() -> list[Preset]:
+    """The sample judges shipped with the package, checked (read without TensorFlow)."""
+    return [check(folder) for folder in sorted(JUDGES_FOLDER.glob("*")) if is_preset_folder(folder)]
+
+
 def iter_presets() -> Iterator[Preset]:
     for folder in shipped().values():
         yield check(folder)
 
 
-__all__ = ["CARD", "CONFIG", "METADATA", "WEIGHTS", "Preset", "check", "download", "is_hub_address",
+__all__ = ["CARD", "CONFIG", "METADATA", "WEIGHTS", "Preset", "check", "download", "find", "is_hub_address",
            "is_preset_folder", "iter_presets", "load_model", "looks_like_name", "preset_name", "resolve",
-           "save", "save_from", "sha256", "shipped"]
+           "save", "save_from", "sha256", "shipped", "shipped_judges"]

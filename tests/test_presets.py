@@ -148,7 +148,7 @@ def test_other_data_trains_its_own_judge(tiny_splits, tmp_path, monkeypatch):
 
 
 def test_every_model_of_the_zoo_ships_a_preset_under_the_size_budget(capsys):
-    from aezoo.evaluation.classifier import shipped_judges
+    from aezoo.presets import shipped_judges
     from aezoo.families import MODELS
 
     assert set(presets.shipped()) == {presets.preset_name(model) for model in MODELS}

@@ -24,8 +24,7 @@ def run(args: argparse.Namespace) -> int:
         for name, path in rebuild(args.rebuild).items():
             print(f"{name}: rewritten in {path}")
         return 0
-    from aezoo.evaluation.classifier import shipped_judges
-    from aezoo.presets import iter_presets
+    from aezoo.presets import iter_presets, shipped_judges
 
     presets = list(iter_presets())
     if not presets:

@@ -90,10 +90,10 @@ def _check_label(label: int, model_file: Path) -> None:
 def model_folder(path: Path, kind: str | None) -> Path:
     """The folder holding the model (and any sampler files) that MODEL names: a run or model folder, a
     ``.keras`` file's folder, or a preset (by name, hub address or folder; checked)."""
-    from aezoo import presets
+    from aezoo.presets import find
 
-    if presets.looks_like_name(str(path)) or presets.is_preset_folder(path):
-        preset = presets.check(path if presets.is_preset_folder(path) else presets.resolve(str(path)))
+    preset = find(path)
+    if preset is not None:
         if kind is not None and kind != preset.model:
             raise UsageError(f"{path}: is a {preset.model} preset, not {kind}")
         return preset.path

@@ -34,6 +34,7 @@ import keras
 import numpy as np
 
 from aezoo import files
+from aezoo.presets import JUDGES_FOLDER
 from aezoo.datasets import ImageSplits
 from aezoo.datasets.image_files import ImageFiles
 
@@ -47,7 +48,7 @@ FINAL_MAP = 8
 # Image files too many to hold in memory: the classifier learns from at most this many of them.
 MAX_STREAMED_TRAINING_IMAGES = 20_000
 # The judges shipped with the package, one preset folder per cache name (without ``.keras``).
-SHIPPED_JUDGES = Path(__file__).parent / "judges"
+SHIPPED_JUDGES = JUDGES_FOLDER
 
 
 def cache_dir() -> Path:
@@ -256,13 +257,6 @@ def shipped_classifier(name: str, expected: str, seed: int) -> DigitClassifier |
 def _load(path: Path) -> keras.Model:
     """A judge from the cache (a ``.keras`` file) or the package (a preset folder): only evaluated, so uncompiled."""
     return keras.saving.load_model(str(path), compile=False, safe_mode=True)
-
-
-def shipped_judges() -> list[Any]:
-    """The judges shipped with the package, checked (:class:`aezoo.presets.Preset`)."""
-    from aezoo.presets import check, is_preset_folder
-
-    return [check(folder) for folder in sorted(SHIPPED_JUDGES.glob("*")) if is_preset_folder(folder)]
 
 
 def ship_classifier(splits: ImageSplits, seed: int = 0, directory: Path = SHIPPED_JUDGES) -> Path:
