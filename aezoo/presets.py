@@ -225,7 +225,7 @@ def save(model_dir: str | os.PathLike[str], target: str | os.PathLike[str]) -> P
     metrics = _read(model_dir / METRICS)
     model = load_keras_model(model_dir / MODEL_FILE)
     with files.atomic_directory(target) as tmp:
-        keras.saving.save_model(model, str(tmp), zipped=False)
+        write_unzipped(model, tmp)
         sampler_files = [p for p in model_dir.glob("sampler_*") if p.is_file()]
         for sampler in sampler_files:
             shutil.copy2(sampler, tmp / sampler.name)
@@ -262,6 +262,25 @@ def save_from(model_or_run_folder: str | os.PathLike[str], target: str | os.Path
         raise UsageError(f"{model_or_run_folder}: a preset is saved from a trained model's folder (RUN/<model>, "
                          "with its model.keras and metrics.json)")
     return save(model_dir, target)
+
+
+def write_unzipped(model: Any, folder: Path) -> None:
+    """``model`` in Keras's unzipped format in ``folder`` (config.json, model.weights.h5, metadata.json).
+
+    Written as a ``.keras`` archive first and then unpacked: Keras writes an archive's weights in
+    memory and the file with plain writes, so a full disk is an ordinary ``OSError``; saving
+    unzipped directly lets h5py write to disk, and on a full disk it crashed the process
+    (a segmentation fault in h5py's clean-up) instead of raising.
+    """
+    import zipfile
+
+    import keras
+
+    archive = folder / ".model.keras"
+    keras.saving.save_model(model, str(archive))
+    with zipfile.ZipFile(archive) as unzipped:
+        unzipped.extractall(folder)
+    archive.unlink()
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -348,4 +367,5 @@ def iter_presets() -> Iterator[Preset]:
 
 __all__ = ["CARD", "CONFIG", "METADATA", "WEIGHTS", "Preset", "check", "download", "find", "is_hub_address",
            "is_preset_folder", "iter_presets", "load_model", "looks_like_name", "preset_name", "resolve",
-           "save", "save_from", "sha256", "shipped", "shipped_judges"]
+           "save", "save_from", "sha256", "shipped", "shipped_judges",
+           "write_unzipped"]

@@ -200,3 +200,19 @@ def test_a_preset_missing_a_listed_sampler_file_is_refused(tmp_path):
     (broken / "sampler_gmm.npz").unlink()
     with pytest.raises(UsageError, match="lacks sampler_gmm.npz"):
         presets.check(broken)
+
+
+def test_a_full_disk_while_saving_a_preset_is_one_line_and_leaves_nothing(tiny_run, tmp_path, monkeypatch):
+    """(On a real 200 kB tmpfs, writing the unzipped weights through h5py crashed the process; the
+    preset is now written as an archive and unpacked, so a full disk is an ordinary error.)"""
+    import errno
+
+    import keras
+
+    def full_disk(model, path, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(keras.saving, "save_model", full_disk)
+    with pytest.raises(UsageError, match="no space left on its disk"):
+        aezoo.save_preset(tiny_run, tmp_path / "out" / "p", model_kind="vae")
+    assert list((tmp_path / "out").iterdir()) == []

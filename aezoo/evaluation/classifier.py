@@ -271,7 +271,7 @@ def ship_classifier(splits: ImageSplits, seed: int = 0, directory: Path = SHIPPE
     model = keras.models.clone_model(classifier.model)
     model.set_weights(classifier.model.get_weights())
     with files.atomic_directory(target) as tmp:
-        keras.saving.save_model(model, str(tmp), zipped=False)
+        presets.write_unzipped(model, tmp)
         files.write_json(tmp / presets.METADATA, {
             "format": presets.FORMAT, "aezoo_version": __version__, "keras_version": keras.__version__,
             "model": "judge", "family": None, "class": "Functional", "image_shape": list(splits.image_shape),
